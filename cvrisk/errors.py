@@ -1,0 +1,127 @@
+"""The cvrisk exception hierarchy.
+
+Every error cvrisk raises on bad input derives from :class:`CvriskError` and from the builtin
+it refines (``ValueError``, ``KeyError``...), so callers can catch either. Messages say what
+was wrong, the offending value, and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class CvriskError(Exception):
+    """Base class of every error raised by cvrisk."""
+
+
+class UnitError(CvriskError, ValueError):
+    """A unit is unknown, or cannot be converted to the unit required."""
+
+
+class ImplausibleValueError(CvriskError, ValueError):
+    """A measurement is implausible in its stated unit (probably a unit or typing error).
+
+    Attributes:
+        field: where the value came from (column, JSON path or analyte id).
+        value: the value as given.
+        unit: the unit as given.
+        suggestion: the unit the value was probably meant in, if one makes it plausible.
+    """
+
+    def __init__(
+        self, message: str, *, field: str, value: float, unit: str, suggestion: str | None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.unit = unit
+        self.suggestion = suggestion
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid value: where it is, what it is, and why it was rejected."""
+
+    row: int | None
+    column: str
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.column}={self.value!r}: {self.reason}"
+
+
+class InvalidInputError(CvriskError, ValueError):
+    """Score input rows are invalid (missing, out of the validated range, wrong category).
+
+    Attributes:
+        problems: the first problems found (at most ``shown``).
+        count: the total number of problems.
+        invalid_rows: the total number of rows with at least one problem.
+    """
+
+    shown = 5
+
+    def __init__(
+        self, model: str, problems: Sequence[Problem], *, count: int, invalid_rows: int
+    ) -> None:
+        self.model = model
+        self.problems = list(problems)
+        self.count = count
+        self.invalid_rows = invalid_rows
+        listed = "; ".join(str(p) for p in self.problems[: self.shown])
+        more = f" (and {count - self.shown} more)" if count > self.shown else ""
+        super().__init__(
+            f"{model}: {invalid_rows} invalid row(s), {count} problem(s): {listed}{more}. "
+            "Fix the values, declare their units with units={...}, or pass errors='coerce' "
+            "to get NaN for invalid rows."
+        )
+
+
+class MissingInputError(CvriskError, KeyError):
+    """A required input column (or option) is absent."""
+
+    def __init__(self, model: str, name: str, hint: str = "") -> None:
+        self.model = model
+        self.name = name
+        super().__init__(f"{model}: required input {name!r} is missing. {hint}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownModelError(CvriskError, KeyError):
+    """No risk model has the requested id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OptionError(CvriskError, ValueError):
+    """A model or protocol option is unknown or has a value it does not accept."""
+
+
+class RecordError(CvriskError, ValueError):
+    """A patient record is invalid (schema, dates, units or plausibility)."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class VocabularyError(CvriskError, KeyError):
+    """A code, analyte, test or drug id is not in cvrisk's vocabularies."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ProtocolError(CvriskError, ValueError):
+    """A protocol file is invalid, or a protocol id is unknown."""
+
+
+class EngineError(CvriskError, RuntimeError):
+    """The rules engine failed while evaluating a record (a bug, not bad input)."""

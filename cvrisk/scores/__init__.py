@@ -1,0 +1,51 @@
+"""Cardiovascular risk scores: vectorized, unit-aware, validated.
+
+``score(model, data, ...)`` computes one model over a whole cohort; ``models()`` lists them.
+Coefficients live in ``cvrisk/scores/data/*.toml`` with their sources; each model module
+holds only its vectorized kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cvrisk.scores.base import FloatArray, ModelInfo, RiskModel
+from cvrisk.scores.registry import available, get_model
+
+
+def score(
+    model: str,
+    data: Any,
+    *,
+    errors: str = "raise",
+    units: Mapping[str, str] | None = None,
+    **options: Any,
+) -> FloatArray:
+    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1].
+
+    Args:
+        model: model id (see :func:`models`), e.g. ``"pce"``, ``"qrisk3"``, ``"score2"``.
+        data: a pandas DataFrame, a mapping of column name -> array-like or scalar, or a list
+            of mappings (one per patient), with cvrisk's canonical column names
+            (docs/scores/columns.md). Plain numbers are in each column's default unit; pint
+            quantities are converted.
+        errors: ``"raise"`` (default): any invalid row raises one
+            :class:`~cvrisk.errors.InvalidInputError` listing rows, columns, values and
+            reasons. ``"coerce"``: invalid rows give NaN, the others are computed.
+        units: units of plain-number columns, e.g. ``{"total_cholesterol": "mg/dL"}``.
+        **options: model options (e.g. ``race="black"`` for ``pce``, ``region="high"`` for
+            ``score2``, ``outcome="hf"`` for ``prevent``).
+
+    Returns:
+        float64 array, one probability per row (NaN for invalid rows with ``errors="coerce"``).
+    """
+    return get_model(model).score(data, errors=errors, units=units, **options)
+
+
+def models() -> dict[str, ModelInfo]:
+    """The available models, id -> metadata (title, outcome, source, inputs, options)."""
+    return {model_id: get_model(model_id).info for model_id in available()}
+
+
+__all__ = ["FloatArray", "ModelInfo", "RiskModel", "models", "score"]
