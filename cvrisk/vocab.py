@@ -1,0 +1,201 @@
+"""cvrisk's vocabularies: analytes (with LOINC codes), tests, antipsychotics, condition sets.
+
+The content lives in ``cvrisk/data/*.toml``; this module only indexes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cvrisk.data import load_data
+from cvrisk.errors import VocabularyError
+
+
+@dataclass(frozen=True)
+class Analyte:
+    """A measured quantity: canonical unit, LOINC codes, plausible range."""
+
+    id: str
+    label: dict[str, str]
+    unit: str | None
+    substance: str | None
+    loinc: tuple[str, ...]
+    plausible: tuple[float, float] | None
+    plausible_source: str
+    coded: bool
+    values: tuple[str, ...]
+
+
+@cache
+def analytes() -> dict[str, Analyte]:
+    """Every canonical analyte, by id."""
+    out = {}
+    for key, table in load_data("analytes.toml").items():
+        plausible = table.get("plausible")
+        out[key] = Analyte(
+            id=key,
+            label=dict(table.get("label", {"en": key})),
+            unit=table.get("unit"),
+            substance=table.get("substance"),
+            loinc=tuple(table.get("loinc", ())),
+            plausible=(float(plausible[0]), float(plausible[1])) if plausible else None,
+            plausible_source=table.get("plausible_source", ""),
+            coded=table.get("kind") == "coded",
+            values=tuple(table.get("values", ())),
+        )
+    return out
+
+
+@cache
+def loinc_index() -> dict[str, str]:
+    """LOINC code -> analyte id."""
+    return {code: a.id for a in analytes().values() for code in a.loinc}
+
+
+def analyte(analyte_id: str) -> Analyte:
+    """The analyte with this id; raises :class:`VocabularyError` naming the known ids."""
+    try:
+        return analytes()[analyte_id]
+    except KeyError:
+        raise VocabularyError(
+            f"unknown analyte {analyte_id!r}; known analytes: {', '.join(sorted(analytes()))}"
+        ) from None
+
+
+def analyte_for_code(code: str, system: str) -> str:
+    """Analyte id of a coded observation (LOINC, or cvrisk's own analyte ids)."""
+    if system in ("cvrisk", "analyte") and code in analytes():
+        return code
+    if _normalise_system(system) == "loinc" and code in loinc_index():
+        return loinc_index()[code]
+    raise VocabularyError(
+        f"observation code {system}|{code} is not a known analyte; use a LOINC code listed in "
+        "cvrisk/data/analytes.toml or give 'analyte' directly"
+    )
+
+
+_SYSTEMS = {
+    "http://loinc.org": "loinc",
+    "loinc": "loinc",
+    "http://hl7.org/fhir/sid/icd-10": "icd10",
+    "http://hl7.org/fhir/sid/icd-10-cm": "icd10",
+    "icd10": "icd10",
+    "icd-10": "icd10",
+    "http://snomed.info/sct": "snomed",
+    "snomed": "snomed",
+    "sct": "snomed",
+    "http://www.whocc.no/atc": "atc",
+    "atc": "atc",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+    "rxnorm": "rxnorm",
+}
+
+
+def _normalise_system(system: str) -> str:
+    return _SYSTEMS.get(system.strip().lower() if "://" not in system else system, system)
+
+
+def normalise_system(system: str) -> str:
+    """Short name (loinc, icd10, snomed, atc, rxnorm) of a code system name or FHIR URI."""
+    name = _normalise_system(system)
+    if name not in ("loinc", "icd10", "snomed", "atc", "rxnorm", "cvrisk"):
+        raise VocabularyError(
+            f"unknown code system {system!r}; use loinc, icd10, snomed, atc or rxnorm "
+            "(or their FHIR URIs)"
+        )
+    return name
+
+
+@cache
+def tests() -> dict[str, dict[str, Any]]:
+    """Canonical monitoring tests, by id (label, analytes, observable)."""
+    return load_data("tests.toml")
+
+
+def test_analytes(test_id: str) -> tuple[str, ...]:
+    """The analytes whose results satisfy a test."""
+    try:
+        return tuple(tests()[test_id]["analytes"])
+    except KeyError:
+        raise VocabularyError(
+            f"unknown test {test_id!r}; known tests: {', '.join(sorted(tests()))}"
+        ) from None
+
+
+@cache
+def antipsychotics() -> dict[str, dict[str, Any]]:
+    """The antipsychotic catalogue, by ingredient id."""
+    try:
+        return load_data("antipsychotics.toml")
+    except FileNotFoundError:  # pragma: no cover - the catalogue ships with the package
+        return {}
+
+
+@cache
+def _drug_codes() -> dict[tuple[str, str], str]:
+    index: dict[tuple[str, str], str] = {}
+    for drug_id, entry in antipsychotics().items():
+        for system in ("atc", "rxnorm"):
+            code = entry.get(system)
+            if code:
+                index[(system, str(code))] = drug_id
+    return index
+
+
+def drug_for_code(code: str, system: str) -> str | None:
+    """Ingredient id of a drug code (ATC or RxNorm ingredient), or None when not an antipsychotic."""
+    return _drug_codes().get((normalise_system(system), str(code)))
+
+
+def is_antipsychotic(drug_id: str) -> bool:
+    """True when the ingredient is in the antipsychotic catalogue."""
+    return drug_id in antipsychotics()
+
+
+@cache
+def condition_sets() -> dict[str, dict[str, Any]]:
+    """Condition code sets (SMI, diabetes...), by id."""
+    try:
+        return load_data("conditions.toml")
+    except FileNotFoundError:  # pragma: no cover
+        return {}
+
+
+def conditions_matching(code: str, system: str) -> list[str]:
+    """Ids of the condition sets a diagnosis code belongs to (ICD-10 by prefix, SNOMED exact)."""
+    system = normalise_system(system)
+    found = []
+    for set_id, entry in condition_sets().items():
+        if system == "icd10":
+            plain = code.replace(".", "").upper()
+            if any(plain.startswith(p.replace(".", "").upper()) for p in entry.get("icd10", ())):
+                found.append(set_id)
+        elif system == "snomed" and code in {str(c) for c in entry.get("snomed", ())}:
+            found.append(set_id)
+    return found
+
+
+ETHNICITIES = (
+    "white",
+    "not_stated",
+    "indian",
+    "pakistani",
+    "bangladeshi",
+    "other_asian",
+    "black_caribbean",
+    "black_african",
+    "chinese",
+    "other",
+)
+#: Groups used by protocol filters (definitions, not clinical values).
+ETHNICITY_GROUPS = {"south_asian": ("indian", "pakistani", "bangladeshi")}
+
+
+def expand_ethnicities(names: list[str] | tuple[str, ...]) -> set[str]:
+    """Expand group names (``south_asian``) into QRISK3 ethnicity categories."""
+    out: set[str] = set()
+    for name in names:
+        out.update(ETHNICITY_GROUPS.get(name, (name,)))
+    return out
