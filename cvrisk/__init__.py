@@ -1,0 +1,77 @@
+"""cvrisk: physical-health decision support for people with severe mental illness.
+
+The public face is small:
+
+- :func:`score` and :func:`models`: cardiovascular risk scores over whole cohorts.
+- :func:`evaluate`: a patient record in, required tests with due dates and alerts out.
+- :func:`schedule`: the prescribing prompt for a drug (baseline checklist and follow-ups).
+- :func:`protocols`: the shipped monitoring protocols.
+- :class:`PatientRecord`: the record format; :mod:`cvrisk.errors`: the exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from cvrisk._version import __version__
+from cvrisk.errors import CvriskError
+from cvrisk.record import PatientRecord
+from cvrisk.scores import models, score
+
+if TYPE_CHECKING:
+    from cvrisk.rules.report import Plan, Report
+    from cvrisk.rules.schema import ProtocolInfo
+
+
+def evaluate(
+    record: Any,
+    *,
+    as_of: dt.date | None = None,
+    protocols: list[str] | None = None,
+    jurisdiction: str | None = None,
+    lang: str = "en",
+) -> Report:
+    """Required tests, due dates and alerts for one patient record.
+
+    See :func:`cvrisk.rules.evaluate.evaluate`.
+    """
+    from cvrisk.rules.evaluate import evaluate as _evaluate
+
+    return _evaluate(record, as_of=as_of, protocols=protocols, jurisdiction=jurisdiction, lang=lang)
+
+
+def schedule(
+    drug: str,
+    start: dt.date,
+    *,
+    protocol: str | None = None,
+    patient: Any = None,
+    lang: str = "en",
+) -> Plan:
+    """The prescribing prompt: baseline checklist and every follow-up date for ``drug``.
+
+    See :func:`cvrisk.rules.evaluate.schedule`.
+    """
+    from cvrisk.rules.evaluate import schedule as _schedule
+
+    return _schedule(drug, start, protocol=protocol, patient=patient, lang=lang)
+
+
+def protocols() -> dict[str, ProtocolInfo]:
+    """Ids and metadata of the shipped protocols."""
+    from cvrisk.rules.catalog import protocol_infos
+
+    return protocol_infos()
+
+
+__all__ = [
+    "CvriskError",
+    "PatientRecord",
+    "__version__",
+    "evaluate",
+    "models",
+    "protocols",
+    "schedule",
+    "score",
+]
