@@ -1,0 +1,238 @@
+"""Compile protocols' alert rules into a durable-rules ruleset, and run facts through it.
+
+Rules are built from data (never hand-written decorators): each alert rule becomes one
+durable-rules rule whose condition is the conjunction of the fact type, the analyte, the
+threshold (converted to the analyte's canonical unit, so a HbA1c in % and one in mmol/mol
+trigger the same rule) and the population filters.
+
+durable-rules pitfalls handled here (measured on 2.0.28, see docs/engine.md):
+
+- a batch containing one fact that matches no rule raises ``MessageNotHandledException``
+  and fires *nothing*: every ruleset gets one catch-all rule per fact type (matching
+  ``{"t": type}``; a ``$nex`` catch-all makes the engine loop forever);
+- *events* are consumed by the first rule they match: we assert *facts*, which every
+  matching rule sees;
+- identical messages are rejected as duplicates: every fact has a unique ``id``;
+- exceptions inside actions are swallowed into the session state: actions only append to a
+  list, and the returned state is checked for an ``exception`` key;
+- state persists per session id: every evaluation uses a fresh ``sid`` and deletes it;
+- the engine is not thread-safe (a segfault was observed with 4 posting threads): all calls
+  go through one process-wide lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable import engine as durable
+
+from cvrisk import vocab
+from cvrisk.errors import EngineError
+from cvrisk.rules.schema import AlertRule, Protocol
+from cvrisk.units import convert
+
+FACT_TYPES = ("latest", "coded", "change_from_baseline", "change_within", "score")
+_OPERATORS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """An alert rule with its protocol, as the engine fires it."""
+
+    protocol: Protocol
+    rule: AlertRule
+    condition: dict[str, Any]
+
+
+@dataclass
+class Needs:
+    """Which facts the compiled rules can match (so only those are computed)."""
+
+    latest: set[str] = field(default_factory=set)
+    baseline: set[tuple[str, str]] = field(default_factory=set)  # (protocol, analyte)
+    within: set[tuple[str, str]] = field(default_factory=set)  # (analyte, duration)
+    scores: set[str] = field(default_factory=set)
+
+
+def threshold(rule: AlertRule, value: float) -> float:
+    """A rule's threshold in the canonical unit of its analyte."""
+    if rule.measure == "score" or rule.change == "percent" or rule.analyte is None:
+        return value
+    entry = vocab.analyte(rule.analyte)
+    if entry.unit is None or rule.unit is None:
+        return value
+    converted = float(convert(value, rule.unit, entry.unit, entry.substance))
+    if rule.change == "absolute":  # a difference: remove the offset of affine units
+        converted -= float(convert(0.0, rule.unit, entry.unit, entry.substance))
+    return converted
+
+
+def _either(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    return conditions[0] if len(conditions) == 1 else {"$or": conditions}
+
+
+def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
+    """The durable-rules condition (``m`` expression) of one alert rule."""
+    terms: list[dict[str, Any]] = [{"t": "coded" if rule.measure == "coded" else rule.measure}]
+    if rule.measure == "score":
+        terms.append({"model": rule.model})
+        target = "percent"
+    else:
+        terms.append({"analyte": rule.analyte})
+        target = "value" if rule.measure == "latest" else f"rise_{'pct' if rule.change == 'percent' else 'abs'}"
+    if rule.measure == "change_from_baseline":
+        terms.append({"protocol": protocol.id})
+    if rule.measure == "change_within":
+        terms.append({"within": rule.within})
+    if rule.measure == "coded":
+        assert rule.values is not None
+        terms.append(_either([{"code": v} for v in rule.values]))
+    elif rule.op == "range":
+        assert rule.lower is not None and rule.upper is not None
+        terms.append({"$gte": {target: threshold(rule, rule.lower)}})
+        terms.append({"$lt": {target: threshold(rule, rule.upper)}})
+    else:
+        assert rule.op is not None and rule.value is not None
+        terms.append({_OPERATORS[rule.op]: {target: threshold(rule, rule.value)}})
+    if rule.sex is not None:
+        terms.append({"sex": rule.sex})
+    if rule.ethnicity_in:
+        terms.append(_either([{"eth": e} for e in sorted(vocab.expand_ethnicities(rule.ethnicity_in))]))
+    for excluded in sorted(vocab.expand_ethnicities(rule.ethnicity_not_in or [])):
+        terms.append({"$neq": {"eth": excluded}})
+    if rule.drugs:
+        terms.append(_either([{f"d_{drug}": 1} for drug in rule.drugs]))
+    if rule.min_age_years is not None:
+        terms.append({"$gte": {"age": rule.min_age_years}})
+    if rule.max_age_years is not None:
+        terms.append({"$lte": {"age": rule.max_age_years}})
+    return {"$and": terms}
+
+
+def needs_of(protocols: Sequence[Protocol]) -> Needs:
+    """The facts the alert rules of ``protocols`` can match."""
+    needs = Needs()
+    for protocol in protocols:
+        for rule in protocol.alerts:
+            if rule.measure == "score":
+                assert rule.model is not None
+                needs.scores.add(rule.model)
+            elif rule.measure == "change_from_baseline":
+                assert rule.analyte is not None
+                needs.baseline.add((protocol.id, rule.analyte))
+            elif rule.measure == "change_within":
+                assert rule.analyte is not None and rule.within is not None
+                needs.within.add((rule.analyte, rule.within))
+            else:
+                assert rule.analyte is not None
+                needs.latest.add(rule.analyte)
+    return needs
+
+
+class _Host(durable.Host):  # type: ignore[misc]
+    """durable-rules host whose actions are looked up in the compiled rulesets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions: dict[str, Callable[[Any], None]] = {}
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return self.actions[action_name]
+
+
+_LOCK = threading.RLock()
+_HOST: _Host | None = None
+_FIRED: list[tuple[str, str]] = []  # (ruleset, action) fired during the current evaluation
+_RULESETS: dict[str, Ruleset] = {}
+
+
+def _noop(_context: Any) -> None:
+    return None
+
+
+def _host() -> _Host:
+    global _HOST
+    if _HOST is None:
+        _HOST = _Host()
+        _HOST.actions["noop"] = _noop
+    return _HOST
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A compiled set of protocols: its durable-rules name and rules by action name."""
+
+    name: str
+    rules: dict[str, CompiledRule]
+    needs: Needs
+
+
+def _fingerprint(protocols: Sequence[Protocol]) -> str:
+    text = "|".join(p.model_dump_json() for p in sorted(protocols, key=lambda p: p.id))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
+    """Compile (once per distinct set of protocols) the alert rules into durable-rules."""
+    key = _fingerprint(protocols)
+    with _LOCK:
+        if key in _RULESETS:
+            return _RULESETS[key]
+        name = f"cvrisk_{key}"
+        rules: dict[str, CompiledRule] = {}
+        definition: dict[str, Any] = {}
+        for protocol in sorted(protocols, key=lambda p: p.id):
+            for rule in protocol.alerts:
+                action = f"{name}_a{len(rules)}"
+                condition = rule_condition(protocol, rule)
+                rules[action] = CompiledRule(protocol, rule, condition)
+                definition[f"r{len(rules)}"] = {"all": [{"m": condition}], "run": action}
+        for kind in FACT_TYPES:
+            definition[f"seen_{kind}"] = {"all": [{"m": {"t": kind}}], "run": "noop"}
+        host = _host()
+        for action in rules:
+            host.actions[action] = _recorder(name, action)
+        host.set_rulesets({name: definition})
+        ruleset = Ruleset(name, rules, needs_of(protocols))
+        _RULESETS[key] = ruleset
+        return ruleset
+
+
+def _recorder(ruleset: str, action: str) -> Callable[[Any], None]:
+    def record(context: Any) -> None:
+        _FIRED.append((action, str(context.m.id)))
+
+    return record
+
+
+def run(ruleset: Ruleset, facts: list[dict[str, Any]]) -> list[tuple[CompiledRule, str]]:
+    """Assert ``facts`` in a fresh session; return each fired rule with its fact id.
+
+    Raises:
+        EngineError: the engine reported an exception (a bug, not bad input).
+    """
+    if not facts or not ruleset.rules:
+        return []
+    with _LOCK:
+        host = _host()
+        sid = uuid.uuid4().hex
+        _FIRED.clear()
+        try:
+            state = host.assert_facts(ruleset.name, [{"sid": sid, **fact} for fact in facts])
+        except durable.MessageNotHandledException:
+            state = None
+        finally:
+            try:
+                host.delete_state(ruleset.name, sid)
+            except Exception as exc:  # pragma: no cover - engine internals
+                raise EngineError(f"durable-rules could not delete session state: {exc}") from exc
+        if isinstance(state, dict) and "exception" in state:
+            raise EngineError(f"a protocol rule action failed: {state['exception']}")
+        fired = list(_FIRED)
+        _FIRED.clear()
+    return [(ruleset.rules[action], fact_id) for action, fact_id in fired]

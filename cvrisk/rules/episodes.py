@@ -1,0 +1,109 @@
+"""Treatment episodes: when a protocol's schedule is anchored, and whether it still runs.
+
+An episode begins when a drug the protocol covers is started. Later prescriptions either
+continue it or re-anchor it, following the protocol's ``restart_on``:
+
+- the same drug resumed within ``SWITCH_GAP_DAYS`` of its stop continues the episode;
+- another covered drug started while one is active is an ``addition``;
+- another covered drug started within ``SWITCH_GAP_DAYS`` after the last stop is a ``switch``;
+- any covered drug started after a longer gap is a new ``start`` (always re-anchors).
+
+When no covered drug is active on the evaluation date the episode has ended: nothing is due.
+``SWITCH_GAP_DAYS`` is a cvrisk convention (documented in docs/protocol-format.md), not a
+guideline value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cvrisk.rules.schema import AppliesTo
+
+#: Days between stopping one antipsychotic and starting another that still count as a switch.
+SWITCH_GAP_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """One continuous course of one drug."""
+
+    drug: str
+    start: dt.date
+    stop: dt.date | None
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.start <= day and (self.stop is None or day <= self.stop)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """The current episode of a protocol on the evaluation date."""
+
+    anchor: dt.date
+    event: str  # what anchored it: start, switch or addition
+    active: tuple[Prescription, ...]  # covered courses active on the evaluation date
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        return tuple(sorted({p.drug for p in self.active}))
+
+    def anchor_for(self, drugs: Iterable[str] | None) -> dt.date | None:
+        """Anchor of an item restricted to ``drugs`` (None: the item does not apply now)."""
+        if drugs is None:
+            return self.anchor
+        wanted = set(drugs)
+        starts = [p.start for p in self.active if p.drug in wanted]
+        return max(self.anchor, min(starts)) if starts else None
+
+
+def merge_courses(courses: Iterable[Prescription]) -> list[Prescription]:
+    """Merge each drug's overlapping or back-to-back prescriptions into continuous courses."""
+    merged: list[Prescription] = []
+    for course in sorted(courses, key=lambda c: (c.drug, c.start)):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.drug == course.drug
+            and (last.stop is None or course.start <= last.stop + dt.timedelta(days=1))
+        ):
+            stop = None if last.stop is None or course.stop is None else max(last.stop, course.stop)
+            merged[-1] = Prescription(last.drug, last.start, stop)
+        else:
+            merged.append(course)
+    return sorted(merged, key=lambda c: (c.start, c.drug))
+
+
+def current_episode(
+    courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
+) -> Episode | None:
+    """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
+    covered = merge_courses(
+        c for c in courses if applies_to.covers(c.drug) and c.start <= as_of
+    )
+    anchor: dt.date | None = None
+    event = "start"
+    seen: list[Prescription] = []
+    for course in covered:
+        if anchor is None:
+            anchor, event = course.start, "start"
+        else:
+            active = [p for p in seen if p.stop is None or p.stop > course.start]
+            last_stop = max((p.stop for p in seen if p.stop is not None), default=None)
+            resumed = any(p.drug == course.drug for p in seen)
+            if active:
+                kind = "addition"
+            elif last_stop is not None and (course.start - last_stop).days <= SWITCH_GAP_DAYS:
+                kind = "continuation" if resumed else "switch"
+            else:
+                kind = "start"
+            if kind == "start" or kind in applies_to.restart_on:
+                anchor, event = course.start, kind
+        seen.append(course)
+    if anchor is None:
+        return None
+    active_now = tuple(c for c in covered if c.active_on(as_of))
+    if not active_now:
+        return None
+    return Episode(anchor=anchor, event=event, active=active_now)

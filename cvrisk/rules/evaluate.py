@@ -1,0 +1,407 @@
+"""``evaluate`` (record -> tests due and alerts) and ``schedule`` (the prescribing prompt).
+
+Protocol selection (``protocols=None``): every shipped protocol whose ``applies_to`` covers
+an antipsychotic the patient takes on ``as_of``, whose age bounds include the patient's age,
+and — when ``jurisdiction`` is given — whose jurisdiction is that country or ``INT``.
+Naming protocols explicitly skips the jurisdiction filter but not the drug and age checks: a
+protocol whose drug the patient does not take produces nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cvrisk import vocab
+from cvrisk._version import __version__
+from cvrisk.errors import CvriskError, ProtocolError, VocabularyError
+from cvrisk.record import Patient, PatientRecord, load_record
+from cvrisk.rules import engine
+from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
+from cvrisk.rules.episodes import Episode, Prescription, current_episode
+from cvrisk.rules.facts import (
+    FactSet,
+    Results,
+    add_change_from_baseline,
+    add_change_within,
+    add_latest,
+    add_score,
+    patient_fields,
+)
+from cvrisk.rules.messages import check_lang, drug_label, duration_text, phrase, test_label
+from cvrisk.rules.report import (
+    Alert,
+    DataIssue,
+    Plan,
+    PlanItem,
+    ProtocolPlan,
+    Report,
+    ScoreEntry,
+    TestEntry,
+    Window,
+)
+from cvrisk.rules.schema import AlertRule, Protocol, ScheduleItem
+from cvrisk.rules.timeline import Occurrence, fixed_occurrences, recurring_occurrence, requirement
+from cvrisk.units import convert
+
+#: Scores reported when no protocol rule asks for one: QRISK3 has SMI and
+#: atypical-antipsychotic terms (Hippisley-Cox et al., BMJ 2017;357:j2099).
+DEFAULT_SCORES = ("qrisk3",)
+_STATUS_ORDER = {"overdue": 0, "due": 1, "conditional": 2, "upcoming": 3}
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def select_protocols(
+    names: Sequence[str | Path] | None, jurisdiction: str | None
+) -> list[Protocol]:
+    """Protocols by id or file path; all shipped ones (filtered by jurisdiction) for None."""
+    if names is None:
+        chosen = list(shipped_protocols().values())
+        if jurisdiction is not None:
+            chosen = [p for p in chosen if p.jurisdiction in (jurisdiction.upper(), "INT")]
+        return chosen
+    out = []
+    for name in names:
+        if isinstance(name, Path) or str(name).endswith(".toml"):
+            out.append(load_protocol_file(name))
+        else:
+            out.append(get_protocol(str(name)))
+    return out
+
+
+def courses_of(record: PatientRecord) -> tuple[list[Prescription], list[DataIssue]]:
+    """The record's antipsychotic prescriptions; other drugs are reported, not guessed."""
+    courses, issues = [], []
+    for index, med in enumerate(record.medications):
+        drug = med.ingredient
+        if drug is None or not vocab.is_antipsychotic(drug):
+            code = med.drug or f"{med.system}|{med.code}"
+            if med.system is None or vocab.normalise_system(med.system) != "atc" or (
+                med.code or ""
+            ).startswith("N05A"):
+                issues.append(
+                    DataIssue(
+                        kind="unknown_drug",
+                        message=f"medication {code} is not in the antipsychotic catalogue",
+                        field=f"medications[{index}]",
+                    )
+                )
+            continue
+        courses.append(Prescription(drug, med.start, med.stop))
+    return courses, issues
+
+
+def evaluate(
+    record: PatientRecord | dict[str, Any] | str | Path,
+    *,
+    as_of: dt.date | None = None,
+    protocols: Sequence[str | Path] | None = None,
+    jurisdiction: str | None = None,
+    lang: str = "en",
+    scores: Sequence[str] | None = None,
+) -> Report:
+    """Required tests (with due dates and windows), alerts, scores and data issues.
+
+    Args:
+        record: a PatientRecord, its native JSON (dict or text) or a path to a JSON file.
+        as_of: evaluation date (default: today). Results dated later are not used.
+        protocols: protocol ids (or paths of local protocol files); None selects the
+            shipped protocols that apply (see the module docstring).
+        jurisdiction: ISO country code (``GB``, ``US``, ``FR``...) restricting the
+            automatic selection to that country's protocols and international ones.
+        lang: ``en`` or ``fr`` for messages and reasons.
+        scores: risk models to compute for the report (default: those the protocols' rules
+            use, and QRISK3).
+
+    Raises:
+        RecordError: the record is invalid. ProtocolError: unknown protocol id or bad file.
+    """
+    lang = check_lang(lang)
+    rec = load_record(record)
+    as_of = as_of or dt.date.today()
+    rec.check_dates(as_of)
+    results = Results.from_record(rec, as_of)
+    courses, issues = courses_of(rec)
+    age = rec.age_on(as_of)
+
+    applicable: list[tuple[Protocol, Episode]] = []
+    for protocol in select_protocols(protocols, jurisdiction):
+        if not protocol.applies_to.covers_age(age):
+            continue
+        episode = current_episode(courses, protocol.applies_to, as_of)
+        if episode is not None:
+            applicable.append((protocol, episode))
+
+    tests = [
+        entry
+        for protocol, episode in applicable
+        for item in protocol.schedule
+        if (entry := _test_entry(protocol, episode, item, results, as_of, lang)) is not None
+    ]
+    tests.sort(key=lambda t: (_STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
+
+    if results.excluded_future:
+        issues.append(
+            DataIssue(
+                kind="excluded",
+                message=phrase(
+                    "issue.future_results", lang, count=results.excluded_future, as_of=as_of
+                ),
+            )
+        )
+    ruleset = engine.compile_ruleset([p for p, _ in applicable])
+    active = sorted({c.drug for c in courses if c.active_on(as_of)})
+    facts = FactSet(patient_fields(rec, as_of, active))
+    add_latest(facts, results, ruleset.needs.latest)
+    episodes = {p.id: e for p, e in applicable}
+    for protocol_id, analyte in sorted(ruleset.needs.baseline):
+        anchor = episodes[protocol_id].anchor
+        if not add_change_from_baseline(facts, results, protocol_id, analyte, anchor):
+            if results.latest(analyte) is not None:
+                issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
+    for analyte, within in sorted(ruleset.needs.within):
+        add_change_within(facts, results, analyte, within)
+
+    wanted = sorted(set(ruleset.needs.scores) | set(DEFAULT_SCORES if scores is None else scores))
+    score_entries = [_score(rec, model, as_of, lang, facts, issues) for model in wanted] if applicable or scores else []
+
+    alerts = [
+        _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
+        for compiled, fact_id in engine.run(ruleset, facts.facts)
+    ]
+    alerts.sort(key=lambda a: (_SEVERITY_ORDER[a.severity], a.protocol, a.rule))
+    return Report(
+        as_of=as_of,
+        patient_id=rec.patient.id,
+        lang=lang,
+        protocols=sorted(p.id for p, _ in applicable),
+        tests=tests,
+        alerts=alerts,
+        scores=score_entries,
+        data_issues=issues,
+        cvrisk_version=__version__,
+    )
+
+
+def _test_entry(
+    protocol: Protocol,
+    episode: Episode,
+    item: ScheduleItem,
+    results: Results,
+    as_of: dt.date,
+    lang: str,
+) -> TestEntry | None:
+    anchor = episode.anchor_for(item.drugs)
+    if anchor is None:
+        return None
+    req = requirement(item, anchor, results.days_for_test(item.test), as_of)
+    if req is None:
+        return None
+    occurrence = req.occurrence
+    label = test_label(item.test, lang)
+    drugs = ", ".join(drug_label(d, lang) for d in episode.drugs)
+    if occurrence.label == "baseline":
+        reason = phrase("reason.baseline", lang, test=label, drugs=drugs, anchor=anchor)
+    elif occurrence.recurring:
+        offset = duration_text(occurrence.label, lang)
+        if req.last_result is not None:
+            reason = phrase("reason.recurring", lang, test=label, offset=offset, last=req.last_result)
+        else:
+            reason = phrase("reason.recurring_no_result", lang, test=label, offset=offset)
+    else:
+        offset = duration_text(occurrence.label, lang)
+        reason = phrase("reason.followup", lang, test=label, offset=offset, drugs=drugs, anchor=anchor)
+    return TestEntry(
+        test=item.test,
+        label=label,
+        status=req.status,  # type: ignore[arg-type]
+        due_date=occurrence.due,
+        window=Window(start=occurrence.start, end=occurrence.end),
+        occurrence=occurrence.label,
+        protocol=protocol.id,
+        rule=item.id,
+        reason=reason,
+        source=item.source,
+        evidence_status=item.status,
+        verifiable=item.observable,
+        last_result=req.last_result,
+        note=item.note,
+    )
+
+
+def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:
+    from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+
+    before, after = BASELINE_WINDOW_DAYS
+    return DataIssue(
+        kind="missing",
+        protocol=protocol_id,
+        field=analyte,
+        message=phrase(
+            "issue.no_baseline",
+            lang,
+            analyte=analyte,
+            start=anchor - dt.timedelta(days=before),
+            end=anchor + dt.timedelta(days=after),
+            anchor=anchor,
+        ),
+    )
+
+
+def _score(
+    record: PatientRecord,
+    model: str,
+    as_of: dt.date,
+    lang: str,
+    facts: FactSet,
+    issues: list[DataIssue],
+) -> ScoreEntry:
+    try:
+        from cvrisk.scores.from_record import score_record  # TEMP-GUARD
+    except ModuleNotFoundError:  # TEMP-GUARD
+        return ScoreEntry(model=model, risk=None)  # TEMP-GUARD
+    try:
+        result = score_record(record, model, as_of=as_of)
+    except CvriskError as exc:
+        issues.append(DataIssue(kind="not_computable", field=model, message=f"{model}: {exc}"))
+        return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
+    missing = [m.name if hasattr(m, "name") else str(m) for m in result.missing]
+    if result.risk is None:
+        issues.append(
+            DataIssue(
+                kind="not_computable",
+                field=model,
+                message=phrase("issue.score_missing", lang, model=model, missing=", ".join(missing)),
+            )
+        )
+    else:
+        add_score(facts, model, result.risk)
+    return ScoreEntry(model=model, risk=result.risk, missing=missing, caveats=list(result.caveats))
+
+
+def _display(rule: AlertRule, canonical: float, change: bool) -> float:
+    """A value in the canonical unit shown in the rule's unit."""
+    if rule.analyte is None or rule.unit is None or rule.change == "percent":
+        return canonical
+    entry = vocab.analyte(rule.analyte)
+    if entry.unit is None:
+        return canonical
+    shown = float(convert(canonical, entry.unit, rule.unit, entry.substance))
+    if change:
+        shown -= float(convert(0.0, entry.unit, rule.unit, entry.substance))
+    return shown
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+
+
+def _alert(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, lang: str) -> Alert:
+    shown = facts.values[fact_id]
+    value = shown.get("value")
+    is_change = rule.measure in ("change_from_baseline", "change_within")
+    change_key = "rise_pct" if rule.change == "percent" else "rise_abs"
+    fields = {
+        "value": _fmt(_display(rule, value, False)) if isinstance(value, float) else "",
+        "unit": rule.unit or "",
+        "threshold": _fmt(rule.value) if rule.value is not None else f"{rule.lower}-{rule.upper}",
+        "date": shown.get("date", ""),
+        "change": _fmt(_display(rule, shown[change_key], True)) if is_change else "",
+    }
+    try:
+        message = rule.message.get(lang).format(**fields)
+    except (KeyError, IndexError, ValueError):
+        message = rule.message.get(lang)
+    return Alert(
+        code=f"{protocol.id}/{rule.id}",
+        severity=rule.severity,
+        message=message,
+        evidence=facts.evidence[fact_id],
+        protocol=protocol.id,
+        rule=rule.id,
+        source=rule.source,
+        evidence_status=rule.status,
+    )
+
+
+def schedule(
+    drug: str,
+    start: dt.date,
+    *,
+    protocol: str | Path | None = None,
+    patient: Patient | dict[str, Any] | None = None,
+    lang: str = "en",
+) -> Plan:
+    """Baseline checklist and every follow-up date for ``drug`` started on ``start``.
+
+    Args:
+        drug: ingredient id from the antipsychotic catalogue (e.g. ``"olanzapine"``).
+        start: the (planned) start date: the anchor of every date in the plan.
+        protocol: one protocol id or file; default: every shipped protocol covering the drug
+            (and the patient's age on ``start`` when ``patient`` is given).
+        patient: optional Patient (or its JSON dict), for age-restricted protocols.
+        lang: ``en`` or ``fr``.
+    """
+    lang = check_lang(lang)
+    drug = drug.strip().lower()
+    if not vocab.is_antipsychotic(drug):
+        raise VocabularyError(
+            f"unknown antipsychotic {drug!r}; known: {', '.join(sorted(vocab.antipsychotics()))}"
+        )
+    person = Patient.model_validate(patient) if isinstance(patient, dict) else patient
+    chosen = select_protocols([protocol] if protocol is not None else None, None)
+    plans = []
+    for proto in chosen:
+        if not proto.applies_to.covers(drug):
+            if protocol is not None:
+                raise ProtocolError(f"protocol {proto.id!r} does not apply to {drug}")
+            continue
+        if person is not None and not proto.applies_to.covers_age(person.age_on(start)):
+            continue
+        plans.append(_protocol_plan(proto, drug, start, lang))
+    return Plan(drug=drug, start=start, lang=lang, protocols=plans, cvrisk_version=__version__)
+
+
+def _plan_item(proto: Protocol, item: ScheduleItem, occurrence: Occurrence, lang: str) -> PlanItem:
+    return PlanItem(
+        protocol=proto.id,
+        rule=item.id,
+        test=item.test,
+        label=test_label(item.test, lang),
+        occurrence=occurrence.label,
+        due_date=occurrence.due,
+        window=Window(start=occurrence.start, end=occurrence.end),
+        conditional=item.when_risk_factors,
+        verifiable=item.observable,
+        source=item.source,
+        evidence_status=item.status,
+        note=item.note,
+    )
+
+
+def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> ProtocolPlan:
+    baseline, followups, then = [], [], []
+    for item in proto.schedule:
+        if item.drugs is not None and drug not in item.drugs:
+            continue
+        occurrences = fixed_occurrences(item, start)
+        for occurrence in occurrences:
+            target = baseline if occurrence.label == "baseline" else followups
+            target.append(_plan_item(proto, item, occurrence, lang))
+        if item.then_every is not None:
+            base = occurrences[-1].due if occurrences else start
+            first = recurring_occurrence(item, base)
+            assert first is not None
+            followups.append(_plan_item(proto, item, first, lang))
+            then.append(f"{test_label(item.test, lang)}: {duration_text(item.then_every, lang)}")
+    followups.sort(key=lambda p: (p.due_date, p.rule))
+    return ProtocolPlan(
+        protocol=proto.id,
+        title=proto.title,
+        citation=proto.citation,
+        baseline=baseline,
+        followups=followups,
+        then=then,
+    )

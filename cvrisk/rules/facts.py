@@ -1,0 +1,209 @@
+"""The facts about one record that alert rules are matched against.
+
+Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
+
+``latest``                 the latest result of an analyte: ``value`` (canonical unit)
+``coded``                  the latest coded result of an analyte: ``code``
+``change_from_baseline``   per protocol episode: ``rise_abs``, ``rise_pct`` of the latest
+                           result over the episode's baseline result
+``change_within``          per look-back period ``within``: ``rise_abs``, ``rise_pct`` of the
+                           latest result over the lowest result in the period ending with it
+``score``                  a risk score: ``percent``
+
+Every fact also carries the patient's ``sex``, ``eth`` (ethnicity, or ``unknown``), ``age``
+(whole years) and ``d_<drug> = 1`` for each active antipsychotic, so rule filters compile to
+plain conditions. Evidence (the results behind each fact) is kept beside the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cvrisk import vocab
+from cvrisk.record import Observation, PatientRecord
+from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.report import Evidence
+from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+
+
+@dataclass(frozen=True)
+class Result:
+    """One usable result: day, value in the analyte's canonical unit (or code), source."""
+
+    day: dt.date
+    value: float | None
+    code: str | None
+    observation: Observation
+
+    def evidence(self, analyte: str, role: str) -> Evidence:
+        obs = self.observation
+        return Evidence(
+            analyte=analyte,
+            date=self.day,
+            value=obs.value,
+            unit=obs.unit,
+            coded=obs.coded,
+            role=role,
+        )
+
+
+@dataclass
+class Results:
+    """A record's results by analyte, on or before the evaluation date, oldest first."""
+
+    by_analyte: dict[str, list[Result]]
+    excluded_future: int
+
+    @classmethod
+    def from_record(cls, record: PatientRecord, as_of: dt.date) -> Results:
+        by_analyte: dict[str, list[Result]] = defaultdict(list)
+        future = 0
+        for obs in record.observations:
+            if obs.day > as_of:
+                future += 1
+                continue
+            analyte = obs.analyte_id
+            value = obs.value_in() if obs.value is not None else None
+            by_analyte[analyte].append(Result(obs.day, value, obs.coded, obs))
+        for results in by_analyte.values():
+            results.sort(key=lambda r: r.day)
+        return cls(dict(by_analyte), future)
+
+    def days_for_test(self, test_id: str) -> list[dt.date]:
+        """Days with a result of any analyte that satisfies ``test_id``."""
+        days: set[dt.date] = set()
+        for analyte in vocab.test_analytes(test_id):
+            days.update(r.day for r in self.by_analyte.get(analyte, ()))
+        return sorted(days)
+
+    def latest(self, analyte: str) -> Result | None:
+        results = self.by_analyte.get(analyte)
+        return results[-1] if results else None
+
+
+@dataclass
+class FactSet:
+    """Facts to assert, and the evidence behind each (by fact id)."""
+
+    patient: dict[str, Any]
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any) -> None:
+        fact_id = f"f{len(self.facts)}"
+        self.facts.append({"id": fact_id, "t": kind, **self.patient, **fields})
+        self.evidence[fact_id] = evidence
+        self.values[fact_id] = shown
+
+
+def patient_fields(record: PatientRecord, as_of: dt.date, drugs: Iterable[str]) -> dict[str, Any]:
+    """The patient-level fields every fact carries (for sex/ethnicity/age/drug filters)."""
+    fields: dict[str, Any] = {
+        "sex": record.patient.sex,
+        "eth": record.patient.ethnicity or "unknown",
+        "age": record.age_on(as_of),
+    }
+    fields.update({f"d_{drug}": 1 for drug in drugs})
+    return fields
+
+
+def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> None:
+    """``latest`` and ``coded`` facts for each analyte with a result."""
+    for analyte in sorted(set(analytes)):
+        latest = results.latest(analyte)
+        if latest is None:
+            continue
+        evidence = [latest.evidence(analyte, "latest")]
+        if latest.value is not None:
+            facts.add(
+                "latest",
+                evidence,
+                {"value": latest.value, "date": latest.day},
+                analyte=analyte,
+                value=latest.value,
+            )
+        elif latest.code is not None:
+            facts.add("coded", evidence, {"date": latest.day}, analyte=analyte, code=latest.code)
+
+
+def baseline_result(results: Results, analyte: str, anchor: dt.date) -> Result | None:
+    """The episode's baseline result: the latest one inside the baseline window."""
+    before, after = BASELINE_WINDOW_DAYS
+    start, end = anchor - dt.timedelta(days=before), anchor + dt.timedelta(days=after)
+    inside = [
+        r for r in results.by_analyte.get(analyte, ()) if start <= r.day <= end and r.value is not None
+    ]
+    return inside[-1] if inside else None
+
+
+def _rise(latest: float, reference: float) -> dict[str, float]:
+    rise = latest - reference
+    return {
+        "rise_abs": rise,
+        "rise_pct": 100.0 * rise / reference if reference > 0 else 0.0,
+    }
+
+
+def add_change_from_baseline(
+    facts: FactSet, results: Results, protocol: str, analyte: str, anchor: dt.date
+) -> bool:
+    """A ``change_from_baseline`` fact; False when there is no baseline or no later result."""
+    base = baseline_result(results, analyte, anchor)
+    latest = results.latest(analyte)
+    if base is None or latest is None or latest.value is None or base.value is None:
+        return False
+    if latest.day <= base.day:
+        return True  # nothing measured since baseline: no change to assess, not a data gap
+    rise = _rise(latest.value, base.value)
+    facts.add(
+        "change_from_baseline",
+        [base.evidence(analyte, "baseline"), latest.evidence(analyte, "latest")],
+        {"value": latest.value, "date": latest.day, **rise},
+        analyte=analyte,
+        protocol=protocol,
+        **rise,
+    )
+    return True
+
+
+def add_change_within(facts: FactSet, results: Results, analyte: str, within: str) -> None:
+    """A ``change_within`` fact: latest result over the lowest in the period ending with it."""
+    latest = results.latest(analyte)
+    if latest is None or latest.value is None:
+        return
+    start = parse_duration(within).subtract_from(latest.day)
+    earlier = [
+        r
+        for r in results.by_analyte.get(analyte, ())
+        if start <= r.day < latest.day and r.value is not None
+    ]
+    if not earlier:
+        return
+    lowest = min(earlier, key=lambda r: (r.value, r.day))
+    assert lowest.value is not None
+    rise = _rise(latest.value, lowest.value)
+    facts.add(
+        "change_within",
+        [lowest.evidence(analyte, "reference"), latest.evidence(analyte, "latest")],
+        {"value": latest.value, "date": latest.day, **rise},
+        analyte=analyte,
+        within=within,
+        **rise,
+    )
+
+
+def add_score(facts: FactSet, model: str, risk: float) -> None:
+    """A ``score`` fact (percent)."""
+    percent = 100.0 * risk
+    facts.add(
+        "score",
+        [Evidence(analyte=model, value=round(percent, 4), unit="%", role="score")],
+        {"value": percent},
+        model=model,
+        percent=percent,
+    )

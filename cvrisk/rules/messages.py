@@ -1,0 +1,50 @@
+"""Localised fixed phrases (English, French) for reports; texts in cvrisk/data/messages.toml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cvrisk import vocab
+from cvrisk.data import load_data
+from cvrisk.errors import OptionError
+from cvrisk.rules.durations import parse_duration
+
+LANGUAGES = ("en", "fr")
+
+
+def check_lang(lang: str) -> str:
+    """Validate a language code."""
+    if lang not in LANGUAGES:
+        raise OptionError(f"lang={lang!r}: use one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def phrase(path: str, lang: str, **values: Any) -> str:
+    """The phrase at ``path`` (``reason.baseline``) in ``lang``, with placeholders filled."""
+    node: Any = load_data("messages.toml")
+    for part in path.split("."):
+        node = node[part]
+    template = node.get(lang) or node["en"]
+    return str(template).format(**values)
+
+
+def duration_text(text: str, lang: str) -> str:
+    """``P12W`` -> ``12 weeks`` / ``12 semaines``."""
+    duration = parse_duration(text)
+    singular, plural = load_data("messages.toml")["unit"][duration.unit][lang]
+    return f"{duration.count} {singular if duration.count == 1 else plural}"
+
+
+def test_label(test_id: str, lang: str) -> str:
+    """Label of a canonical test in ``lang``."""
+    label = vocab.tests()[test_id].get("label", {})
+    return str(label.get(lang) or label.get("en") or test_id)
+
+
+def drug_label(drug_id: str, lang: str) -> str:
+    """Label of a catalogue ingredient in ``lang`` (its id when unlabelled)."""
+    entry = vocab.antipsychotics().get(drug_id, {})
+    label = entry.get("label", {})
+    if isinstance(label, str):
+        return label
+    return str(label.get(lang) or label.get("en") or drug_id)

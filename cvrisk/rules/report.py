@@ -1,0 +1,151 @@
+"""What :func:`cvrisk.evaluate` and :func:`cvrisk.schedule` return (pydantic, JSON-ready).
+
+Every test entry and alert names its protocol, its rule and the guideline item it comes
+from (``source``), and says whether that item was checked against the source text
+(``evidence_status``). The field names are part of the public contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TestStatus = Literal["overdue", "due", "conditional", "upcoming"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Window(_Out):
+    """The dates a result counts for an occurrence (inclusive)."""
+
+    start: dt.date
+    end: dt.date
+
+
+class TestEntry(_Out):
+    """One required test: what, when, why and on whose authority."""
+
+    test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
+    label: str
+    status: TestStatus
+    due_date: dt.date
+    window: Window
+    occurrence: str = Field(description="'baseline', a follow-up offset (P12W) or interval.")
+    protocol: str
+    rule: str
+    reason: str
+    source: str
+    evidence_status: Literal["confirmed", "unconfirmed"]
+    verifiable: bool = Field(
+        description="False for assessments records cannot show as done (history taking)."
+    )
+    last_result: dt.date | None = None
+    note: str | None = None
+
+
+class Evidence(_Out):
+    """A result that triggered an alert."""
+
+    analyte: str
+    date: dt.date | None = None
+    value: float | None = None
+    unit: str | None = None
+    coded: str | None = None
+    role: str = Field("latest", description="latest, baseline, reference or score")
+
+
+class Alert(_Out):
+    """A threshold or trend finding with its action."""
+
+    code: str = Field(description="'<protocol>/<rule>', stable across versions.")
+    severity: Severity
+    message: str
+    evidence: list[Evidence]
+    protocol: str
+    rule: str
+    source: str
+    evidence_status: Literal["confirmed", "unconfirmed"]
+
+
+class ScoreEntry(_Out):
+    """A cardiovascular risk score computed from the record (or why it could not be)."""
+
+    model: str
+    risk: float | None = Field(description="Probability in [0, 1]; None when not computable.")
+    missing: list[str] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
+
+
+class DataIssue(_Out):
+    """Missing, excluded or unusable data that limited the evaluation."""
+
+    kind: Literal["missing", "excluded", "not_computable", "unknown_drug"]
+    message: str
+    protocol: str | None = None
+    rule: str | None = None
+    field: str | None = None
+
+
+class Report(_Out):
+    """The result of evaluating one record on one date."""
+
+    as_of: dt.date
+    patient_id: str | None
+    lang: str
+    protocols: list[str] = Field(description="Protocols evaluated (those that applied).")
+    tests: list[TestEntry]
+    alerts: list[Alert]
+    scores: list[ScoreEntry] = Field(default_factory=list)
+    data_issues: list[DataIssue] = Field(default_factory=list)
+    cvrisk_version: str
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text of the report."""
+        return self.model_dump_json(**kwargs)
+
+
+class PlanItem(_Out):
+    """One date in a prescribing plan."""
+
+    protocol: str
+    rule: str
+    test: str
+    label: str
+    occurrence: str
+    due_date: dt.date
+    window: Window
+    conditional: bool
+    verifiable: bool
+    source: str
+    evidence_status: Literal["confirmed", "unconfirmed"]
+    note: str | None = None
+
+
+class ProtocolPlan(_Out):
+    """A protocol's part of a prescribing plan."""
+
+    protocol: str
+    title: str
+    citation: str
+    baseline: list[PlanItem]
+    followups: list[PlanItem]
+    then: list[str] = Field(description="Recurring intervals after the last follow-up.")
+
+
+class Plan(_Out):
+    """The prescribing prompt for a drug started on a date."""
+
+    drug: str
+    start: dt.date
+    lang: str
+    protocols: list[ProtocolPlan]
+    cvrisk_version: str
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text of the plan."""
+        return self.model_dump_json(**kwargs)

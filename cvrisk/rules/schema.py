@@ -1,0 +1,274 @@
+"""The protocol file schema: what a monitoring protocol may say, checked before it is used.
+
+A protocol is data (``protocols/*.toml``, see docs/protocol-format.md). These pydantic models
+validate it strictly (unknown keys are errors, so a typo cannot silently disable a rule) and
+export the JSON Schema committed as ``docs/protocol.schema.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cvrisk import vocab
+from cvrisk.rules.durations import parse_duration
+from cvrisk.units import is_convertible
+
+Status = Literal["confirmed", "unconfirmed"]
+Severity = Literal["info", "warning", "critical"]
+Measure = Literal["latest", "change_from_baseline", "change_within", "coded", "score"]
+Operator = Literal[">", ">=", "<", "<=", "range"]
+RestartEvent = Literal["start", "switch", "addition"]
+_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Messages(_Strict):
+    """A text in English (required) and French."""
+
+    en: str = Field(min_length=1)
+    fr: str | None = None
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang``, falling back to English."""
+        return (self.fr if lang == "fr" else None) or self.en
+
+
+def _check_drugs(drugs: list[str] | None) -> list[str] | None:
+    if drugs is None:
+        return None
+    catalogue = vocab.antipsychotics()
+    unknown = [d for d in drugs if d != "antipsychotic" and d not in catalogue]
+    if unknown:
+        raise ValueError(
+            f"unknown drug ids {unknown}: use ingredient ids from cvrisk/data/antipsychotics.toml "
+            "or 'antipsychotic'"
+        )
+    return drugs
+
+
+class AppliesTo(_Strict):
+    """Which patients and drugs a protocol applies to, and what (re)starts its schedule."""
+
+    drugs: list[str] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
+    min_age_years: int | None = Field(None, ge=0)
+    max_age_years: int | None = Field(None, ge=0)
+    restart_on: list[RestartEvent] = Field(default_factory=lambda: ["start"])
+    source: str = Field(min_length=1)
+
+    _drugs = field_validator("drugs")(_check_drugs)
+
+    def covers(self, drug: str) -> bool:
+        """True when the protocol applies to this ingredient."""
+        if drug in self.drugs:
+            return True
+        return "antipsychotic" in self.drugs and vocab.is_antipsychotic(drug)
+
+    def covers_age(self, age: float) -> bool:
+        """True when the protocol applies at this age (bounds inclusive)."""
+        if self.min_age_years is not None and age < self.min_age_years:
+            return False
+        return not (self.max_age_years is not None and age > self.max_age_years)
+
+
+class ScheduleItem(_Strict):
+    """One monitored test: baseline, follow-ups after the anchor, then a recurring interval."""
+
+    id: str
+    test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
+    baseline: bool = False
+    followups: list[str] = Field(default_factory=list, description="ISO 8601 durations.")
+    then_every: str | None = None
+    drugs: list[str] | None = None
+    when_risk_factors: bool = False
+    tolerance_days: int | None = Field(None, ge=0)
+    baseline_window_days: tuple[int, int] | None = None
+    source: str = Field(min_length=1)
+    status: Status
+    note: str | None = None
+
+    _drugs = field_validator("drugs")(_check_drugs)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
+        return value
+
+    @field_validator("test")
+    @classmethod
+    def _test(cls, value: str) -> str:
+        vocab.test_analytes(value)
+        return value
+
+    @field_validator("followups")
+    @classmethod
+    def _followups(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parse_duration(value)
+        return values
+
+    @field_validator("then_every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _something_scheduled(self) -> ScheduleItem:
+        if not (self.baseline or self.followups or self.then_every):
+            raise ValueError(f"schedule item {self.id!r} schedules nothing")
+        return self
+
+    @property
+    def observable(self) -> bool:
+        """False for assessments records do not carry as results (history taking)."""
+        return bool(vocab.tests()[self.test].get("observable", True))
+
+
+class AlertRule(_Strict):
+    """A threshold or trend rule that raises an alert (compiled into a durable-rules rule)."""
+
+    id: str
+    severity: Severity
+    measure: Measure
+    analyte: str | None = None
+    op: Operator | None = None
+    value: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    unit: str | None = None
+    change: Literal["percent", "absolute"] | None = None
+    within: str | None = None
+    values: list[str] | None = None
+    model: str | None = None
+    sex: Literal["female", "male"] | None = None
+    ethnicity_in: list[str] | None = None
+    ethnicity_not_in: list[str] | None = None
+    drugs: list[str] | None = None
+    min_age_years: int | None = None
+    max_age_years: int | None = None
+    message: Messages
+    source: str = Field(min_length=1)
+    status: Status
+    note: str | None = None
+
+    _drugs = field_validator("drugs")(_check_drugs)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertRule:
+        if self.measure == "score":
+            if self.model is None or self.op is None or self.value is None:
+                raise ValueError(f"alert {self.id!r}: a score rule needs model, op and value")
+            return self
+        if self.analyte is None:
+            raise ValueError(f"alert {self.id!r}: measure {self.measure!r} needs an analyte")
+        entry = vocab.analyte(self.analyte)
+        if self.measure == "coded":
+            if not self.values:
+                raise ValueError(f"alert {self.id!r}: a coded rule needs values")
+            return self
+        if self.op is None:
+            raise ValueError(f"alert {self.id!r}: give op")
+        if self.op == "range":
+            if self.lower is None or self.upper is None or self.lower >= self.upper:
+                raise ValueError(f"alert {self.id!r}: op 'range' needs lower < upper")
+        elif self.value is None:
+            raise ValueError(f"alert {self.id!r}: op {self.op!r} needs value")
+        if self.measure in ("change_from_baseline", "change_within") and self.change is None:
+            raise ValueError(f"alert {self.id!r}: a change rule needs change = percent|absolute")
+        if self.measure == "change_within":
+            if self.within is None:
+                raise ValueError(f"alert {self.id!r}: change_within needs within (a duration)")
+            parse_duration(self.within)
+        needs_unit = self.change != "percent"
+        if needs_unit:
+            if self.unit is None:
+                raise ValueError(f"alert {self.id!r}: give the threshold's unit")
+            if entry.unit and not is_convertible(self.unit, entry.unit, entry.substance):
+                raise ValueError(
+                    f"alert {self.id!r}: unit {self.unit!r} cannot express {self.analyte} "
+                    f"(canonical unit {entry.unit!r})"
+                )
+        return self
+
+
+class Protocol(_Strict):
+    """A monitoring protocol: header, applicability, schedule items and alert rules."""
+
+    schema_version: Literal[1]
+    id: str
+    version: str
+    title: str
+    jurisdiction: str = Field(pattern=r"^([A-Z]{2}|INT)$")
+    citation: str
+    url: str | None = None
+    verification: str
+    applies_to: AppliesTo
+    schedule: list[ScheduleItem] = Field(default_factory=list)
+    alerts: list[AlertRule] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Protocol:
+        ids = [item.id for item in self.schedule] + [rule.id for rule in self.alerts]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"protocol {self.id!r}: duplicate rule ids {duplicates}")
+        return self
+
+    def info(self) -> ProtocolInfo:
+        """Public metadata of the protocol."""
+        return ProtocolInfo(
+            id=self.id,
+            version=self.version,
+            title=self.title,
+            jurisdiction=self.jurisdiction,
+            citation=self.citation,
+            url=self.url,
+            drugs=self.applies_to.drugs,
+            min_age_years=self.applies_to.min_age_years,
+            max_age_years=self.applies_to.max_age_years,
+            schedule_items=len(self.schedule),
+            alert_rules=len(self.alerts),
+            unconfirmed_items=sum(
+                1 for r in [*self.schedule, *self.alerts] if r.status == "unconfirmed"
+            ),
+        )
+
+
+class ProtocolInfo(_Strict):
+    """What :func:`cvrisk.protocols` returns for each protocol."""
+
+    id: str
+    version: str
+    title: str
+    jurisdiction: str
+    citation: str
+    url: str | None
+    drugs: list[str]
+    min_age_years: int | None
+    max_age_years: int | None
+    schedule_items: int
+    alert_rules: int
+    unconfirmed_items: int

@@ -1,0 +1,138 @@
+"""Due dates, windows and statuses of one schedule item (docs/protocol-format.md, "Windows").
+
+Pure date arithmetic: an item, its anchor, the days on which results of its test exist, and
+the evaluation date in; the occurrence that matters now and its status out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.schema import ScheduleItem
+
+#: Baseline window (days before, days after the anchor): cvrisk convention.
+BASELINE_WINDOW_DAYS = (90, 7)
+#: Tolerance = clamp(gap // TOLERANCE_DIVISOR, MIN, MAX) days: cvrisk convention.
+TOLERANCE_DIVISOR = 4
+TOLERANCE_MIN_DAYS = 1
+TOLERANCE_MAX_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One time a test is due: its label (``baseline``, ``P4W``, ``P1Y``...) and window."""
+
+    label: str
+    due: dt.date
+    start: dt.date
+    end: dt.date
+    recurring: bool = False
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an item asks for on the evaluation date."""
+
+    occurrence: Occurrence
+    status: str  # overdue, due, upcoming, conditional
+    last_result: dt.date | None
+
+
+def tolerance_days(item: ScheduleItem, gap_days: int) -> int:
+    """Half-width of a follow-up window, in days."""
+    if item.tolerance_days is not None:
+        return item.tolerance_days
+    return max(TOLERANCE_MIN_DAYS, min(TOLERANCE_MAX_DAYS, gap_days // TOLERANCE_DIVISOR))
+
+
+def _window(item: ScheduleItem, label: str, due: dt.date, previous: dt.date, recurring: bool) -> Occurrence:
+    t = dt.timedelta(days=tolerance_days(item, (due - previous).days))
+    return Occurrence(label, due, due - t, due + t, recurring)
+
+
+def fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> list[Occurrence]:
+    """Baseline and follow-up occurrences of an item, in date order."""
+    out = []
+    if item.baseline:
+        before, after = item.baseline_window_days or BASELINE_WINDOW_DAYS
+        out.append(
+            Occurrence(
+                "baseline",
+                anchor,
+                anchor - dt.timedelta(days=before),
+                anchor + dt.timedelta(days=after),
+            )
+        )
+    previous = anchor
+    for text in item.followups:
+        due = parse_duration(text).add_to(anchor)
+        out.append(_window(item, text, due, previous, recurring=False))
+        previous = due
+    return out
+
+
+def recurring_occurrence(item: ScheduleItem, base: dt.date) -> Occurrence | None:
+    """The recurring occurrence following ``base`` (a result or the last fixed due date)."""
+    if item.then_every is None:
+        return None
+    every = parse_duration(item.then_every)
+    return _window(item, item.then_every, every.add_to(base), base, recurring=True)
+
+
+def requirement(
+    item: ScheduleItem,
+    anchor: dt.date,
+    result_days: Sequence[dt.date],
+    as_of: dt.date,
+) -> Requirement | None:
+    """The occurrence of ``item`` that matters on ``as_of``, with its status; None if none.
+
+    ``result_days``: days with a result of the item's test, on or before ``as_of``.
+    """
+    latest = max(result_days) if result_days else None
+    if not item.observable:
+        return _reminder(item, anchor, as_of)
+    pending: Occurrence | None = None
+    fixed = fixed_occurrences(item, anchor)
+    for occurrence in fixed:
+        if latest is None or latest < occurrence.start:
+            pending = occurrence
+            break
+    if pending is None:
+        if fixed:
+            base = latest if latest is not None else fixed[-1].due
+        else:
+            base = latest if latest is not None and latest >= anchor else anchor
+        pending = recurring_occurrence(item, base)
+        if pending is None:
+            return None
+    return Requirement(pending, _status(item, pending, as_of), latest)
+
+
+def _status(item: ScheduleItem, occurrence: Occurrence, as_of: dt.date) -> str:
+    if as_of < occurrence.start:
+        return "upcoming"
+    if item.when_risk_factors:
+        return "conditional"
+    return "overdue" if as_of > occurrence.end else "due"
+
+
+def _reminder(item: ScheduleItem, anchor: dt.date, as_of: dt.date) -> Requirement | None:
+    """Assessments records cannot show as done: due inside a window, else the next one."""
+    occurrences = fixed_occurrences(item, anchor)
+    base = occurrences[-1].due if occurrences else anchor
+    while item.then_every is not None and (not occurrences or occurrences[-1].end < as_of):
+        nxt = recurring_occurrence(item, base)
+        assert nxt is not None
+        occurrences.append(nxt)
+        base = nxt.due
+    for occurrence in occurrences:
+        if occurrence.start <= as_of <= occurrence.end:
+            status = "conditional" if item.when_risk_factors else "due"
+            return Requirement(occurrence, status, None)
+        if as_of < occurrence.start:
+            return Requirement(occurrence, "upcoming", None)
+    return None

@@ -1,0 +1,75 @@
+"""Clinical vignettes: one or more per protocol item, written from the guideline text.
+
+Each vignette (tests/vignettes/<protocol>.toml) is a record, an evaluation date and the
+tests/alerts the guideline item implies. The harness evaluates the record with that protocol
+only and checks every expectation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cvrisk.rules.catalog import shipped_protocols
+from cvrisk.rules.evaluate import evaluate
+
+VIGNETTES = Path(__file__).resolve().parent.parent / "vignettes"
+
+
+def _load() -> list[Any]:
+    cases = []
+    for path in sorted(VIGNETTES.glob("*.toml")):
+        protocol = path.stem
+        for vignette in tomllib.loads(path.read_text(encoding="utf-8"))["vignette"]:
+            cases.append(pytest.param(protocol, vignette, id=f"{protocol}:{vignette['id']}"))
+    return cases
+
+
+CASES = _load()
+
+
+def test_every_protocol_has_vignettes() -> None:
+    covered = {case.values[0] for case in CASES}
+    assert covered == set(shipped_protocols())
+
+
+def test_every_rule_has_a_vignette() -> None:
+    items: dict[str, set[str]] = {}
+    for case in CASES:
+        protocol, vignette = case.values
+        items.setdefault(protocol, set()).add(vignette["item"])
+    for protocol_id, protocol in shipped_protocols().items():
+        rule_ids = {i.id for i in protocol.schedule} | {a.id for a in protocol.alerts}
+        missing = rule_ids - items.get(protocol_id, set())
+        assert not missing, f"{protocol_id}: no vignette for {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("protocol", "vignette"), CASES)
+def test_vignette(protocol: str, vignette: dict[str, Any]) -> None:
+    report = evaluate(
+        vignette["record"],
+        as_of=dt.date.fromisoformat(vignette["as_of"]),
+        protocols=[protocol],
+        scores=vignette.get("scores", []),
+    )
+    tests = {entry.rule: entry for entry in report.tests}
+    for expected in vignette.get("expect_tests", []):
+        rule = expected["rule"]
+        assert rule in tests, f"{rule} not in report.tests: {sorted(tests)}"
+        entry = tests[rule]
+        if "status" in expected:
+            assert entry.status == expected["status"], (rule, entry)
+        if "due_date" in expected:
+            assert entry.due_date.isoformat() == expected["due_date"], (rule, entry)
+    expect = vignette.get("expect", {})
+    fired = {alert.rule for alert in report.alerts}
+    for rule in expect.get("alerts", []):
+        assert rule in fired, f"alert {rule} did not fire; fired: {sorted(fired)}"
+    for rule in expect.get("no_alerts", []):
+        assert rule not in fired, f"alert {rule} fired but must not"
+    for rule in expect.get("no_tests", []):
+        assert rule not in tests, f"{rule} is in report.tests but must not be: {tests[rule]}"
