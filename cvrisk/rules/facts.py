@@ -32,23 +32,61 @@ from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
 
 @dataclass(frozen=True)
 class Result:
-    """One usable result: day, value in the analyte's canonical unit (or code), source."""
+    """One usable result: day, value in the analyte's canonical unit (or code), source.
+
+    ``observation`` is the recorded result; a derived result (BMI from weight and height)
+    has none and lists the results it was derived from in ``derived_from``.
+    """
 
     day: dt.date
     value: float | None
     code: str | None
-    observation: Observation
+    observation: Observation | None
+    derived_from: tuple[Evidence, ...] = ()
 
-    def evidence(self, analyte: str, role: str) -> Evidence:
+    def evidence(self, analyte: str, role: str) -> list[Evidence]:
+        if self.observation is None:
+            derived = Evidence(
+                analyte=analyte,
+                date=self.day,
+                value=round(self.value, 2) if self.value is not None else None,
+                unit=vocab.analyte(analyte).unit,
+                role=f"{role} (derived)",
+            )
+            return [derived, *self.derived_from]
         obs = self.observation
-        return Evidence(
-            analyte=analyte,
-            date=self.day,
-            value=obs.value,
-            unit=obs.unit,
-            coded=obs.coded,
-            role=role,
+        return [
+            Evidence(
+                analyte=analyte,
+                date=self.day,
+                value=obs.value,
+                unit=obs.unit,
+                coded=obs.coded,
+                role=role,
+            )
+        ]
+
+
+def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
+    """BMI (kg/m2) for each weight, with the latest height measured on or before it (or the
+    first height when none precedes it): BMI = weight / height^2 (a definition)."""
+    out = []
+    for weight in weights:
+        before = [h for h in heights if h.day <= weight.day]
+        height = before[-1] if before else heights[0]
+        if weight.value is None or height.value is None or height.value <= 0:
+            continue
+        metres = height.value / 100.0  # canonical height unit is cm (analytes.toml)
+        out.append(
+            Result(
+                weight.day,
+                weight.value / (metres * metres),
+                None,
+                None,
+                (*weight.evidence("weight", "source"), *height.evidence("height", "source")),
+            )
         )
+    return out
 
 
 @dataclass
@@ -71,13 +109,22 @@ class Results:
             by_analyte[analyte].append(Result(obs.day, value, obs.coded, obs))
         for results in by_analyte.values():
             results.sort(key=lambda r: r.day)
+        if by_analyte.get("weight") and by_analyte.get("height"):
+            recorded = {r.day for r in by_analyte.get("bmi", ())}
+            derived = derived_bmi(by_analyte["weight"], by_analyte["height"])
+            by_analyte["bmi"] = sorted(
+                [*by_analyte.get("bmi", ()), *(r for r in derived if r.day not in recorded)],
+                key=lambda r: r.day,
+            )
         return cls(dict(by_analyte), future)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
-        """Days with a result of any analyte that satisfies ``test_id``."""
+        """Days with a recorded result of any analyte that satisfies ``test_id``."""
         days: set[dt.date] = set()
         for analyte in vocab.test_analytes(test_id):
-            days.update(r.day for r in self.by_analyte.get(analyte, ()))
+            days.update(
+                r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
+            )
         return sorted(days)
 
     def latest(self, analyte: str) -> Result | None:
@@ -118,7 +165,7 @@ def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> Non
         latest = results.latest(analyte)
         if latest is None:
             continue
-        evidence = [latest.evidence(analyte, "latest")]
+        evidence = latest.evidence(analyte, "latest")
         if latest.value is not None:
             facts.add(
                 "latest",
@@ -162,7 +209,7 @@ def add_change_from_baseline(
     rise = _rise(latest.value, base.value)
     facts.add(
         "change_from_baseline",
-        [base.evidence(analyte, "baseline"), latest.evidence(analyte, "latest")],
+        [*base.evidence(analyte, "baseline"), *latest.evidence(analyte, "latest")],
         {"value": latest.value, "date": latest.day, **rise},
         analyte=analyte,
         protocol=protocol,
@@ -189,7 +236,7 @@ def add_change_within(facts: FactSet, results: Results, analyte: str, within: st
     rise = _rise(latest.value, lowest.value)
     facts.add(
         "change_within",
-        [lowest.evidence(analyte, "reference"), latest.evidence(analyte, "latest")],
+        [*lowest.evidence(analyte, "reference"), *latest.evidence(analyte, "latest")],
         {"value": latest.value, "date": latest.day, **rise},
         analyte=analyte,
         within=within,

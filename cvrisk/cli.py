@@ -1,0 +1,258 @@
+"""The ``cvrisk`` command line: evaluate records, print prescribing plans, score cohorts.
+
+Errors in the user's input (a bad record, an unknown protocol, an invalid score row) print
+one clear message on stderr and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from cvrisk._version import __version__
+from cvrisk.errors import CvriskError
+
+_STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _table(rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+    """Print rows as left-aligned columns (the first row is the header)."""
+    texts = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = [max(len(r[i]) for r in texts) for i in range(len(texts[0]))]
+    for index, row in enumerate(texts):
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+        if index == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.rules.evaluate import evaluate
+
+    report = evaluate(
+        Path(args.file),
+        as_of=args.as_of,
+        protocols=args.protocol or None,
+        jurisdiction=args.jurisdiction,
+        lang=args.lang,
+    )
+    if args.format == "json":
+        out.write(report.model_dump_json(indent=2) + "\n")
+        return 0
+    fr = args.lang == "fr"
+    out.write(
+        f"{'Patient' if not fr else 'Patient'} {report.patient_id or ''} — "
+        f"{'as of' if not fr else 'au'} {report.as_of} — "
+        f"{'protocols' if not fr else 'protocoles'}: {', '.join(report.protocols) or '-'}\n\n"
+    )
+    if report.tests:
+        header = ["", "status", "test", "due", "window", "protocol/rule", "last result"]
+        rows: list[list[Any]] = [header]
+        for t in report.tests:
+            rows.append(
+                [
+                    _STATUS_MARK[t.status],
+                    t.status,
+                    t.label,
+                    t.due_date,
+                    f"{t.window.start}..{t.window.end}",
+                    f"{t.protocol}/{t.rule}",
+                    t.last_result or "-",
+                ]
+            )
+        _table(rows, out)
+    else:
+        out.write("No monitoring test required.\n" if not fr else "Aucun examen requis.\n")
+    out.write(f"\n{'Alerts' if not fr else 'Alertes'} ({len(report.alerts)}):\n")
+    for alert in report.alerts:
+        out.write(f"  [{alert.severity}] {alert.code}: {alert.message}\n")
+        out.write(f"      source: {alert.source}\n")
+    if report.scores:
+        out.write(f"\n{'Risk scores' if not fr else 'Scores de risque'}:\n")
+        for s in report.scores:
+            value = f"{100 * s.risk:.1f} %" if s.risk is not None else "not computable"
+            out.write(f"  {s.model}: {value}")
+            out.write(f" (missing: {', '.join(s.missing)})\n" if s.missing else "\n")
+            for caveat in s.caveats:
+                out.write(f"      note: {caveat}\n")
+    if report.data_issues:
+        out.write(f"\n{'Data issues' if not fr else 'Données'}:\n")
+        for issue in report.data_issues:
+            out.write(f"  - {issue.message}\n")
+    return 0
+
+
+def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.rules.evaluate import schedule
+
+    plan = schedule(args.drug, args.start, protocol=args.protocol, lang=args.lang)
+    if args.format == "json":
+        out.write(plan.model_dump_json(indent=2) + "\n")
+        return 0
+    for proto in plan.protocols:
+        out.write(f"{proto.title}\n  {proto.citation}\n\n")
+        baseline = [["baseline", i.label, i.source] for i in proto.baseline]
+        if baseline:
+            _table([["when", "test", "source"], *baseline], out)
+        followups = [
+            [i.due_date, f"{i.window.start}..{i.window.end}", i.occurrence, i.label]
+            for i in proto.followups
+        ]
+        if followups:
+            out.write("\n")
+            _table([["due", "window", "after start", "test"], *followups], out)
+        for line in proto.then:
+            out.write(f"  then every: {line}\n")
+        out.write("\n")
+    if not plan.protocols:
+        out.write(f"No shipped protocol applies to {plan.drug}.\n")
+    return 0
+
+
+def _cmd_protocols(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.rules.catalog import protocol_infos
+
+    infos = protocol_infos()
+    if args.format == "json":
+        out.write(json.dumps({k: v.model_dump() for k, v in infos.items()}, indent=2) + "\n")
+        return 0
+    rows: list[list[Any]] = [["id", "jurisdiction", "version", "items", "alerts", "title"]]
+    for info in infos.values():
+        rows.append(
+            [
+                info.id,
+                info.jurisdiction,
+                info.version,
+                info.schedule_items,
+                info.alert_rules,
+                info.title,
+            ]
+        )
+    _table(rows, out)
+    return 0
+
+
+def _csv_value(text: str) -> Any:
+    """A CSV cell: empty -> missing, true/false -> bool, numbers -> float, else the text."""
+    if text == "":
+        return None
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CvriskError(f"{what} {item!r}: use NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.scores import score
+
+    with open(args.file, newline="", encoding="utf-8") as handle:
+        rows = [{k: _csv_value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    options: dict[str, Any] = {}
+    for key, value in _pairs(args.option, "--option").items():
+        options[key] = int(value) if value.isdigit() else value
+    risks = score(
+        args.model,
+        rows,
+        errors=args.errors,
+        units=_pairs(args.unit, "--unit") or None,
+        **options,
+    )
+    writer = csv.writer(out)
+    writer.writerow(["row", f"{args.model}_risk"])
+    for index, risk in enumerate(risks):
+        writer.writerow([index, "" if risk != risk else f"{risk:.6f}"])
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.record import dumps_schema, record_json_schema
+    from cvrisk.rules.schema import Protocol
+
+    schema = record_json_schema() if args.which == "record" else Protocol.model_json_schema()
+    out.write(dumps_schema(schema))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``cvrisk`` command."""
+    parser = argparse.ArgumentParser(
+        prog="cvrisk",
+        description="Physical-health monitoring and cardiovascular risk for people with "
+        "severe mental illness.",
+    )
+    parser.add_argument("--version", action="version", version=f"cvrisk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="tests due and alerts for a patient record (JSON)")
+    ev.add_argument("file", help="native JSON patient record")
+    ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
+    ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
+    ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
+    ev.add_argument("--lang", choices=("en", "fr"), default="en")
+    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.set_defaults(handler=_cmd_evaluate)
+
+    sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")
+    sc.add_argument("--drug", required=True, help="ingredient, e.g. olanzapine")
+    sc.add_argument("--start", type=_date, required=True, help="start date YYYY-MM-DD")
+    sc.add_argument("--protocol", help="protocol id (default: all that apply)")
+    sc.add_argument("--lang", choices=("en", "fr"), default="en")
+    sc.add_argument("--format", choices=("table", "json"), default="table")
+    sc.set_defaults(handler=_cmd_schedule)
+
+    pr = sub.add_parser("protocols", help="list the shipped protocols")
+    pr.add_argument("--format", choices=("table", "json"), default="table")
+    pr.set_defaults(handler=_cmd_protocols)
+
+    so = sub.add_parser("score", help="score a cohort CSV with a risk model")
+    so.add_argument("model", help="model id (pce, qrisk3, score2, ...)")
+    so.add_argument("file", help="CSV with cvrisk's canonical column names")
+    so.add_argument("--unit", action="append", default=[], help="COLUMN=UNIT (repeatable)")
+    so.add_argument("--option", action="append", default=[], help="NAME=VALUE (repeatable)")
+    so.add_argument("--errors", choices=("raise", "coerce"), default="raise")
+    so.set_defaults(handler=_cmd_score)
+
+    sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
+    sh.add_argument("which", choices=("record", "protocol"))
+    sh.set_defaults(handler=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the ``cvrisk`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args, out or sys.stdout))
+    except (CvriskError, OSError) as exc:
+        sys.stderr.write(f"cvrisk: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
