@@ -31,6 +31,7 @@ def evaluate(
     protocols: list[str] | None = None,
     jurisdiction: str | None = None,
     lang: str = "en",
+    scores: list[str] | None = None,
 ) -> Report:
     """Required tests, due dates and alerts for one patient record.
 
@@ -38,7 +39,14 @@ def evaluate(
     """
     from cvrisk.rules.evaluate import evaluate as _evaluate
 
-    return _evaluate(record, as_of=as_of, protocols=protocols, jurisdiction=jurisdiction, lang=lang)
+    return _evaluate(
+        record,
+        as_of=as_of,
+        protocols=protocols,
+        jurisdiction=jurisdiction,
+        lang=lang,
+        scores=scores,
+    )
 
 
 def schedule(

@@ -54,7 +54,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     fr = args.lang == "fr"
     out.write(
-        f"{'Patient' if not fr else 'Patient'} {report.patient_id or ''} — "
+        f"Patient {report.patient_id or ''} — "
         f"{'as of' if not fr else 'au'} {report.as_of} — "
         f"{'protocols' if not fr else 'protocoles'}: {', '.join(report.protocols) or '-'}\n\n"
     )

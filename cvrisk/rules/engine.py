@@ -84,7 +84,11 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
         target = "percent"
     else:
         terms.append({"analyte": rule.analyte})
-        target = "value" if rule.measure == "latest" else f"rise_{'pct' if rule.change == 'percent' else 'abs'}"
+        target = (
+            "value"
+            if rule.measure == "latest"
+            else f"rise_{'pct' if rule.change == 'percent' else 'abs'}"
+        )
     if rule.measure == "change_from_baseline":
         terms.append({"protocol": protocol.id})
     if rule.measure == "change_within":
@@ -102,7 +106,9 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
     if rule.sex is not None:
         terms.append({"sex": rule.sex})
     if rule.ethnicity_in:
-        terms.append(_either([{"eth": e} for e in sorted(vocab.expand_ethnicities(rule.ethnicity_in))]))
+        terms.append(
+            _either([{"eth": e} for e in sorted(vocab.expand_ethnicities(rule.ethnicity_in))])
+        )
     for excluded in sorted(vocab.expand_ethnicities(rule.ethnicity_not_in or [])):
         terms.append({"$neq": {"eth": excluded}})
     if rule.drugs:
@@ -165,11 +171,18 @@ def _host() -> _Host:
 
 @dataclass(frozen=True)
 class Ruleset:
-    """A compiled set of protocols: its durable-rules name and rules by action name."""
+    """A compiled set of protocols: its durable-rules name and rules by action name.
+
+    It keeps the protocol objects alive, which makes their ``id()`` a safe cache key.
+    """
 
     name: str
     rules: dict[str, CompiledRule]
     needs: Needs
+    protocols: tuple[Protocol, ...]
+
+
+_BY_OBJECTS: dict[tuple[int, ...], Ruleset] = {}
 
 
 def _fingerprint(protocols: Sequence[Protocol]) -> str:
@@ -178,10 +191,19 @@ def _fingerprint(protocols: Sequence[Protocol]) -> str:
 
 
 def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
-    """Compile (once per distinct set of protocols) the alert rules into durable-rules."""
+    """Compile (once per distinct set of protocols) the alert rules into durable-rules.
+
+    Two caches: by the protocol objects themselves (cheap, the usual path), then by the
+    protocols' content (a reloaded but identical file reuses the compiled ruleset).
+    """
+    objects = tuple(sorted(id(p) for p in protocols))
+    cached = _BY_OBJECTS.get(objects)
+    if cached is not None:
+        return cached
     key = _fingerprint(protocols)
     with _LOCK:
         if key in _RULESETS:
+            _BY_OBJECTS[objects] = _RULESETS[key]
             return _RULESETS[key]
         name = f"cvrisk_{key}"
         rules: dict[str, CompiledRule] = {}
@@ -198,8 +220,9 @@ def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
         for action in rules:
             host.actions[action] = _recorder(name, action)
         host.set_rulesets({name: definition})
-        ruleset = Ruleset(name, rules, needs_of(protocols))
+        ruleset = Ruleset(name, rules, needs_of(protocols), tuple(protocols))
         _RULESETS[key] = ruleset
+        _BY_OBJECTS[objects] = ruleset
         return ruleset
 
 

@@ -79,9 +79,7 @@ def current_episode(
     courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
 ) -> Episode | None:
     """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
-    covered = merge_courses(
-        c for c in courses if applies_to.covers(c.drug) and c.start <= as_of
-    )
+    covered = merge_courses(c for c in courses if applies_to.covers(c.drug) and c.start <= as_of)
     anchor: dt.date | None = None
     event = "start"
     seen: list[Prescription] = []

@@ -78,9 +78,11 @@ def courses_of(record: PatientRecord) -> tuple[list[Prescription], list[DataIssu
         drug = med.ingredient
         if drug is None or not vocab.is_antipsychotic(drug):
             code = med.drug or f"{med.system}|{med.code}"
-            if med.system is None or vocab.normalise_system(med.system) != "atc" or (
-                med.code or ""
-            ).startswith("N05A"):
+            if (
+                med.system is None
+                or vocab.normalise_system(med.system) != "atc"
+                or (med.code or "").startswith("N05A")
+            ):
                 issues.append(
                     DataIssue(
                         kind="unknown_drug",
@@ -158,14 +160,18 @@ def evaluate(
     episodes = {p.id: e for p, e in applicable}
     for protocol_id, analyte in sorted(ruleset.needs.baseline):
         anchor = episodes[protocol_id].anchor
-        if not add_change_from_baseline(facts, results, protocol_id, analyte, anchor):
-            if results.latest(analyte) is not None:
-                issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
+        has_baseline = add_change_from_baseline(facts, results, protocol_id, analyte, anchor)
+        if not has_baseline and results.latest(analyte) is not None:
+            issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
     for analyte, within in sorted(ruleset.needs.within):
         add_change_within(facts, results, analyte, within)
 
     wanted = sorted(set(ruleset.needs.scores) | set(DEFAULT_SCORES if scores is None else scores))
-    score_entries = [_score(rec, model, as_of, lang, facts, issues) for model in wanted] if applicable or scores else []
+    score_entries = (
+        [_score(rec, model, as_of, lang, facts, issues) for model in wanted]
+        if applicable or scores
+        else []
+    )
 
     alerts = [
         _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
@@ -207,16 +213,20 @@ def _test_entry(
     elif occurrence.recurring:
         offset = duration_text(occurrence.label, lang)
         if req.last_result is not None:
-            reason = phrase("reason.recurring", lang, test=label, offset=offset, last=req.last_result)
+            reason = phrase(
+                "reason.recurring", lang, test=label, offset=offset, last=req.last_result
+            )
         else:
             reason = phrase("reason.recurring_no_result", lang, test=label, offset=offset)
     else:
         offset = duration_text(occurrence.label, lang)
-        reason = phrase("reason.followup", lang, test=label, offset=offset, drugs=drugs, anchor=anchor)
+        reason = phrase(
+            "reason.followup", lang, test=label, offset=offset, drugs=drugs, anchor=anchor
+        )
     return TestEntry(
         test=item.test,
         label=label,
-        status=req.status,  # type: ignore[arg-type]
+        status=req.status,
         due_date=occurrence.due,
         window=Window(start=occurrence.start, end=occurrence.end),
         occurrence=occurrence.label,
@@ -258,27 +268,32 @@ def _score(
     facts: FactSet,
     issues: list[DataIssue],
 ) -> ScoreEntry:
+    from cvrisk.scores.from_record import score_record
+
     try:
-        from cvrisk.scores.from_record import score_record  # TEMP-GUARD
-    except ModuleNotFoundError:  # TEMP-GUARD
-        return ScoreEntry(model=model, risk=None)  # TEMP-GUARD
-    try:
-        result = score_record(record, model, as_of=as_of)
+        result = score_record(record, model, as_of=as_of, lang=lang)
     except CvriskError as exc:
         issues.append(DataIssue(kind="not_computable", field=model, message=f"{model}: {exc}"))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
-    missing = [m.name if hasattr(m, "name") else str(m) for m in result.missing]
+    missing = [m.name for m in result.missing]
     if result.risk is None:
         issues.append(
             DataIssue(
                 kind="not_computable",
                 field=model,
-                message=phrase("issue.score_missing", lang, model=model, missing=", ".join(missing)),
+                message=phrase(
+                    "issue.score_missing", lang, model=model, missing=", ".join(missing)
+                ),
             )
         )
     else:
         add_score(facts, model, result.risk)
-    return ScoreEntry(model=model, risk=result.risk, missing=missing, caveats=list(result.caveats))
+    return ScoreEntry(
+        model=model,
+        risk=result.risk,
+        missing=missing,
+        caveats=[caveat.text for caveat in result.caveats],
+    )
 
 
 def _display(rule: AlertRule, canonical: float, change: bool) -> float:
@@ -382,7 +397,9 @@ def _plan_item(proto: Protocol, item: ScheduleItem, occurrence: Occurrence, lang
 
 
 def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> ProtocolPlan:
-    baseline, followups, then = [], [], []
+    baseline: list[PlanItem] = []
+    followups: list[PlanItem] = []
+    then: list[str] = []
     for item in proto.schedule:
         if item.drugs is not None and drug not in item.drugs:
             continue

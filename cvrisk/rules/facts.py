@@ -21,6 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from cvrisk import vocab
@@ -28,6 +29,20 @@ from cvrisk.record import Observation, PatientRecord
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+from cvrisk.units import convert
+
+
+@cache
+def _affine(unit: str, analyte: str) -> tuple[float, float]:
+    """(slope, offset) converting ``unit`` to the analyte's canonical unit.
+
+    Every conversion cvrisk makes is affine (scale factors, and the HbA1c master equation),
+    so two evaluations give it exactly; scalars then convert without numpy call overhead.
+    """
+    entry = vocab.analyte(analyte)
+    assert entry.unit is not None
+    offset = float(convert(0.0, unit, entry.unit, entry.substance))
+    return float(convert(1.0, unit, entry.unit, entry.substance)) - offset, offset
 
 
 @dataclass(frozen=True)
@@ -101,12 +116,16 @@ class Results:
         by_analyte: dict[str, list[Result]] = defaultdict(list)
         future = 0
         for obs in record.observations:
-            if obs.day > as_of:
+            day = obs.day
+            if day > as_of:
                 future += 1
                 continue
             analyte = obs.analyte_id
-            value = obs.value_in() if obs.value is not None else None
-            by_analyte[analyte].append(Result(obs.day, value, obs.coded, obs))
+            value = None
+            if obs.value is not None and obs.unit is not None:
+                slope, offset = _affine(obs.unit, analyte)
+                value = obs.value * slope + offset
+            by_analyte[analyte].append(Result(day, value, obs.coded, obs))
         for results in by_analyte.values():
             results.sort(key=lambda r: r.day)
         if by_analyte.get("weight") and by_analyte.get("height"):
@@ -141,7 +160,9 @@ class FactSet:
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any) -> None:
+    def add(
+        self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any
+    ) -> None:
         fact_id = f"f{len(self.facts)}"
         self.facts.append({"id": fact_id, "t": kind, **self.patient, **fields})
         self.evidence[fact_id] = evidence
@@ -183,7 +204,9 @@ def baseline_result(results: Results, analyte: str, anchor: dt.date) -> Result |
     before, after = BASELINE_WINDOW_DAYS
     start, end = anchor - dt.timedelta(days=before), anchor + dt.timedelta(days=after)
     inside = [
-        r for r in results.by_analyte.get(analyte, ()) if start <= r.day <= end and r.value is not None
+        r
+        for r in results.by_analyte.get(analyte, ())
+        if start <= r.day <= end and r.value is not None
     ]
     return inside[-1] if inside else None
 

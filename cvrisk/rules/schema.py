@@ -8,6 +8,7 @@ export the JSON Schema committed as ``docs/protocol.schema.json``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,7 +40,7 @@ class Messages(_Strict):
         return (self.fr if lang == "fr" else None) or self.en
 
 
-def _check_drugs(drugs: list[str] | None) -> list[str] | None:
+def _check_drugs(drugs: Sequence[str] | None) -> Sequence[str] | None:
     if drugs is None:
         return None
     catalogue = vocab.antipsychotics()
@@ -58,7 +59,7 @@ class AppliesTo(_Strict):
     drugs: list[str] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
     min_age_years: int | None = Field(None, ge=0)
     max_age_years: int | None = Field(None, ge=0)
-    restart_on: list[RestartEvent] = Field(default_factory=lambda: ["start"])
+    restart_on: list[RestartEvent] = Field(default_factory=lambda: list[RestartEvent](["start"]))
     source: str = Field(min_length=1)
 
     _drugs = field_validator("drugs")(_check_drugs)
@@ -82,9 +83,9 @@ class ScheduleItem(_Strict):
     id: str
     test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
     baseline: bool = False
-    followups: list[str] = Field(default_factory=list, description="ISO 8601 durations.")
+    followups: tuple[str, ...] = Field(default=(), description="ISO 8601 durations.")
     then_every: str | None = None
-    drugs: list[str] | None = None
+    drugs: tuple[str, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
     baseline_window_days: tuple[int, int] | None = None
@@ -109,7 +110,7 @@ class ScheduleItem(_Strict):
 
     @field_validator("followups")
     @classmethod
-    def _followups(cls, values: list[str]) -> list[str]:
+    def _followups(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
             parse_duration(value)
         return values
@@ -251,9 +252,8 @@ class Protocol(_Strict):
             max_age_years=self.applies_to.max_age_years,
             schedule_items=len(self.schedule),
             alert_rules=len(self.alerts),
-            unconfirmed_items=sum(
-                1 for r in [*self.schedule, *self.alerts] if r.status == "unconfirmed"
-            ),
+            unconfirmed_items=sum(1 for r in self.schedule if r.status == "unconfirmed")
+            + sum(1 for a in self.alerts if a.status == "unconfirmed"),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.schema import ScheduleItem
@@ -48,13 +49,20 @@ def tolerance_days(item: ScheduleItem, gap_days: int) -> int:
     return max(TOLERANCE_MIN_DAYS, min(TOLERANCE_MAX_DAYS, gap_days // TOLERANCE_DIVISOR))
 
 
-def _window(item: ScheduleItem, label: str, due: dt.date, previous: dt.date, recurring: bool) -> Occurrence:
+def _window(
+    item: ScheduleItem, label: str, due: dt.date, previous: dt.date, recurring: bool
+) -> Occurrence:
     t = dt.timedelta(days=tolerance_days(item, (due - previous).days))
     return Occurrence(label, due, due - t, due + t, recurring)
 
 
 def fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> list[Occurrence]:
     """Baseline and follow-up occurrences of an item, in date order."""
+    return list(_fixed_occurrences(item, anchor))
+
+
+@lru_cache(maxsize=4096)
+def _fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> tuple[Occurrence, ...]:
     out = []
     if item.baseline:
         before, after = item.baseline_window_days or BASELINE_WINDOW_DAYS
@@ -71,7 +79,7 @@ def fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> list[Occurrence]:
         due = parse_duration(text).add_to(anchor)
         out.append(_window(item, text, due, previous, recurring=False))
         previous = due
-    return out
+    return tuple(out)
 
 
 def recurring_occurrence(item: ScheduleItem, base: dt.date) -> Occurrence | None:
@@ -96,7 +104,7 @@ def requirement(
     if not item.observable:
         return _reminder(item, anchor, as_of)
     pending: Occurrence | None = None
-    fixed = fixed_occurrences(item, anchor)
+    fixed = _fixed_occurrences(item, anchor)
     for occurrence in fixed:
         if latest is None or latest < occurrence.start:
             pending = occurrence
