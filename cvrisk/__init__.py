@@ -32,6 +32,8 @@ def evaluate(
     jurisdiction: str | None = None,
     lang: str = "en",
     scores: list[str] | None = None,
+    score_inputs: dict[str, dict[str, Any]] | None = None,
+    record_complete: bool = False,
 ) -> Report:
     """Required tests, due dates and alerts for one patient record.
 
@@ -46,6 +48,8 @@ def evaluate(
         jurisdiction=jurisdiction,
         lang=lang,
         scores=scores,
+        score_inputs=score_inputs,
+        record_complete=record_complete,
     )
 
 

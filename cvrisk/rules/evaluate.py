@@ -10,7 +10,8 @@ protocol whose drug the patient does not take produces nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ def evaluate(
     jurisdiction: str | None = None,
     lang: str = "en",
     scores: Sequence[str] | None = None,
+    score_inputs: Mapping[str, Mapping[str, Any]] | None = None,
+    record_complete: bool = False,
 ) -> Report:
     """Required tests (with due dates and windows), alerts, scores and data issues.
 
@@ -116,6 +119,12 @@ def evaluate(
         lang: ``en`` or ``fr`` for messages and reasons.
         scores: risk models to compute for the report (default: those the protocols' rules
             use, and QRISK3).
+        score_inputs: values the caller supplies per model, e.g.
+            ``{"qrisk3": {"smoking": "moderate", "family_history_chd": False}}`` (structured
+            EHR fields a record does not carry); they replace record-derived values.
+        record_complete: the record holds every diagnosis and prescription (a full primary
+            care record): risk-factor flags without record evidence are then false, not
+            missing. Leave False unless the source system guarantees it.
 
     Raises:
         RecordError: the record is invalid. ProtocolError: unknown protocol id or bad file.
@@ -167,11 +176,12 @@ def evaluate(
         add_change_within(facts, results, analyte, within)
 
     wanted = sorted(set(ruleset.needs.scores) | set(DEFAULT_SCORES if scores is None else scores))
-    score_entries = (
-        [_score(rec, model, as_of, lang, facts, issues) for model in wanted]
+    options = _ScoreOptions(dict(score_inputs or {}), record_complete)
+    score_entries = [
+        _score(rec, model, as_of, lang, facts, issues, options)
+        for model in wanted
         if applicable or scores
-        else []
-    )
+    ]
 
     alerts = [
         _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
@@ -260,6 +270,12 @@ def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> 
     )
 
 
+@dataclass(frozen=True)
+class _ScoreOptions:
+    given: dict[str, Mapping[str, Any]]
+    record_complete: bool
+
+
 def _score(
     record: PatientRecord,
     model: str,
@@ -267,11 +283,19 @@ def _score(
     lang: str,
     facts: FactSet,
     issues: list[DataIssue],
+    options: _ScoreOptions,
 ) -> ScoreEntry:
     from cvrisk.scores.from_record import score_record
 
     try:
-        result = score_record(record, model, as_of=as_of, lang=lang)
+        result = score_record(
+            record,
+            model,
+            as_of=as_of,
+            lang=lang,
+            given=options.given.get(model),
+            record_complete=options.record_complete,
+        )
     except CvriskError as exc:
         issues.append(DataIssue(kind="not_computable", field=model, message=f"{model}: {exc}"))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])

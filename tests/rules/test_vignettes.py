@@ -1,7 +1,8 @@
 """Clinical vignettes: one or more per protocol item, written from the guideline text.
 
 Each vignette (tests/vignettes/<protocol>.toml) is a record, an evaluation date and the
-tests/alerts the guideline item implies. The harness evaluates the record with that protocol
+tests/alerts the guideline item implies (optional: ``scores``, ``score_inputs`` and
+``record_complete``, passed to evaluate). The harness evaluates the record with that protocol
 only and checks every expectation.
 """
 
@@ -55,6 +56,8 @@ def test_vignette(protocol: str, vignette: dict[str, Any]) -> None:
         as_of=dt.date.fromisoformat(vignette["as_of"]),
         protocols=[protocol],
         scores=vignette.get("scores", []),
+        score_inputs=vignette.get("score_inputs"),
+        record_complete=vignette.get("record_complete", False),
     )
     tests = {entry.rule: entry for entry in report.tests}
     for expected in vignette.get("expect_tests", []):
