@@ -14,7 +14,15 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from cvrisk import vocab
 from cvrisk.errors import CvriskError, Problem, RecordError
@@ -37,20 +45,84 @@ Race = Literal["white", "black", "other"]
 DateLike = dt.date | dt.datetime
 
 
+def _iso_date(value: Any) -> Any:
+    """Read an ISO 8601 calendar date text; refuse numbers (pydantic would take epoch seconds).
+
+    Raises:
+        ValueError: the value is a number, or a text that is not an ISO 8601 date.
+    """
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
+    if isinstance(value, int | float):
+        raise ValueError(f"{value!r} is a number, not a date: give an ISO 8601 date (YYYY-MM-DD)")
+    return value
+
+
+#: A calendar date: ``date`` object or ISO 8601 text; numbers are refused.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A finite number given as a number (a JSON string such as "70" is refused, not coerced).
+Number = Annotated[float, Strict()]
+
+
+def _date_or_datetime(value: Any) -> Any:
+    """Read an ISO 8601 text as a date (``2024-03-01``) or a date-time (with a time part).
+
+    Without this, pydantic reads ``2024-03-01T00:00:00`` as a date from a Python dict but as
+    a date-time from JSON text; here both give the same result. Other values pass through.
+
+    Raises:
+        ValueError: the text is neither (reported as one problem at the field's path).
+    """
+    if isinstance(value, int | float):
+        raise ValueError(
+            f"{value!r} is a number, not a date: give an ISO 8601 date or date-time text"
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if "T" in text or " " in text:
+                return dt.datetime.fromisoformat(text)
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 date (YYYY-MM-DD) or date-time "
+                "(YYYY-MM-DDThh:mm:ss, optional offset)"
+            ) from None
+    return value
+
+
 def day_of(value: DateLike) -> dt.date:
     """The calendar day of a date or date-time."""
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+class FieldError(ValueError):
+    """A validator's complaint about one field of a record entry.
+
+    :func:`record_error` appends ``field`` to the entry's path and reports ``value`` (not the
+    whole entry), so ``observations[3].value=213`` is named rather than ``observations[3]``.
+    """
+
+    def __init__(self, message: str, *, field: str, value: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class Patient(_Model):
     """Demographics the protocols and scores need."""
 
     id: str | None = Field(None, description="Identifier in the source system.")
-    birth_date: dt.date = Field(description="Date of birth (ISO 8601).")
+    birth_date: IsoDate = Field(description="Date of birth (ISO 8601).")
     sex: Sex = Field(description="Sex, as the risk equations use it.")
     ethnicity: Ethnicity | None = Field(
         None, description="QRISK3 ethnicity category; also selects lower BMI thresholds."
@@ -58,27 +130,54 @@ class Patient(_Model):
     race: Race | None = Field(None, description="Race as the US equations (PCE) use it.")
 
     def age_on(self, day: dt.date) -> float:
-        """Age in whole years on ``day``."""
+        """Age in completed years on ``day`` (a 29 February birthday counts from 1 March).
+
+        Raises:
+            RecordError: ``day`` is before the date of birth.
+        """
+        if day < self.birth_date:
+            raise RecordError(
+                f"age on {day} is undefined: it is before patient.birth_date "
+                f"{self.birth_date}; check the date of birth or the evaluation date"
+            )
         years = day.year - self.birth_date.year
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return float(years)
 
 
+def _system_checked(system: str, allowed: tuple[str, ...], what: str) -> str:
+    """Short name of a code system, which must be one of ``allowed`` for ``what``."""
+    try:
+        name = vocab.normalise_system(system)
+    except CvriskError as exc:
+        raise FieldError(str(exc), field="system", value=system) from None
+    if name not in allowed:
+        raise FieldError(
+            f"code system {system!r} cannot code {what}: use {' or '.join(allowed)} "
+            "(or their FHIR URIs)",
+            field="system",
+            value=system,
+        )
+    return name
+
+
 class Condition(_Model):
     """A diagnosis, coded in ICD-10 or SNOMED CT."""
 
-    code: str = Field(min_length=1)
+    code: str = Field(min_length=1, description="ICD-10 code (e.g. F20.0) or SNOMED CT concept.")
     system: str = Field(description="icd10 | snomed (or the FHIR system URI).")
-    onset: dt.date | None = None
-    abatement: dt.date | None = None
+    onset: IsoDate | None = Field(None, description="Date of onset or diagnosis.")
+    abatement: IsoDate | None = Field(None, description="Date of resolution, if resolved.")
 
     @model_validator(mode="after")
     def _check(self) -> Condition:
-        _vocabulary_checked(vocab.normalise_system, self.system)
+        _system_checked(self.system, ("icd10", "snomed"), "a diagnosis")
         if self.onset and self.abatement and self.abatement < self.onset:
-            raise ValueError(
-                f"abatement {self.abatement} is before onset {self.onset}: correct the dates"
+            raise FieldError(
+                f"abatement {self.abatement} is before onset {self.onset}: correct the dates",
+                field="abatement",
+                value=self.abatement.isoformat(),
             )
         return self
 
@@ -86,8 +185,16 @@ class Condition(_Model):
 class Dose(_Model):
     """A dose with its unit (e.g. 10 mg)."""
 
-    value: float = Field(gt=0)
-    unit: str = Field(min_length=1)
+    value: Number = Field(gt=0, description="Amount per administration, > 0.")
+    unit: str = Field(min_length=1, description="UCUM unit of the amount, e.g. 'mg'.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dose:
+        try:
+            parse_unit(self.unit)
+        except CvriskError as exc:
+            raise FieldError(str(exc), field="unit", value=self.unit) from None
+        return self
 
 
 class Medication(_Model):
@@ -95,18 +202,28 @@ class Medication(_Model):
 
     drug: str | None = Field(None, description="Catalogue ingredient id, e.g. 'olanzapine'.")
     code: str | None = Field(None, description="Drug code when `drug` is not given.")
-    system: str | None = Field(None, description="atc | rxnorm (or FHIR system URI).")
-    start: dt.date
-    stop: dt.date | None = None
+    system: str | None = Field(
+        None, description="atc | rxnorm | snomed (or the FHIR system URI) of `code`."
+    )
+    start: IsoDate = Field(description="First day of the prescription.")
+    stop: IsoDate | None = Field(None, description="Last day; absent while still prescribed.")
     dose: Dose | None = None
-    route: str | None = None
+    route: str | None = Field(None, description="Route as free text, e.g. 'oral', 'depot'.")
 
     @model_validator(mode="after")
     def _check(self) -> Medication:
         if self.drug is None and (self.code is None or self.system is None):
             raise ValueError("give 'drug' (ingredient id) or both 'code' and 'system'")
+        if self.drug is not None and not self.drug:
+            raise FieldError("'drug' is empty: give an ingredient id", field="drug", value="")
+        if self.system is not None:
+            _system_checked(self.system, ("atc", "rxnorm", "snomed"), "a medication")
         if self.stop is not None and self.stop < self.start:
-            raise ValueError(f"stop {self.stop} is before start {self.start}: correct the dates")
+            raise FieldError(
+                f"stop {self.stop} is before start {self.start}: correct the dates",
+                field="stop",
+                value=self.stop.isoformat(),
+            )
         return self
 
     @property
@@ -128,42 +245,100 @@ class Observation(_Model):
     analyte: str | None = Field(None, description="Canonical analyte id (analytes.toml).")
     code: str | None = Field(None, description="LOINC code when `analyte` is not given.")
     system: str | None = Field(None, description="loinc (or http://loinc.org).")
-    value: float | None = None
-    unit: str | None = None
+    value: Number | None = Field(None, description="Numeric result, in `unit`.")
+    unit: str | None = Field(None, description="UCUM unit (or common spelling) of `value`.")
     coded: str | None = Field(None, description="Coded value, e.g. smoking status 'current'.")
-    date: DateLike = Field(description="Effective date or date-time.")
-    status: Literal["final", "amended", "corrected", "preliminary"] = "final"
+    date: Annotated[DateLike, BeforeValidator(_date_or_datetime)] = Field(
+        description="Effective date (YYYY-MM-DD) or date-time (ISO 8601, with time)."
+    )
+    status: Literal["final", "amended", "corrected", "preliminary"] = Field(
+        "final", description="FHIR Observation status; cancelled or erroneous results are not sent."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Observation:
-        analyte_id = _vocabulary_checked(lambda: self.analyte_id)
+        analyte_id = self._resolve_analyte()
         entry = vocab.analyte(analyte_id)
         if entry.coded:
+            if self.value is not None or self.unit is not None:
+                raise FieldError(
+                    f"{analyte_id} is coded: give 'coded' (one of {list(entry.values)}), "
+                    "not a numeric value or unit",
+                    field="value" if self.value is not None else "unit",
+                    value=self.value if self.value is not None else self.unit,
+                )
             if self.coded is None:
-                raise ValueError(f"{analyte_id} is coded: give 'coded' (one of {entry.values})")
+                raise FieldError(
+                    f"{analyte_id} is coded: give 'coded' (one of {list(entry.values)})",
+                    field="coded",
+                    value=None,
+                )
             if entry.values and self.coded not in entry.values:
-                raise ValueError(
-                    f"{analyte_id} value {self.coded!r} is not one of {list(entry.values)}"
+                raise FieldError(
+                    f"{analyte_id} value {self.coded!r} is not one of {list(entry.values)}",
+                    field="coded",
+                    value=self.coded,
                 )
             return self
+        if self.coded is not None:
+            raise FieldError(
+                f"{analyte_id} is a quantity: give 'value' and 'unit', not 'coded'",
+                field="coded",
+                value=self.coded,
+            )
         if self.value is None:
-            raise ValueError(f"{analyte_id} needs a numeric 'value' with its 'unit'")
+            raise FieldError(
+                f"{analyte_id} needs a numeric 'value' with its 'unit'", field="value", value=None
+            )
         if self.unit is None:
-            raise ValueError(
-                f"{analyte_id} value {self.value} has no unit: give 'unit' (e.g. {entry.unit!r});"
-                " units are never guessed"
+            raise FieldError(
+                f"{analyte_id} value {self.value:g} has no unit: give 'unit' "
+                f"(e.g. {entry.unit!r}); units are never guessed",
+                field="unit",
+                value=None,
             )
         check_plausible(analyte_id, self.value, self.unit)
         return self
+
+    def _resolve_analyte(self) -> str:
+        """Analyte id from `analyte` and/or `code`+`system`, checking they agree."""
+        from_code = None
+        if self.code is not None or self.system is not None:
+            if self.code is None or self.system is None:
+                missing = "code" if self.code is None else "system"
+                raise FieldError(
+                    f"give both 'code' and 'system' (or only 'analyte'); {missing!r} is missing",
+                    field=missing,
+                    value=None,
+                )
+            _system_checked(self.system, ("loinc", "cvrisk"), "an observation")
+            try:
+                from_code = vocab.analyte_for_code(self.code, self.system)
+            except CvriskError as exc:
+                raise FieldError(str(exc), field="code", value=self.code) from None
+        if self.analyte is not None:
+            try:
+                vocab.analyte(self.analyte)
+            except CvriskError as exc:
+                raise FieldError(str(exc), field="analyte", value=self.analyte) from None
+            if from_code is not None and from_code != self.analyte:
+                raise FieldError(
+                    f"code {self.system}|{self.code} is {from_code!r}, but 'analyte' says "
+                    f"{self.analyte!r}: correct one of them",
+                    field="code",
+                    value=self.code,
+                )
+            return self.analyte
+        if from_code is None:
+            raise ValueError("give 'analyte' or both 'code' and 'system'")
+        return from_code
 
     @property
     def analyte_id(self) -> str:
         """Canonical analyte id (from `analyte`, or the LOINC code)."""
         if self.analyte is not None:
-            vocab.analyte(self.analyte)
             return self.analyte
-        if self.code is None or self.system is None:
-            raise ValueError("give 'analyte' or both 'code' and 'system'")
+        assert self.code is not None and self.system is not None  # checked on validation
         return vocab.analyte_for_code(self.code, self.system)
 
     @property
@@ -172,10 +347,19 @@ class Observation(_Model):
         return day_of(self.date)
 
     def value_in(self, unit: str | None = None) -> float:
-        """The value converted to ``unit`` (default: the analyte's canonical unit)."""
+        """The value converted to ``unit`` (default: the analyte's canonical unit).
+
+        Raises:
+            RecordError: the observation is coded (it has no numeric value).
+            UnitError: ``unit`` cannot express this analyte.
+        """
         entry = vocab.analyte(self.analyte_id)
+        if self.value is None or self.unit is None or entry.unit is None:
+            raise RecordError(
+                f"{self.analyte_id} observation is coded ({self.coded!r}): it has no value "
+                "to convert; read `coded` instead"
+            )
         target = unit or entry.unit
-        assert self.value is not None and self.unit is not None and target is not None
         return float(convert(self.value, self.unit, target, entry.substance))
 
 
@@ -186,6 +370,23 @@ class PatientRecord(_Model):
     conditions: list[Condition] = Field(default_factory=list)
     medications: list[Medication] = Field(default_factory=list)
     observations: list[Observation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> PatientRecord:
+        born = self.patient.birth_date
+        dated: list[tuple[str, dt.date | None]] = [
+            *((f"conditions[{i}].onset", c.onset) for i, c in enumerate(self.conditions)),
+            *((f"medications[{i}].start", m.start) for i, m in enumerate(self.medications)),
+            *((f"observations[{i}].date", o.day) for i, o in enumerate(self.observations)),
+        ]
+        for field, day in dated:
+            if day is not None and day < born:
+                raise FieldError(
+                    f"{field} {day} is before patient.birth_date {born}: correct the dates",
+                    field=field,
+                    value=day.isoformat(),
+                )
+        return self
 
     @classmethod
     def from_json(cls, data: str | bytes | dict[str, Any]) -> PatientRecord:
@@ -207,7 +408,7 @@ class PatientRecord(_Model):
         return self.model_dump_json(exclude_none=True, **kwargs)
 
     def age_on(self, day: dt.date) -> float:
-        """The patient's age in whole years on ``day``."""
+        """The patient's age in completed years on ``day`` (see :meth:`Patient.age_on`)."""
         return self.patient.age_on(day)
 
     def check_dates(self, as_of: dt.date) -> None:
@@ -215,51 +416,77 @@ class PatientRecord(_Model):
         if self.patient.birth_date > as_of:
             raise RecordError(
                 f"patient.birth_date {self.patient.birth_date} is after the evaluation date "
-                f"{as_of}: check the date of birth or the as_of date"
+                f"{as_of}: check the date of birth or the as_of date",
+                [
+                    Problem(
+                        None,
+                        "patient.birth_date",
+                        self.patient.birth_date.isoformat(),
+                        f"after the evaluation date {as_of}",
+                    )
+                ],
             )
-
-
-def _vocabulary_checked(function: Any, *args: Any) -> Any:
-    """Call a vocabulary lookup inside a validator: its KeyError becomes a ValueError."""
-    try:
-        return function(*args)
-    except CvriskError as exc:
-        raise ValueError(str(exc)) from None
 
 
 Record = Annotated[PatientRecord, Field(description="A patient record")]
 
+_SHOWN = 5
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def record_error(exc: ValidationError) -> RecordError:
-    """Turn pydantic's validation error into a RecordError naming each field and value."""
+    """Turn pydantic's validation error into a RecordError naming each field and value.
+
+    Each problem's ``column`` is the JSON path (``observations[3].value``) and ``value`` the
+    offending value as given; the message lists the first five.
+    """
     problems = []
+    lines = []
     for error in exc.errors():
         path = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
         ).lstrip(".")
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(Problem(None, path or "<record>", error.get("input"), message))
-    listed = "; ".join(f"{p.column}: {p.reason}" for p in problems[:5])
-    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-    return RecordError(f"invalid patient record: {listed}{more}", problems)
+        value = error.get("input")
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            path = f"{path}.{cause.field}" if path else cause.field
+            value = cause.value
+            message = str(cause)
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        path = path or "<record>"
+        problems.append(Problem(None, path, value, message))
+        if error["type"] == "missing" or value is None:
+            lines.append(f"{path}: {message}")
+        else:
+            lines.append(f"{path}={_short(value)}: {message}")
+    more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
+    return RecordError(f"invalid patient record: {'; '.join(lines[:_SHOWN])}{more}", problems)
 
 
 def check_plausible(analyte_id: str, value: float, unit: str) -> None:
-    """Raise ValueError when ``value unit`` cannot be a real ``analyte_id`` result.
+    """Raise :class:`FieldError` (a ValueError) when ``value unit`` cannot be a real result.
 
-    Catches wrong dimensions (a weight in mmHg) and values implausible in their unit
-    (cholesterol 213 mmol/L), suggesting the unit that makes the value plausible.
+    Catches units that cannot express the analyte (a weight in mmHg: ``field="unit"``) and
+    values implausible in their unit (cholesterol 213 mmol/L: ``field="value"``), suggesting
+    the unit that makes the value plausible. The plausible range is the analyte's
+    ``plausible`` entry in analytes.toml, in its canonical unit.
     """
     entry = vocab.analyte(analyte_id)
     if entry.unit is None:
         return
     try:
-        parse_unit(unit)
         in_canonical = float(converter(unit, entry.unit, entry.substance)(value))
     except CvriskError as exc:
-        raise ValueError(
+        raise FieldError(
             f"{analyte_id} unit {unit!r} cannot express a {entry.label.get('en', analyte_id)} "
-            f"(expected a unit convertible to {entry.unit!r}): {exc}"
+            f"(expected a unit convertible to {entry.unit!r}): {exc}",
+            field="unit",
+            value=unit,
         ) from None
     if entry.plausible is None:
         return
@@ -268,14 +495,20 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
         return
     suggestion = suggest_unit(analyte_id, value, unit)
     hint = f"; did you mean {value:g} {suggestion}?" if suggestion else "; check the value and unit"
-    raise ValueError(
+    raise FieldError(
         f"{analyte_id} {value:g} {unit} is implausible (plausible range {low:g}-{high:g} "
-        f"{entry.unit}){hint}"
+        f"{entry.unit}){hint}",
+        field="value",
+        value=value,
     )
 
 
 def suggest_unit(analyte_id: str, value: float, unit: str) -> str | None:
-    """The unit in which ``value`` would be a plausible ``analyte_id`` result, if any."""
+    """The unit in which ``value`` would be a plausible ``analyte_id`` result, if any.
+
+    Candidates are the analyte's canonical unit, then the ``[suggest]`` list of units.toml
+    for that unit, in order; the first that puts ``value`` inside the plausible range wins.
+    """
     entry = vocab.analyte(analyte_id)
     if entry.unit is None or entry.plausible is None:
         return None
@@ -299,16 +532,33 @@ def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientR
         return source
     if isinstance(source, dict):
         return PatientRecord.from_json(source)
-    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+    is_text = isinstance(source, str) and source.lstrip().startswith("{")
+    if isinstance(source, Path) or not is_text:
         return PatientRecord.from_file(source)
     return PatientRecord.from_json(source)
 
 
 def record_json_schema() -> dict[str, Any]:
-    """JSON Schema of the native record format (exported to docs/record.schema.json)."""
-    return PatientRecord.model_json_schema()
+    """JSON Schema (draft 2020-12) of the native record format (docs/record.schema.json).
+
+    Regenerate the committed copy with ``python -m cvrisk.record > docs/record.schema.json``.
+    The schema describes the shape; the cross-field rules (units, plausibility, dates, codes)
+    are checked by :meth:`PatientRecord.from_json` and described in docs/record.md.
+    """
+    schema = PatientRecord.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "cvrisk patient record",
+    }
 
 
 def dumps_schema(schema: dict[str, Any]) -> str:
     """Stable text form of a JSON Schema, as committed in docs/."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m cvrisk.record > docs/record.schema.json
+    import sys
+
+    sys.stdout.write(dumps_schema(record_json_schema()))

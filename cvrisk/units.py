@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ Converter = Callable[[Any], Any]
 
 #: The library's single pint registry. Quantities from other registries are converted
 #: through their magnitude and unit string.
-ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
+ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(cache_folder=None)
 
 _DATA = load_data("units.toml")
 for _definition in _DATA["definitions"]["units"]:
@@ -43,6 +43,7 @@ _ANNOTATION = re.compile(r"\{[^}]*\}")
 _MASS_CONC = ureg.parse_units("g/L").dimensionality
 _MOLAR_CONC = ureg.parse_units("mol/L").dimensionality
 _DIMENSIONLESS = ureg.parse_units("percent").dimensionality
+_SUBSTANCE = ureg.parse_units("mol").dimensionality
 
 
 def _to_pint_spelling(unit: str) -> str:
@@ -50,9 +51,12 @@ def _to_pint_spelling(unit: str) -> str:
     text = unit.strip()
     if text in _UCUM:
         return _UCUM[text]
-    stripped = _ANNOTATION.sub("", text).replace("//", "/").rstrip("/")
-    if stripped != text and stripped in _UCUM:
-        return _UCUM[stripped]
+    stripped = text
+    if _ANNOTATION.search(text):
+        # "mL/min/{1.73_m2}" -> "mL/min"; "{beats}/min" -> "/min"; "%{HbA1c}" -> "%"
+        stripped = _ANNOTATION.sub("", text).replace("//", "/").rstrip("/") or "1"
+        if stripped in _UCUM:
+            return _UCUM[stripped]
     for ucum, spelled in _UCUM.items():
         # Only bracketed or power-of-ten UCUM atoms can be rewritten inside a larger
         # expression ("[lb_av]/[in_i]2" is rare, "mm[Hg]" inside "mm[Hg]/s" is not).
@@ -81,19 +85,83 @@ def parse_unit(unit: str) -> pint.Unit:
     return parsed
 
 
-def _is_hba1c_percent(unit: pint.Unit) -> bool:
-    return bool(unit.dimensionality == _DIMENSIONLESS and unit != ureg.parse_units("mmol/mol"))
+def _component_dimensions(unit: pint.Unit) -> list[tuple[Any, float]]:
+    """(dimensionality, exponent) of each named unit in a compound unit (mmol/mol -> 2 items)."""
+    # pint exposes a unit's components only through its (stable) UnitsContainer ``_units``.
+    return [
+        (ureg.parse_units(name).dimensionality, float(cast(float, exponent)))
+        for name, exponent in unit._units.items()
+    ]
+
+
+def _is_ngsp_fraction(unit: pint.Unit) -> bool:
+    """True for pure-number units (``%``, ``1``): HbA1c as a fraction of haemoglobin (NGSP)."""
+    return bool(unit.dimensionality == _DIMENSIONLESS) and all(
+        dims == _DIMENSIONLESS for dims, _ in _component_dimensions(unit)
+    )
+
+
+def _is_ifcc_ratio(unit: pint.Unit) -> bool:
+    """True for amount-of-substance ratios (``mmol/mol``): HbA1c in IFCC units."""
+    parts = _component_dimensions(unit)
+    return (
+        bool(unit.dimensionality == _DIMENSIONLESS)
+        and any(dims == _SUBSTANCE and exp > 0 for dims, exp in parts)
+        and any(dims == _SUBSTANCE and exp < 0 for dims, exp in parts)
+    )
 
 
 def _scale_converter(factor: float) -> Converter:
-    if factor == 1.0:
-        return lambda values: values
+    # np.multiply even for factor 1.0, so every converter returns numpy floats (a fresh array
+    # for array input, never the caller's own list or array).
     return lambda values: np.multiply(values, factor)
+
+
+def _hba1c_converter(source: str, target: str, src: pint.Unit, dst: pint.Unit) -> Converter:
+    """NGSP (%) <-> IFCC (mmol/mol) through the master equation in units.toml."""
+    kinds = []
+    for spelling, unit in ((source, src), (target, dst)):
+        if _is_ngsp_fraction(unit):
+            kinds.append("ngsp")
+        elif _is_ifcc_ratio(unit):
+            kinds.append("ifcc")
+        else:
+            raise UnitError(
+                f"unit {spelling!r} cannot express an HbA1c: use '%' (NGSP/DCCT) or "
+                f"'mmol/mol' (IFCC)"
+            )
+    if kinds[0] == kinds[1]:
+        return _scale_converter(float(ureg.Quantity(1.0, src).to(dst).magnitude))
+    slope, intercept = float(_HBA1C["slope"]), float(_HBA1C["intercept"])
+    if kinds[0] == "ngsp":  # IFCC = slope * (NGSP - intercept), each in its own unit
+        to_pct = float(ureg.Quantity(1.0, src).to("percent").magnitude)
+        from_mmol = float(ureg.Quantity(1.0, "mmol/mol").to(dst).magnitude)
+        a, b = slope * to_pct * from_mmol, -slope * intercept * from_mmol
+    else:  # NGSP = IFCC / slope + intercept
+        to_mmol = float(ureg.Quantity(1.0, src).to("mmol/mol").magnitude)
+        from_pct = float(ureg.Quantity(1.0, "percent").to(dst).magnitude)
+        a, b = to_mmol * from_pct / slope, intercept * from_pct
+    return _affine_converter(a, b)
+
+
+def _affine_converter(a: float, b: float) -> Converter:
+    """values * a + b, one multiply and one in-place add (HbA1c master equation)."""
+
+    def affine(values: Any) -> Any:
+        out = np.multiply(values, a)
+        if isinstance(out, np.ndarray):
+            return np.add(out, b, out=out)  # in place: no second temporary array
+        return out + b
+
+    return affine
 
 
 @lru_cache(maxsize=512)
 def converter(source: str, target: str, substance: str | None = None) -> Converter:
     """Return a vectorized function converting values in ``source`` unit to ``target`` unit.
+
+    The function accepts a scalar, a sequence or a numpy array and returns numpy floats
+    (one multiply, or multiply-add for HbA1c); it is cached per (source, target, substance).
 
     Args:
         source: unit of the values (UCUM or ordinary spelling).
@@ -102,24 +170,26 @@ def converter(source: str, target: str, substance: str | None = None) -> Convert
             ``creatinine``) for mass <-> molar conversion, or ``hba1c`` for % <-> mmol/mol.
 
     Raises:
-        UnitError: the units are not understood or cannot be converted (a weight in mmHg).
+        UnitError: a unit is not understood, the substance is unknown, or the units cannot
+            be converted (a weight in mmHg, mg/dL to mmol/L without a substance).
     """
     src, dst = parse_unit(source), parse_unit(target)
     if substance == "hba1c":
-        src_pct, dst_pct = _is_hba1c_percent(src), _is_hba1c_percent(dst)
-        if src_pct != dst_pct:
-            slope, intercept = float(_HBA1C["slope"]), float(_HBA1C["intercept"])
-            to_pct = ureg.Quantity(1.0, src if src_pct else dst).to("percent").magnitude
-            to_mmol = ureg.Quantity(1.0, dst if src_pct else src).to("mmol/mol").magnitude
-            if src_pct:  # NGSP % -> IFCC
-                a, b = slope * to_pct / to_mmol, -slope * intercept / to_mmol
-            else:  # IFCC -> NGSP %
-                a, b = to_mmol / (slope * to_pct), intercept / to_pct
-            return lambda values: np.add(np.multiply(values, a), b)
+        return _hba1c_converter(source, target, src, dst)
+    if substance is not None and substance not in _SUBSTANCES:
+        raise UnitError(
+            f"unknown substance {substance!r}; known substances: "
+            f"{', '.join(sorted([*_SUBSTANCES, 'hba1c']))}"
+        )
     if src.dimensionality == dst.dimensionality:
         return _scale_converter(float(ureg.Quantity(1.0, src).to(dst).magnitude))
     pair = {src.dimensionality, dst.dimensionality}
-    if pair == {_MASS_CONC, _MOLAR_CONC} and substance in _SUBSTANCES:
+    if pair == {_MASS_CONC, _MOLAR_CONC}:
+        if substance is None:
+            raise UnitError(
+                f"cannot convert {source!r} to {target!r} without a molar mass: pass "
+                f"substance= one of {', '.join(sorted(_SUBSTANCES))}"
+            )
         molar = _SUBSTANCES[substance]
         molar_mass = ureg.Quantity(float(molar["molar_mass"]), molar["unit"])
         if src.dimensionality == _MASS_CONC:
@@ -127,12 +197,11 @@ def converter(source: str, target: str, substance: str | None = None) -> Convert
         else:
             factor = (ureg.Quantity(1.0, src) * molar_mass).to(dst).magnitude
         return _scale_converter(float(factor))
-    hint = (
-        f" (a {substance} concentration needs its molar mass: pass substance=...)"
-        if pair == {_MASS_CONC, _MOLAR_CONC} and substance is None
-        else ""
+    raise UnitError(
+        f"cannot convert {source!r} ({src.dimensionality}) to {target!r} "
+        f"({dst.dimensionality}): different kinds of quantity; check that the unit belongs "
+        "to this measurement"
     )
-    raise UnitError(f"cannot convert {source!r} to {target!r}: different kinds of quantity{hint}")
 
 
 def convert(values: Any, source: str, target: str, substance: str | None = None) -> Any:

@@ -145,7 +145,7 @@ def _drug_codes() -> dict[tuple[str, str], str]:
 
 
 def drug_for_code(code: str, system: str) -> str | None:
-    """Ingredient id of a drug code (ATC or RxNorm ingredient), or None when not an antipsychotic."""
+    """Ingredient id of a drug code (ATC or RxNorm ingredient); None when not an antipsychotic."""
     return _drug_codes().get((normalise_system(system), str(code)))
 
 
