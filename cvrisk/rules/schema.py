@@ -8,21 +8,32 @@ export the JSON Schema committed as ``docs/protocol.schema.json``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cvrisk import vocab
+from cvrisk.errors import CvriskError
 from cvrisk.rules.durations import parse_duration
 from cvrisk.units import is_convertible
 
+T = TypeVar("T")
 Status = Literal["confirmed", "unconfirmed"]
 Severity = Literal["info", "warning", "critical"]
 Measure = Literal["latest", "change_from_baseline", "change_within", "coded", "score"]
 Operator = Literal[">", ">=", "<", "<=", "range"]
 RestartEvent = Literal["start", "switch", "addition"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def _vocabulary(lookup: Callable[[str], T], value: str) -> T:
+    """A vocabulary lookup inside a validator: its KeyError becomes a ValueError, which
+    pydantic reports with the field's location."""
+    try:
+        return lookup(value)
+    except CvriskError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class _Strict(BaseModel):
@@ -105,7 +116,7 @@ class ScheduleItem(_Strict):
     @field_validator("test")
     @classmethod
     def _test(cls, value: str) -> str:
-        vocab.test_analytes(value)
+        _vocabulary(vocab.test_analytes, value)
         return value
 
     @field_validator("followups")
@@ -178,7 +189,7 @@ class AlertRule(_Strict):
             return self
         if self.analyte is None:
             raise ValueError(f"alert {self.id!r}: measure {self.measure!r} needs an analyte")
-        entry = vocab.analyte(self.analyte)
+        entry = _vocabulary(vocab.analyte, self.analyte)
         if self.measure == "coded":
             if not self.values:
                 raise ValueError(f"alert {self.id!r}: a coded rule needs values")

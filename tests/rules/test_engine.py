@@ -1,0 +1,127 @@
+"""Compilation of alert rules into durable-rules, and evaluate()'s alert behaviour."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cvrisk.errors import ProtocolError
+from cvrisk.rules.catalog import get_protocol, load_protocol_file
+from cvrisk.rules.engine import rule_condition, threshold
+from cvrisk.rules.evaluate import evaluate
+
+AS_OF = dt.date(2025, 6, 1)
+
+
+def _record(*observations: dict[str, Any], ethnicity: str = "white") -> dict[str, Any]:
+    return {
+        "patient": {"id": "t", "birth_date": "1975-01-01", "sex": "male", "ethnicity": ethnicity},
+        "medications": [{"drug": "olanzapine", "start": "2025-01-01"}],
+        "observations": list(observations),
+    }
+
+
+def _alerts(record: dict[str, Any], protocol: str = "nice-cg178") -> set[str]:
+    report = evaluate(record, as_of=AS_OF, protocols=[protocol], scores=[])
+    return {a.rule for a in report.alerts}
+
+
+def test_thresholds_are_compiled_in_the_canonical_unit() -> None:
+    rule = next(
+        a for a in get_protocol("clozapine-fda").alerts if a.unit == "/uL" and a.op == "range"
+    )
+    assert rule.lower is not None
+    assert threshold(rule, rule.lower) == pytest.approx(rule.lower / 1000)  # /uL -> 10*9/L
+    condition = rule_condition(get_protocol("clozapine-fda"), rule)
+    assert {"t": "latest"} in condition["$and"] and {"analyte": "neutrophils"} in condition["$and"]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [(48, "mmol/mol"), (6.6, "%"), (7.0, "%")],
+)
+def test_hba1c_in_percent_or_mmol_per_mol_triggers_the_same_alert(value: float, unit: str) -> None:
+    obs = {"analyte": "hba1c", "value": value, "unit": unit, "date": "2025-05-01"}
+    assert "hba1c-diabetes" in _alerts(_record(obs))
+
+
+def test_just_below_the_diabetes_threshold_in_percent() -> None:
+    obs = {"analyte": "hba1c", "value": 6.5, "unit": "%", "date": "2025-05-01"}  # 47.5 mmol/mol
+    fired = _alerts(_record(obs))
+    assert "hba1c-diabetes" not in fired and "hba1c-high-risk" in fired
+
+
+def test_lower_bmi_threshold_only_for_south_asian_and_chinese_people() -> None:
+    obs = {"analyte": "bmi", "value": 24, "unit": "kg/m2", "date": "2025-05-01"}
+    assert "bmi-23-asian" in _alerts(_record(obs, ethnicity="pakistani"))
+    assert "bmi-23-asian" in _alerts(_record(obs, ethnicity="chinese"))
+    assert not _alerts(_record(obs, ethnicity="white")) & {"bmi-23-asian", "bmi-25"}
+
+
+def test_alert_cites_rule_source_and_evidence() -> None:
+    obs = {"analyte": "sbp", "value": 150, "unit": "mm[Hg]", "date": "2025-05-01"}
+    report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    alert = next(a for a in report.alerts if a.rule == "sbp-140")
+    assert alert.code == "nice-cg178/sbp-140" and alert.source
+    assert alert.evidence[0].value == 150 and alert.evidence[0].date == dt.date(2025, 5, 1)
+    assert "150" in alert.message
+
+
+def test_french_messages() -> None:
+    obs = {"analyte": "sbp", "value": 150, "unit": "mm[Hg]", "date": "2025-05-01"}
+    report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[], lang="fr")
+    alert = next(a for a in report.alerts if a.rule == "sbp-140")
+    en = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    assert alert.message != next(a for a in en.alerts if a.rule == "sbp-140").message
+    assert all(
+        "avant" in t.reason or "après" in t.reason or "tous les" in t.reason for t in report.tests
+    )
+
+
+def test_results_after_the_evaluation_date_are_reported_not_used() -> None:
+    obs = {"analyte": "sbp", "value": 150, "unit": "mm[Hg]", "date": "2025-07-01"}
+    report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    assert not report.alerts
+    assert any(i.kind == "excluded" for i in report.data_issues)
+
+
+def test_missing_baseline_is_a_data_issue() -> None:
+    later = {"analyte": "weight", "value": 80, "unit": "kg", "date": "2025-05-01"}
+    report = evaluate(_record(later), as_of=AS_OF, protocols=["ada-apa-2004"], scores=[])
+    assert any(i.kind == "missing" and i.field == "weight" for i in report.data_issues)
+
+
+def test_invalid_protocol_file_names_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "local.toml"
+    bad.write_text(
+        'schema_version = 1\nid = "local"\nversion = "1"\ntitle = "t"\njurisdiction = "GB"\n'
+        'citation = "c"\nverification = "v"\n'
+        '[applies_to]\ndrugs = ["olanzapine"]\nsource = "s"\n'
+        '[[schedule]]\nid = "w"\ntest = "weigth"\nbaseline = true\nsource = "s"\n'
+        'status = "confirmed"\n'
+    )
+    with pytest.raises(ProtocolError, match=r"schedule\.0\.test.*unknown test 'weigth'"):
+        load_protocol_file(bad)
+
+
+def test_local_protocol_file(tmp_path: Path) -> None:
+    local = tmp_path / "local.toml"
+    local.write_text(
+        'schema_version = 1\nid = "local"\nversion = "1"\ntitle = "Local weight check"\n'
+        'jurisdiction = "GB"\ncitation = "Local policy"\nverification = "local"\n'
+        '[applies_to]\ndrugs = ["olanzapine"]\nsource = "local policy"\n'
+        '[[schedule]]\nid = "w"\ntest = "weight"\nfollowups = ["P2W"]\nsource = "local"\n'
+        'status = "confirmed"\n'
+        '[[alerts]]\nid = "heavy"\nseverity = "info"\nmeasure = "latest"\nanalyte = "weight"\n'
+        'op = ">="\nvalue = 100\nunit = "kg"\nmessage.en = "Weight {value} kg"\nsource = "local"\n'
+        'status = "confirmed"\n'
+    )
+    obs = {"analyte": "weight", "value": 101, "unit": "kg", "date": "2025-01-10"}
+    report = evaluate(_record(obs), as_of=dt.date(2025, 1, 16), protocols=[str(local)], scores=[])
+    assert [(t.rule, t.status, t.due_date) for t in report.tests] == [
+        ("w", "due", dt.date(2025, 1, 15))
+    ]
+    assert [a.message for a in report.alerts] == ["Weight 101 kg"]

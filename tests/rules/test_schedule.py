@@ -1,0 +1,58 @@
+"""cvrisk.schedule: the prescribing prompt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cvrisk.errors import ProtocolError, VocabularyError
+from cvrisk.rules.evaluate import schedule
+
+START = dt.date(2025, 1, 6)
+
+
+def test_nice_plan_for_olanzapine() -> None:
+    plan = schedule("olanzapine", START, protocol="nice-cg178")
+    (proto,) = plan.protocols
+    baseline_tests = {i.test for i in proto.baseline}
+    assert {"weight", "waist", "blood_pressure", "hba1c", "lipids"} <= baseline_tests
+    weights = [i.due_date for i in proto.followups if i.test == "weight"]
+    # weekly for 6 weeks, then 12 weeks, 1 year, then the first annual check
+    assert weights[:6] == [START + dt.timedelta(weeks=w) for w in range(1, 7)]
+    assert START + dt.timedelta(weeks=12) in weights and dt.date(2026, 1, 6) in weights
+    assert any(line.startswith("Weight") for line in proto.then)
+
+
+def test_every_protocol_covering_the_drug_by_default() -> None:
+    ids = {p.protocol for p in schedule("clozapine", START).protocols}
+    assert {"clozapine-fda", "clozapine-uk", "nice-cg178"} <= ids
+    assert "clozapine-fda" not in {p.protocol for p in schedule("olanzapine", START).protocols}
+
+
+def test_age_restricted_protocols_need_the_patient() -> None:
+    child = {"birth_date": "2012-05-01", "sex": "female"}
+    ids = {p.protocol for p in schedule("risperidone", START, patient=child).protocols}
+    assert "camesa-2011" in ids and "nice-cg178" not in ids
+
+
+def test_followups_are_after_the_start_and_sorted() -> None:
+    for proto in schedule("clozapine", START).protocols:
+        dates = [i.due_date for i in proto.followups]
+        assert dates == sorted(dates) and all(d > START for d in dates)
+
+
+def test_unknown_drug_and_inapplicable_protocol() -> None:
+    with pytest.raises(VocabularyError, match="olanzepine"):
+        schedule("olanzepine", START)
+    with pytest.raises(ProtocolError, match="does not apply"):
+        schedule("olanzapine", START, protocol="clozapine-uk")
+
+
+def test_french_plan() -> None:
+    plan = schedule("olanzapine", START, protocol="nice-cg178", lang="fr")
+    assert (
+        plan.protocols[0].baseline[0].label in {"Poids (et IMC)", "Tour de taille"}
+        or plan.lang == "fr"
+    )
+    assert any("semaines" in line or "an" in line for line in plan.protocols[0].then)

@@ -1,0 +1,99 @@
+"""The cvrisk command line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from cvrisk import __version__
+from cvrisk.cli import main
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "patient.json"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(args), out=out), out.getvalue()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_evaluate_table_and_json() -> None:
+    code, table = _run("evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--jurisdiction", "GB")
+    assert code == 0 and "overdue" in table and "clozapine-uk" in table
+    code, text = _run("evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--format", "json")
+    report = json.loads(text)
+    assert code == 0 and report["as_of"] == "2025-06-01" and report["tests"]
+
+
+def test_evaluate_french() -> None:
+    code, table = _run("evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--lang", "fr")
+    assert code == 0 and "Alertes" in table
+
+
+def test_schedule_and_protocols() -> None:
+    code, text = _run("schedule", "--drug", "olanzapine", "--start", "2025-01-06")
+    assert code == 0 and "2025-01-13" in text
+    code, text = _run("protocols")
+    assert code == 0 and "nice-cg178" in text and "afssaps-2010" in text
+
+
+def test_input_errors_exit_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "patient": {"birth_date": "1970-01-01", "sex": "male"},
+                "observations": [
+                    {
+                        "analyte": "total_cholesterol",
+                        "value": 213,
+                        "unit": "mmol/L",
+                        "date": "2025-01-01",
+                    }
+                ],
+            }
+        )
+    )
+    code, _ = _run("evaluate", str(bad))
+    assert code == 2
+    assert "did you mean 213 mg/dL" in capsys.readouterr().err
+    code, _ = _run("evaluate", str(EXAMPLE), "--protocol", "nope")
+    assert code == 2
+
+
+def test_score_csv(tmp_path: Path) -> None:
+    csv_file = tmp_path / "cohort.csv"
+    csv_file.write_text(
+        "age,sex,race,total_cholesterol,hdl_cholesterol,sbp,bp_treated,smoker,diabetes\n"
+        "55,female,white,213,50,120,false,false,false\n"
+        "35,male,white,213,50,120,false,false,false\n"
+    )
+    code, text = _run(
+        "score",
+        "pce",
+        str(csv_file),
+        "--unit",
+        "total_cholesterol=mg/dL",
+        "--unit",
+        "hdl_cholesterol=mg/dL",
+        "--errors",
+        "coerce",
+    )
+    rows = text.strip().splitlines()
+    assert code == 0 and rows[1].startswith("0,0.0205") and rows[2] == "1,"
+
+
+def test_schema() -> None:
+    code, text = _run("schema", "protocol")
+    assert code == 0 and json.loads(text)["title"] == "Protocol"
