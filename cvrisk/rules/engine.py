@@ -34,7 +34,7 @@ from durable import engine as durable
 from cvrisk import vocab
 from cvrisk.errors import EngineError
 from cvrisk.rules.schema import AlertRule, Protocol
-from cvrisk.units import convert
+from cvrisk.units import convert, parse_unit
 
 FACT_TYPES = ("latest", "coded", "change_from_baseline", "change_within", "score")
 _OPERATORS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
@@ -96,13 +96,22 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
     if rule.measure == "coded":
         assert rule.values is not None
         terms.append(_either([{"code": v} for v in rule.values]))
-    elif rule.op == "range":
-        assert rule.lower is not None and rule.upper is not None
-        terms.append({"$gte": {target: threshold(rule, rule.lower)}})
-        terms.append({"$lt": {target: threshold(rule, rule.upper)}})
     else:
-        assert rule.op is not None and rule.value is not None
-        terms.append({_OPERATORS[rule.op]: {target: threshold(rule, rule.value)}})
+        assert rule.op is not None
+        low, high, value = rule.lower, rule.upper, rule.value
+        canonical = [None if x is None else threshold(rule, x) for x in (low, high, value)]
+        comparison = _comparison(rule.op, target, *canonical)
+        if rule.equivalents:
+            units = [str(parse_unit(e.unit)) for e in rule.equivalents]
+            branches: list[dict[str, Any]] = [
+                {"$and": [{"u": unit}, *_comparison(rule.op, "orig", e.lower, e.upper, e.value)]}
+                for unit, e in zip(units, rule.equivalents, strict=True)
+            ]
+            others = [{"$neq": {"u": unit}} for unit in units]
+            branches.append({"$and": [*others, *comparison]})
+            terms.append({"$or": branches})
+        else:
+            terms.extend(comparison)
     if rule.sex is not None:
         terms.append({"sex": rule.sex})
     if rule.ethnicity_in:
@@ -118,6 +127,17 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
     if rule.max_age_years is not None:
         terms.append({"$lte": {"age": rule.max_age_years}})
     return {"$and": terms}
+
+
+def _comparison(
+    op: str, target: str, lower: float | None, upper: float | None, value: float | None
+) -> list[dict[str, Any]]:
+    """Conditions comparing fact field ``target`` with a threshold (or a [lower, upper) range)."""
+    if op == "range":
+        assert lower is not None and upper is not None
+        return [{"$gte": {target: lower}}, {"$lt": {target: upper}}]
+    assert value is not None
+    return [{_OPERATORS[op]: {target: value}}]
 
 
 def needs_of(protocols: Sequence[Protocol]) -> Needs:

@@ -2,7 +2,8 @@
 
 Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
 
-``latest``                 the latest result of an analyte: ``value`` (canonical unit)
+``latest``                 the latest result of an analyte: ``value`` (canonical unit),
+                           and as reported: ``orig`` in unit ``u`` (for rule equivalents)
 ``coded``                  the latest coded result of an analyte: ``code``
 ``change_from_baseline``   per protocol episode: ``rise_abs``, ``rise_pct`` of the latest
                            result over the episode's baseline result
@@ -29,7 +30,13 @@ from cvrisk.record import Observation, PatientRecord
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
-from cvrisk.units import convert
+from cvrisk.units import convert, parse_unit
+
+
+@cache
+def _unit_name(unit: str) -> str:
+    """The parsed name of a unit (``%`` -> ``percent``), as rule equivalents are compiled."""
+    return str(parse_unit(unit))
 
 
 @cache
@@ -188,12 +195,19 @@ def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> Non
             continue
         evidence = latest.evidence(analyte, "latest")
         if latest.value is not None:
+            obs = latest.observation
+            reported = (
+                {"u": _unit_name(obs.unit), "orig": obs.value}
+                if obs is not None and obs.unit is not None and obs.value is not None
+                else {"u": "derived", "orig": latest.value}
+            )
             facts.add(
                 "latest",
                 evidence,
                 {"value": latest.value, "date": latest.day},
                 analyte=analyte,
                 value=latest.value,
+                **reported,
             )
         elif latest.code is not None:
             facts.add("coded", evidence, {"date": latest.day}, analyte=analyte, code=latest.code)

@@ -145,6 +145,18 @@ class ScheduleItem(_Strict):
         return bool(vocab.tests()[self.test].get("observable", True))
 
 
+class Equivalent(_Strict):
+    """The same threshold as the source states it in another unit (HbA1c 48 mmol/mol and
+    6.5 %). A result reported in that unit is compared with this value, so a rounded
+    equivalence printed by the guideline is honoured rather than re-derived by conversion
+    (6.5 % converts to 47.5 mmol/mol, which would miss ">= 48 mmol/mol (6.5 %)")."""
+
+    value: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    unit: str
+
+
 class AlertRule(_Strict):
     """A threshold or trend rule that raises an alert (compiled into a durable-rules rule)."""
 
@@ -161,6 +173,9 @@ class AlertRule(_Strict):
     within: str | None = None
     values: list[str] | None = None
     model: str | None = None
+    equivalents: tuple[Equivalent, ...] = Field(
+        default=(), description="The threshold in other units, as the source states it."
+    )
     sex: Literal["female", "male"] | None = None
     ethnicity_in: list[str] | None = None
     ethnicity_not_in: list[str] | None = None
@@ -207,6 +222,17 @@ class AlertRule(_Strict):
             if self.within is None:
                 raise ValueError(f"alert {self.id!r}: change_within needs within (a duration)")
             parse_duration(self.within)
+        for equivalent in self.equivalents:
+            if self.measure != "latest":
+                raise ValueError(f"alert {self.id!r}: equivalents apply to measure 'latest'")
+            ranged = equivalent.lower is not None and equivalent.upper is not None
+            if (self.op == "range") != ranged or (self.op != "range" and equivalent.value is None):
+                raise ValueError(f"alert {self.id!r}: an equivalent must match the rule's op")
+            if entry.unit and not is_convertible(equivalent.unit, entry.unit, entry.substance):
+                raise ValueError(
+                    f"alert {self.id!r}: equivalent unit {equivalent.unit!r} cannot express "
+                    f"{self.analyte}"
+                )
         needs_unit = self.change != "percent"
         if needs_unit:
             if self.unit is None:

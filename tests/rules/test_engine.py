@@ -48,10 +48,15 @@ def test_hba1c_in_percent_or_mmol_per_mol_triggers_the_same_alert(value: float, 
     assert "hba1c-diabetes" in _alerts(_record(obs))
 
 
-def test_just_below_the_diabetes_threshold_in_percent() -> None:
-    obs = {"analyte": "hba1c", "value": 6.5, "unit": "%", "date": "2025-05-01"}  # 47.5 mmol/mol
-    fired = _alerts(_record(obs))
-    assert "hba1c-diabetes" not in fired and "hba1c-high-risk" in fired
+def test_the_guideline_equivalent_decides_for_results_in_its_unit() -> None:
+    # Lester: diabetes HbA1c >= 48 mmol/mol (>= 6.5 %). 6.5 % converts to 47.5 mmol/mol by
+    # the master equation; the rule's stated equivalent (6.5 %) decides for a result in %.
+    at = {"analyte": "hba1c", "value": 6.5, "unit": "%", "date": "2025-05-01"}
+    below = {"analyte": "hba1c", "value": 6.4, "unit": "%", "date": "2025-05-01"}
+    assert _alerts(_record(at)) & {"hba1c-diabetes", "hba1c-high-risk"} == {"hba1c-diabetes"}
+    assert _alerts(_record(below)) & {"hba1c-diabetes", "hba1c-high-risk"} == {"hba1c-high-risk"}
+    mmol = {"analyte": "hba1c", "value": 47.9, "unit": "mmol/mol", "date": "2025-05-01"}
+    assert _alerts(_record(mmol)) & {"hba1c-diabetes", "hba1c-high-risk"} == {"hba1c-high-risk"}
 
 
 def test_lower_bmi_threshold_only_for_south_asian_and_chinese_people() -> None:
