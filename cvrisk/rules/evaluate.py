@@ -300,7 +300,11 @@ def _score(
         issues.append(DataIssue(kind="not_computable", field=model, message=f"{model}: {exc}"))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
     missing = [m.name for m in result.missing]
-    if result.risk is None:
+    for problem in result.invalid:
+        issues.append(
+            DataIssue(kind="not_computable", field=f"{model}.{problem.column}", message=str(problem))
+        )
+    if result.risk is None and missing:
         issues.append(
             DataIssue(
                 kind="not_computable",
