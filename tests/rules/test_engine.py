@@ -130,3 +130,14 @@ def test_local_protocol_file(tmp_path: Path) -> None:
         ("w", "due", dt.date(2025, 1, 15))
     ]
     assert [a.message for a in report.alerts] == ["Weight 101 kg"]
+
+
+def test_protocol_schema_doc_is_up_to_date() -> None:
+    from cvrisk.record import dumps_schema
+    from cvrisk.rules.schema import Protocol
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "protocol.schema.json"
+    assert committed.read_text(encoding="utf-8") == dumps_schema(Protocol.model_json_schema()), (
+        "docs/protocol.schema.json is out of date: run "
+        "`cvrisk schema protocol > docs/protocol.schema.json`"
+    )
