@@ -301,10 +301,11 @@ def _score(
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
     missing = [m.name for m in result.missing]
     for problem in result.invalid:
-        issues.append(
-            DataIssue(kind="not_computable", field=f"{model}.{problem.column}", message=str(problem))
-        )
-    if result.risk is None and missing:
+        field = f"{model}.{problem.column}"
+        issues.append(DataIssue(kind="not_computable", field=field, message=str(problem)))
+    if result.risk is not None:
+        add_score(facts, model, result.risk)
+    elif missing:
         issues.append(
             DataIssue(
                 kind="not_computable",
@@ -314,8 +315,6 @@ def _score(
                 ),
             )
         )
-    else:
-        add_score(facts, model, result.risk)
     return ScoreEntry(
         model=model,
         risk=result.risk,
