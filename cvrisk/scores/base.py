@@ -1,11 +1,13 @@
 """The shared machinery of every risk model: inputs, units, validated ranges, ``errors=``.
 
 A model is a :class:`RiskModel` subclass that names its data file and supplies one method,
-:meth:`RiskModel.compute`, the vectorized kernel. Everything else is here and shared (the
+:meth:`RiskModel.compute`, the vectorized kernel (and, where a model has rules no single
+column shows, :meth:`RiskModel.row_checks`). Everything else is here and shared (the
 scipy.stats pattern): reading the data file, resolving columns from a DataFrame / mapping /
 list of rows, converting units (pint quantities, ``units={...}``, mass <-> molar), deriving
-inputs (BMI from height and weight...), checking validated ranges and categories, and
-turning invalid rows into one typed error (``errors="raise"``) or NaN (``errors="coerce"``).
+inputs (BMI from height and weight...), checking validated ranges, plausibility and
+categories, and turning invalid rows into one typed error (``errors="raise"``) or NaN
+(``errors="coerce"``).
 
 The data file (``cvrisk/scores/data/<model>.toml``) declares each input:
 
@@ -18,15 +20,33 @@ The data file (``cvrisk/scores/data/<model>.toml``) declares each input:
 ``required``        false: the input may be absent (the kernel receives nothing)
 ``when_absent``     value used when the column is absent (only where the model's own
                     calculator does so; ``when_absent_source`` cites it)
-``allow_missing``   NaN passes through to the kernel (models with missing-indicator terms)
+``allow_missing``   NaN/None passes through to the kernel (models with missing-indicator
+                    terms): numbers as NaN; flags as float64 0.0/1.0/NaN when a row is missing
 ``option``          may be given as a keyword option instead of a column
 ``source``          where the range (or the input's definition) comes from
+
+Checks applied to every number, in the model unit after conversion:
+
+* **validated range** (``min``/``max``), inclusive, with a relative tolerance of
+  :data:`RANGE_RTOL` (1e-9) so a value exactly on a limit stated in another unit
+  (320 mg/dL against a limit kept in mmol/L, or the reverse) is not rejected because of
+  floating-point rounding in the conversion (320.00000000000006). 1e-9 is far below any
+  clinical precision (it is 3e-7 mg/dL at 320 mg/dL);
+* **plausibility**, for inputs without a validated range whose name is a canonical analyte
+  of ``cvrisk/data/analytes.toml`` (total and HDL cholesterol, SBP, BMI, HbA1c, eGFR, UACR;
+  weight and height when BMI is derived from them): a value outside the analyte's plausible
+  range is almost certainly a unit or typing error, so the row is invalid rather than
+  silently scored (a plain ``total_cholesterol=213``, read as 213 mmol/L, would otherwise
+  give a risk of ~1).
+
+A rejected value's reason names the unit it was read in and, when one exists, the unit that
+would make it valid ("did you mean 213 mg/dL?"), like :func:`cvrisk.record.suggest_unit`.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Literal
@@ -34,9 +54,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
+from cvrisk import vocab
+from cvrisk.errors import CvriskError, InvalidInputError, MissingInputError, OptionError, Problem
 from cvrisk.scores.columns import Column, Columns, as_columns
-from cvrisk.units import convert, converter
+from cvrisk.units import SUGGESTED_UNITS, convert, converter, parse_unit
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,6 +66,15 @@ Inputs = Mapping[str, Array]
 Kind = Literal["number", "flag", "category"]
 ERRORS_MODES = ("raise", "coerce")
 _MAX_LISTED = InvalidInputError.shown
+
+#: Relative tolerance of the range and plausibility checks (see the module docstring):
+#: a limit L accepts values within |L| * 1e-9 of it, absorbing unit-conversion rounding.
+RANGE_RTOL = 1e-9
+
+#: Rows per call of :meth:`RiskModel.compute`: large cohorts are computed in blocks of this
+#: many rows, so the kernel's temporaries stay in cache and its memory stays bounded
+#: (every kernel is row-wise: a row's risk depends on that row only).
+CHUNK_ROWS = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,7 @@ class InputSpec:
 
     @classmethod
     def from_table(cls, name: str, table: Mapping[str, Any]) -> InputSpec:
+        """Read one ``[inputs.<name>]`` table of a data file."""
         kind = table["kind"]
         if kind not in ("number", "flag", "category"):
             raise ValueError(f"input {name!r}: kind {kind!r} is not number, flag or category")
@@ -93,6 +124,27 @@ class InputSpec:
     def describe_range(self) -> str:
         """The validated range as text, e.g. ``40-79 year``."""
         return f"{self.minimum:g}-{self.maximum:g} {self.range_unit or ''}".strip()
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule no single column shows, found by :meth:`RiskModel.row_checks`.
+
+    Attributes:
+        column: what to name in the error (a column, or e.g. ``total_cholesterol/hdl_cholesterol``).
+        bad: one bool per row, True where the row breaks the rule.
+        values: one value per row to show in the error (or a scalar).
+        reason: why such a row is invalid (text, or a function of the shown value).
+        missing_input: the rule is "this column is needed for these rows and was not given":
+            with ``errors="raise"`` it raises :class:`~cvrisk.errors.MissingInputError`
+            (``reason`` is its hint) instead of listing rows.
+    """
+
+    column: str
+    bad: BoolArray
+    values: Any
+    reason: str | Callable[[Any], str]
+    missing_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,9 +175,7 @@ class ModelInfo:
             "conventions": list(self.conventions),
             "inputs": {
                 name: {
-                    k: v
-                    for k, v in vars(spec).items()
-                    if v not in (None, (), "") and k != "name"
+                    k: v for k, v in vars(spec).items() if v not in (None, (), "") and k != "name"
                 }
                 for name, spec in self.inputs.items()
             },
@@ -142,29 +192,82 @@ class _Checks:
     count: int = 0
     invalid: BoolArray | None = None
 
-    def add(self, column: str, bad: BoolArray, values: Any, reason: Callable[[Any], str]) -> None:
+    def add(
+        self, column: str, bad: BoolArray, values: Any, reason: str | Callable[[Any], str]
+    ) -> None:
         """Record rows where ``bad`` is true; ``values`` gives the offending values."""
-        rows = np.flatnonzero(bad)
-        if rows.size == 0:
+        if not bad.any():
             return
+        rows = np.flatnonzero(bad)
         self.count += int(rows.size)
         self.invalid = bad.copy() if self.invalid is None else self.invalid | bad
         room = _MAX_LISTED - len(self.problems)
         for row in rows[: max(room, 0)]:
             value = values[row] if np.ndim(values) else values
             value = value.item() if isinstance(value, np.generic) else value
-            self.problems.append(Problem(int(row), column, value, reason(value)))
+            text = reason if isinstance(reason, str) else reason(value)
+            self.problems.append(Problem(int(row), column, value, text))
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Inclusive limits in the model unit, widened by :data:`RANGE_RTOL`."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def widened(cls, low: float, high: float) -> _Bounds:
+        return cls(low - RANGE_RTOL * abs(low), high + RANGE_RTOL * abs(high))
+
+    def outside(self, values: FloatArray) -> BoolArray:
+        """True where a value is outside the limits or NaN."""
+        inside = values >= self.low
+        inside &= values <= self.high
+        return np.logical_not(inside, out=inside)
+
+    def contains(self, value: float) -> bool:
+        return bool(self.low <= value <= self.high)
+
+
+@dataclass(frozen=True)
+class _Plausible:
+    """An analyte's plausible range: in the model unit (checks) and as published (messages)."""
+
+    analyte: vocab.Analyte
+    bounds: _Bounds
+
+    def describe(self) -> str:
+        assert self.analyte.plausible is not None
+        low, high = self.analyte.plausible
+        return f"{low:g}-{high:g} {self.analyte.unit}"
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float | np.floating) and np.isnan(value))
+    """None, NaN or pandas' NA."""
+    return (
+        value is None
+        or (isinstance(value, float | np.floating) and bool(np.isnan(value)))
+        or type(value).__name__ == "NAType"
+    )
+
+
+#: pandas nullable numeric dtypes, read as float64 with NaN for missing values.
+_NULLABLE_NUMBERS = frozenset(
+    ("Float64", "Float32", "Int64", "Int32", "Int16", "Int8", "UInt64", "UInt32", "UInt16", "UInt8")
+)
 
 
 def _series_to_numpy(values: Any) -> Any:
     """pandas Series -> numpy (nullable dtypes keep their missing values as NaN/None)."""
     if hasattr(values, "iloc") and hasattr(values, "dtype"):
-        if str(values.dtype) in ("Float64", "Int64", "Int32", "Float32", "Int8", "Int16"):
+        dtype = str(values.dtype)
+        if dtype in _NULLABLE_NUMBERS:
             return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if dtype == "boolean":
+            if values.hasnans:
+                return values.to_numpy(dtype=object, na_value=None)
+            return values.to_numpy(dtype=bool)
         return values.to_numpy()
     return values
 
@@ -201,17 +304,38 @@ class RiskModel:
         )
         if meta["id"] != self.id:
             raise ValueError(f"{self.data_file} declares id {meta['id']!r}, class has {self.id!r}")
-        self._ranges: dict[str, tuple[float, float]] = {
+        self._ranges: dict[str, _Bounds] = {
             spec.name: self._range_in_model_unit(spec)
             for spec in self.inputs.values()
             if spec.kind == "number" and spec.minimum is not None and spec.maximum is not None
         }
+        self._plausible: dict[str, _Plausible] = {}
+        for spec in self.inputs.values():
+            if spec.kind == "number" and spec.model_unit is not None:
+                plausible = _plausible_range(spec.name, spec.model_unit, spec.substance)
+                if plausible is not None:
+                    self._plausible[spec.name] = plausible
 
     # -- what a model supplies -------------------------------------------------------------
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
-        """The vectorized kernel: validated inputs (model units, codes) -> probability."""
+        """The vectorized kernel: validated inputs (model units, codes) -> probability.
+
+        ``x`` maps each input name to a 1-d array (numbers: float64 in the model unit;
+        flags: bool, or float64 with NaN for ``allow_missing`` flags; categories: int codes).
+        Rows already found invalid are present with arbitrary values: their result is
+        discarded, so the kernel must not raise on them. The kernel must be row-wise (a
+        row's risk depends on that row only): the base calls it on blocks of rows.
+        """
         raise NotImplementedError
+
+    def row_checks(self, x: Inputs, options: Mapping[str, Any]) -> Iterable[RowCheck]:
+        """Rules no single column shows (a ratio of two columns, a column needed for men).
+
+        Called with the prepared inputs (as :meth:`compute` receives them) before the kernel.
+        Only rows valid so far are reported, so a row is not blamed twice. Default: none.
+        """
+        return ()
 
     # -- helpers for kernels ---------------------------------------------------------------
 
@@ -235,9 +359,34 @@ class RiskModel:
         """
         if errors not in ERRORS_MODES:
             raise OptionError(f"errors={errors!r}: use 'raise' or 'coerce'")
+        x, model_options, checks = self.prepare(data, units=units, errors=errors, **options)
+        if checks.count and errors == "raise":
+            invalid_rows = int(checks.invalid.sum()) if checks.invalid is not None else 0
+            raise InvalidInputError(
+                self.id, checks.problems, count=checks.count, invalid_rows=invalid_rows
+            )
+        risk = self._compute_blocks(x, model_options, checks.n)
+        if checks.invalid is not None:
+            risk[checks.invalid] = np.nan
+        return risk
+
+    def prepare(
+        self,
+        data: Any,
+        *,
+        units: Mapping[str, str] | None = None,
+        errors: str = "raise",
+        **options: Any,
+    ) -> tuple[dict[str, Array], dict[str, Any], _Checks]:
+        """Validated kernel inputs, model options and the problems found (nothing raised for
+        invalid values; :class:`~cvrisk.errors.MissingInputError` for absent inputs when
+        ``errors="raise"``)."""
         columns = as_columns(data)
-        units = dict(units or {})
-        unknown_units = sorted(set(units) - set(self.inputs) - set(_DERIVED_FROM_COLUMNS))
+        declared = dict(units or {})
+        readable = set(self.inputs).union(
+            *(_DERIVATION_SOURCES.get(name, ()) for name in self.inputs)
+        )
+        unknown_units = sorted(set(declared) - readable)
         if unknown_units:
             raise OptionError(
                 f"{self.id}: units= names {unknown_units}, which this model does not read; "
@@ -247,22 +396,33 @@ class RiskModel:
         checks = _Checks(columns.n)
         x: dict[str, Array] = {}
         for spec in self.inputs.values():
-            column = column_options.get(spec.name) or self._column(spec, columns, units)
+            column = column_options.get(spec.name) or self._column(spec, columns, declared, checks)
             if column is None:
                 continue
-            x[spec.name] = self._prepare(spec, column, columns.n, units, checks)
-        if checks.count and errors == "raise":
-            invalid_rows = int(checks.invalid.sum()) if checks.invalid is not None else 0
-            raise InvalidInputError(
-                self.id, checks.problems, count=checks.count, invalid_rows=invalid_rows
-            )
+            x[spec.name] = self._prepare(spec, column, columns.n, declared, checks)
         with np.errstate(all="ignore"):
-            risk = np.asarray(self.compute(x, model_options), dtype=np.float64)
-        if risk.shape != (columns.n,):
-            risk = np.broadcast_to(risk, (columns.n,)).copy()
-        if checks.invalid is not None:
-            risk[checks.invalid] = np.nan
-        return risk
+            row_checks = list(self.row_checks(x, model_options))
+        for check in row_checks:
+            bad = np.broadcast_to(np.asarray(check.bad, dtype=bool), (columns.n,))
+            if checks.invalid is not None:
+                bad = bad & ~checks.invalid
+            if check.missing_input and errors == "raise" and bad.any():
+                hint = check.reason if isinstance(check.reason, str) else ""
+                raise MissingInputError(self.id, check.column, hint)
+            checks.add(check.column, bad, check.values, check.reason)
+        return x, model_options, checks
+
+    def _compute_blocks(self, x: Inputs, options: Mapping[str, Any], n: int) -> FloatArray:
+        """Run the kernel over blocks of :data:`CHUNK_ROWS` rows into one float64 array."""
+        with np.errstate(all="ignore"):
+            if n <= CHUNK_ROWS:
+                return _as_risk(self.compute(x, options), n)
+            risk = np.empty(n, dtype=np.float64)
+            for start in range(0, n, CHUNK_ROWS):
+                stop = min(start + CHUNK_ROWS, n)
+                block = {name: values[start:stop] for name, values in x.items()}
+                risk[start:stop] = _as_risk(self.compute(block, options), stop - start)
+            return risk
 
     # -- options ----------------------------------------------------------------------------
 
@@ -277,8 +437,7 @@ class RiskModel:
             if spec is not None and spec.option:
                 if name in columns:
                     raise OptionError(
-                        f"{self.id}: {name!r} is given both as a column and as an option; "
-                        "give one"
+                        f"{self.id}: {name!r} is given both as a column and as an option; give one"
                     )
                 column_options[name] = Column(value, scalar=True)
             elif name in self.option_specs:
@@ -293,17 +452,19 @@ class RiskModel:
                 raise OptionError(
                     f"{self.id}: unknown option {name!r}; accepted options: {accepted or 'none'}"
                 )
-        for name, spec in self.option_specs.items():
-            model_options.setdefault(name, spec.get("default"))
+        for name, option_spec in self.option_specs.items():
+            model_options.setdefault(name, option_spec.get("default"))
         return model_options, column_options
 
     # -- columns ----------------------------------------------------------------------------
 
-    def _column(self, spec: InputSpec, columns: Columns, units: Mapping[str, str]) -> Column | None:
+    def _column(
+        self, spec: InputSpec, columns: Columns, units: Mapping[str, str], checks: _Checks
+    ) -> Column | None:
         column = columns.get(spec.name)
         if column is not None:
             return column
-        derived = _derive(spec.name, columns, units)
+        derived = _derive(spec.name, columns, units, checks)
         if derived is not None:
             return derived
         if spec.when_absent is not None:
@@ -314,11 +475,9 @@ class RiskModel:
             return None
         how = f" (in {spec.unit} unless declared with units=...)" if spec.unit else ""
         also = " or as an option" if spec.option else ""
-        source = _DERIVED_FROM_COLUMNS.get(spec.name)
+        source = _DERIVATION_SOURCES.get(spec.name)
         alt = f", or the columns {' and '.join(source)}" if source else ""
-        raise MissingInputError(
-            self.id, spec.name, f"Give it as a column{how}{also}{alt}."
-        )
+        raise MissingInputError(self.id, spec.name, f"Give it as a column{how}{also}{alt}.")
 
     def _prepare(
         self,
@@ -343,39 +502,124 @@ class RiskModel:
                 f"{declared!r}; give one"
             )
         unit = column.unit or declared or spec.unit
-        values = _as_float(spec.name, _series_to_numpy(column.values), n, checks)
+        values, not_numbers = _as_float(spec.name, _series_to_numpy(column.values), n, checks)
         if unit is not None and spec.model_unit is not None and unit != spec.model_unit:
-            values = np.asarray(converter(unit, spec.model_unit, spec.substance)(values))
+            values = np.asarray(
+                converter(unit, spec.model_unit, spec.substance)(values), dtype=np.float64
+            )
         if column.scalar or values.ndim == 0:
             values = np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))
         bounds = self._ranges.get(spec.name)
-        if bounds is not None:
-            ok = (values >= bounds[0]) & (values <= bounds[1])
-            if spec.allow_missing:
-                ok |= np.isnan(values)
-            if not ok.all():
-                describe = spec.describe_range()
-                shown_unit = unit or spec.unit or ""
-
-                def reason(value: Any) -> str:
-                    if _is_missing(value):
-                        return "missing value"
-                    return f"outside the validated range {describe} (value in {shown_unit})"
-
-                checks.add(spec.name, ~ok, _original(column, n), reason)
-        elif not spec.allow_missing:
-            missing = np.isnan(values)
-            if missing.any():
-                checks.add(spec.name, missing, _original(column, n), lambda _: "missing value")
+        plausible = self._plausible.get(spec.name)
+        limits = bounds if bounds is not None else plausible.bounds if plausible else None
+        bad = limits.outside(values) if limits is not None else np.isnan(values)
+        if spec.allow_missing or not_numbers is not None:
+            skip = np.isnan(values) if spec.allow_missing else np.zeros(n, dtype=bool)
+            if not_numbers is not None:
+                skip |= not_numbers  # already reported as "not a number"
+            bad &= ~skip
+        if bad.any():
+            checks.add(
+                spec.name,
+                bad,
+                _original(column, n),
+                _number_reason(spec, unit or "", bounds, plausible),
+            )
         return values
 
-    def _range_in_model_unit(self, spec: InputSpec) -> tuple[float, float]:
+    def _range_in_model_unit(self, spec: InputSpec) -> _Bounds:
         assert spec.minimum is not None and spec.maximum is not None
         low, high = float(spec.minimum), float(spec.maximum)
         if spec.range_unit and spec.model_unit and spec.range_unit != spec.model_unit:
             low = float(convert(low, spec.range_unit, spec.model_unit, spec.substance))
             high = float(convert(high, spec.range_unit, spec.model_unit, spec.substance))
-        return low, high
+        return _Bounds.widened(low, high)
+
+
+# -- reasons and unit suggestions ---------------------------------------------------------
+
+
+def _number_reason(
+    spec: InputSpec, unit: str, bounds: _Bounds | None, plausible: _Plausible | None
+) -> Callable[[Any], str]:
+    """Why a value (as given, in ``unit``) is invalid, with the unit it probably is in."""
+    to_model = (
+        converter(unit, spec.model_unit, spec.substance)
+        if unit and spec.model_unit and unit != spec.model_unit
+        else None
+    )
+
+    def accept(converted: float) -> bool:
+        return (bounds is None or bounds.contains(converted)) and (
+            plausible is None or plausible.bounds.contains(converted)
+        )
+
+    def reason(value: Any) -> str:
+        if _is_missing(value):
+            return "missing value"
+        try:
+            given = float(value)
+        except (TypeError, ValueError):
+            return f"not a number ({type(value).__name__})"
+        in_model_unit = float(to_model(given)) if to_model is not None else given
+        if plausible is not None and not plausible.bounds.contains(in_model_unit):
+            text = f"implausible in {unit} (plausible range {plausible.describe()})"
+        else:
+            text = f"outside the validated range {spec.describe_range()} (value in {unit})"
+        suggestion = _suggest_unit(spec, given, unit, accept, plausible)
+        if suggestion is not None:
+            text += (
+                f"; did you mean {given:g} {suggestion}? Declare it with "
+                f"units={{'{spec.name}': '{suggestion}'}} or pass a pint quantity"
+            )
+        return text
+
+    return reason
+
+
+def _suggest_unit(
+    spec: InputSpec,
+    value: float,
+    unit: str,
+    accept: Callable[[float], bool],
+    plausible: _Plausible | None,
+) -> str | None:
+    """The first unit in which ``value`` would be ``accept``-ed (in the model unit).
+
+    Candidates: the analyte's canonical unit, then ``[suggest]`` of ``cvrisk/data/units.toml``
+    (the list :func:`cvrisk.record.suggest_unit` tries), skipping the unit the value came in.
+    """
+    home = plausible.analyte.unit if plausible is not None else spec.unit
+    if home is None or spec.model_unit is None:
+        return None
+    substance = spec.substance or (plausible.analyte.substance if plausible else None)
+    for candidate in (home, *SUGGESTED_UNITS.get(home, ())):
+        try:
+            if unit and parse_unit(candidate) == parse_unit(unit):
+                continue
+            converted = float(convert(value, candidate, spec.model_unit, substance))
+        except CvriskError:
+            continue
+        if accept(converted):
+            return str(candidate)
+    return None
+
+
+def _plausible_range(name: str, model_unit: str, substance: str | None) -> _Plausible | None:
+    """The plausible range of input ``name`` if it is a canonical analyte, in ``model_unit``."""
+    entry = vocab.analytes().get(name)
+    if entry is None or entry.plausible is None or entry.unit is None:
+        return None
+    to_model = converter(entry.unit, model_unit, entry.substance or substance)
+    low, high = (float(to_model(limit)) for limit in entry.plausible)
+    return _Plausible(entry, _Bounds.widened(min(low, high), max(low, high)))
+
+
+def _as_risk(values: Any, n: int) -> FloatArray:
+    risk = np.asarray(values, dtype=np.float64)
+    if risk.shape != (n,):
+        risk = np.broadcast_to(risk, (n,)).copy()
+    return risk
 
 
 # -- conversions of raw values ---------------------------------------------------------------
@@ -387,14 +631,17 @@ def _original(column: Column, n: int) -> Any:
     return values if not column.scalar else np.broadcast_to(np.asarray(values, dtype=object), (n,))
 
 
-def _as_float(name: str, values: Any, n: int, checks: _Checks) -> FloatArray:
+def _as_float(
+    name: str, values: Any, n: int, checks: _Checks
+) -> tuple[FloatArray, BoolArray | None]:
+    """Numbers as float64 (NaN for missing), and the rows that are not numbers (reported)."""
     array = np.asarray(values)
     if array.dtype.kind in "iuf":
-        return array.astype(np.float64, copy=False)
+        return array.astype(np.float64, copy=False), None
     if array.dtype.kind == "b":
-        bad = np.ones(array.shape, dtype=bool) if array.ndim else np.ones(n, dtype=bool)
-        checks.add(name, bad, np.broadcast_to(array, (n,)), lambda _: "a boolean, expected a number")
-        return np.full(n, np.nan)
+        bad = np.ones(n, dtype=bool)
+        checks.add(name, bad, np.broadcast_to(array, (n,)), "a boolean, expected a number")
+        return np.full(n, np.nan), bad
     flat = np.atleast_1d(array)
     out = np.full(flat.shape, np.nan)
     bad = np.zeros(flat.shape, dtype=bool)
@@ -405,64 +652,91 @@ def _as_float(name: str, values: Any, n: int, checks: _Checks) -> FloatArray:
             out[i] = float(value)
         else:
             bad[i] = True
+    bad_rows = np.broadcast_to(bad, (n,)) if bad.size == 1 else bad
     if bad.any():
         target = np.broadcast_to(flat, (n,)) if flat.size == 1 else flat
-        checks.add(name, np.broadcast_to(bad, (n,)) if bad.size == 1 else bad, target,
-                   lambda v: f"not a number ({type(v).__name__})")
-    return out if array.ndim else out.reshape(())
+        checks.add(name, bad_rows, target, lambda v: f"not a number ({type(v).__name__})")
+    return (out if array.ndim else out.reshape(())), bad_rows
 
 
-def _flags(spec: InputSpec, column: Column, n: int, checks: _Checks) -> BoolArray:
+def _flags(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Array:
+    """Booleans (bool, or 0/1 numbers); with ``allow_missing``, float64 with NaN if any missing."""
     values = np.asarray(_series_to_numpy(column.values))
+    if values.ndim == 0:
+        values = np.broadcast_to(values, (n,))
+    missing: BoolArray | None = None
+    bad: BoolArray | None = None
     if values.dtype.kind == "b":
         result = values
-        bad = None
     elif values.dtype.kind in "iuf":
         result = values == 1
         bad = ~(result | (values == 0))
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
     else:
-        flat = np.atleast_1d(values)
-        result = np.zeros(flat.shape, dtype=bool)
-        bad = np.zeros(flat.shape, dtype=bool)
-        for i, value in enumerate(flat):
+        result = np.zeros(values.shape, dtype=bool)
+        bad = np.zeros(values.shape, dtype=bool)
+        missing = np.zeros(values.shape, dtype=bool)
+        for i, value in enumerate(values):
             if isinstance(value, bool | np.bool_) or (
                 isinstance(value, int | float | np.number) and value in (0, 1)
             ):
                 result[i] = bool(value)
+            elif _is_missing(value):
+                missing[i] = bad[i] = True
             else:
                 bad[i] = True
-        result = result if values.ndim else result.reshape(())
-        bad = bad if values.ndim else bad.reshape(())
-    if result.ndim == 0:
-        result = np.broadcast_to(result, (n,))
-        bad = None if bad is None else np.broadcast_to(bad, (n,))
+    if spec.allow_missing and missing is not None and missing.any():
+        bad = bad & ~missing if bad is not None else None
+        with_missing = result.astype(np.float64)
+        with_missing[missing] = np.nan
+        result = with_missing
     if bad is not None and bad.any():
         checks.add(
             spec.name,
             bad,
             _original(column, n),
-            lambda v: "missing value" if _is_missing(v) else "not a boolean (use True/False or 1/0)",
+            lambda v: (
+                "missing value" if _is_missing(v) else "not a boolean (use True/False or 1/0)"
+            ),
         )
     return result
 
 
-def _categories(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Array:
-    values = column.values
-    codes: Array
+def _category_codes(values: Any, categories: tuple[str, ...]) -> npt.NDArray[np.int8]:
+    """Code (index in ``categories``) of every value; -1 for anything else (incl. missing).
+
+    Fast paths: a pandas Categorical maps its few categories, not its rows; other pandas
+    Series are factorized (hashing, in C) and their distinct values mapped; numpy arrays
+    are compared once per category (vectorized).
+    """
     if hasattr(values, "cat"):  # pandas Categorical: map category codes, not strings
-        lookup = np.array(
-            [spec.categories.index(c) if c in spec.categories else -1 for c in values.cat.categories]
-            + [-1],
-            dtype=np.int8,
-        )
-        codes = lookup[values.cat.codes.to_numpy()]
-    else:
-        array = np.asarray(_series_to_numpy(values))
-        codes = np.full(array.shape, -1, dtype=np.int8)
-        for index, category in enumerate(spec.categories):
+        cat_codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.intp)
+        return _lookup(values.cat.categories, categories)[cat_codes]
+    if hasattr(values, "factorize") and hasattr(values, "iloc"):  # other pandas Series
+        factors, uniques = values.factorize(use_na_sentinel=True)
+        return _lookup(uniques, categories)[np.asarray(factors, dtype=np.intp)]
+    array = np.asarray(values)
+    codes = np.full(array.shape, -1, dtype=np.int8)
+    if array.dtype.kind in "USO":
+        for index, category in enumerate(categories):
             codes[array == category] = index
-        if codes.ndim == 0:
-            codes = np.broadcast_to(codes, (n,))
+    return codes
+
+
+def _lookup(uniques: Any, categories: tuple[str, ...]) -> npt.NDArray[np.int8]:
+    """Codes of a few distinct values, with a trailing -1 so that code -1 maps to -1."""
+    return np.array(
+        [categories.index(c) if isinstance(c, str) and c in categories else -1 for c in uniques]
+        + [-1],
+        dtype=np.int8,
+    )
+
+
+def _categories(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Array:
+    codes = _category_codes(column.values, spec.categories)
+    if codes.ndim == 0:
+        codes = np.broadcast_to(codes, (n,))
     bad = codes < 0
     if bad.any():
         accepted = ", ".join(spec.categories)
@@ -478,46 +752,69 @@ def _categories(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Arr
 # -- derived inputs ----------------------------------------------------------------------------
 
 #: Inputs that can be derived from other columns when absent (definitions, not clinical values).
-_DERIVED_FROM_COLUMNS: dict[str, tuple[str, ...]] = {
+_DERIVATION_SOURCES: dict[str, tuple[str, ...]] = {
     "bmi": ("weight", "height"),
     "diabetes": ("diabetes_type",),
     "smoker": ("smoking",),
 }
+#: Category -> flag of the derived flags: diabetes of any type; current smoking (QRISK3's
+#: light, moderate and heavy smokers; 'ex' is a former smoker).
+_DERIVED_FLAGS: dict[str, dict[str, bool]] = {
+    "diabetes": {"none": False, "type1": True, "type2": True},
+    "smoker": {"non": False, "ex": False, "light": True, "moderate": True, "heavy": True},
+}
+#: Units of the columns BMI is derived from, when plain numbers (canonical analyte units).
+_BMI_SOURCE_UNITS = {"weight": "kg", "height": "cm"}
 
 
-def _derive(name: str, columns: Columns, units: Mapping[str, str]) -> Column | None:
+def _derive(
+    name: str, columns: Columns, units: Mapping[str, str], checks: _Checks
+) -> Column | None:
     """Derive an absent input from the columns that define it, or None."""
-    sources = _DERIVED_FROM_COLUMNS.get(name)
+    sources = _DERIVATION_SOURCES.get(name)
     if sources is None or not all(s in columns for s in sources):
         return None
     if name == "bmi":
-        weight, height = columns.columns["weight"], columns.columns["height"]
-        kg = convert(
-            np.asarray(_series_to_numpy(weight.values), dtype=np.float64),
-            weight.unit or units.get("weight", "kg"),
-            "kg",
-        )
-        metres = convert(
-            np.asarray(_series_to_numpy(height.values), dtype=np.float64),
-            height.unit or units.get("height", "cm"),
-            "m",
-        )
-        bmi = np.asarray(kg / (metres * metres), dtype=np.float64)
-        return Column(bmi, "kg/m2", scalar=bmi.ndim == 0)
+        return _derive_bmi(columns, units, checks)
     source = columns.columns[sources[0]]
-    values = np.asarray(_series_to_numpy(source.values), dtype=object)
-    if name == "diabetes":  # diabetes_type: none, type1, type2
-        mapping = {"none": False, "type1": True, "type2": True}
-    else:  # smoking (QRISK3 categories): current smokers are light, moderate or heavy
-        mapping = {"non": False, "ex": False, "light": True, "moderate": True, "heavy": True}
-    derived = np.array([mapping.get(v, v) for v in np.atleast_1d(values)], dtype=object)
-    derived = _tighten_bool(derived)
-    if values.ndim == 0:
+    mapping = _DERIVED_FLAGS[name]
+    categories = tuple(mapping)
+    table = np.array([mapping[c] for c in categories] + [False])
+    codes = _category_codes(source.values, categories)
+    if codes.ndim == 0:
+        codes = codes.reshape(1)
+    derived: Array = table[codes]
+    unknown = codes < 0
+    if unknown.any():  # keep the unknown values so the flag check names them
+        mixed = derived.astype(object)
+        mixed[unknown] = np.atleast_1d(np.asarray(_series_to_numpy(source.values), dtype=object))[
+            unknown
+        ]
+        derived = mixed
+    if source.scalar:
         return Column(derived.reshape(()), scalar=True)
     return Column(derived)
 
 
-def _tighten_bool(values: Array) -> Array:
-    if all(isinstance(v, bool) for v in values):
-        return values.astype(bool)
-    return values
+def _derive_bmi(columns: Columns, units: Mapping[str, str], checks: _Checks) -> Column:
+    """BMI (kg/m2) from weight and height; implausible weights/heights are reported."""
+    n = columns.n
+    converted: dict[str, FloatArray] = {}
+    for source, canonical in _BMI_SOURCE_UNITS.items():
+        column = columns.columns[source]
+        unit = column.unit or units.get(source, canonical)
+        values, _ = _as_float(source, _series_to_numpy(column.values), n, checks)
+        values = np.broadcast_to(
+            np.asarray(convert(values, unit, canonical), dtype=np.float64), (n,)
+        )
+        spec = InputSpec(name=source, kind="number", unit=canonical, model_unit=canonical)
+        plausible = _plausible_range(source, canonical, None)
+        if plausible is not None:
+            bad = plausible.bounds.outside(values) & ~np.isnan(values)
+            checks.add(
+                source, bad, _original(column, n), _number_reason(spec, unit, None, plausible)
+            )
+        converted[source] = values
+    metres = converted["height"] / 100.0
+    bmi = np.asarray(converted["weight"] / (metres * metres), dtype=np.float64)
+    return Column(bmi, "kg/m2")

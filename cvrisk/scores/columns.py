@@ -45,7 +45,7 @@ def _is_dataframe(data: Any) -> bool:
     return hasattr(data, "columns") and hasattr(data, "iloc") and hasattr(data, "index")
 
 
-def _column_from_value(value: Any) -> Column:
+def _column_from_value(name: str, value: Any) -> Column:
     parts = quantity_parts(value)
     unit: str | None = None
     if parts is not None:
@@ -56,7 +56,11 @@ def _column_from_value(value: Any) -> Column:
         return Column(value, unit, scalar=value.ndim == 0)
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return Column(value, unit, scalar=True)
-    return Column(np.asarray(list(value)), unit)
+    values = list(value)
+    row_parts = [quantity_parts(v) for v in values]
+    if any(p is not None for p in row_parts):  # a list of quantities: one unit for all
+        return _quantity_rows(name, values, row_parts)
+    return Column(np.asarray(values), unit)
 
 
 def _rows_to_columns(rows: Sequence[Mapping[str, Any]]) -> Columns:
@@ -83,9 +87,7 @@ def _rows_to_columns(rows: Sequence[Mapping[str, Any]]) -> Columns:
     return Columns(len(rows), columns)
 
 
-def _quantity_rows(
-    name: str, values: list[Any], parts: list[tuple[Any, str] | None]
-) -> Column:
+def _quantity_rows(name: str, values: list[Any], parts: list[tuple[Any, str] | None]) -> Column:
     """A list column holding pint quantities: every row must carry one, in one unit."""
     units = {p[1] for p in parts if p is not None}
     plain = [i for i, p in enumerate(parts) if p is None and values[i] is not None]
@@ -127,7 +129,7 @@ def as_columns(data: Any) -> Columns:
     if _is_dataframe(data):
         return Columns(len(data), {str(c): Column(data[c]) for c in data.columns})
     if isinstance(data, Mapping):
-        columns = {str(k): _column_from_value(v) for k, v in data.items()}
+        columns = {str(k): _column_from_value(str(k), v) for k, v in data.items()}
         lengths = {len(c.values) for c in columns.values() if not c.scalar}
         if len(lengths) > 1:
             sizes = {k: len(c.values) for k, c in columns.items() if not c.scalar}

@@ -63,9 +63,7 @@ class PooledCohortEquations(RiskModel):
         smoker = x["smoker"]
 
         sbp_coef = np.where(treated, c["ln_treated_sbp"], c["ln_untreated_sbp"])
-        sbp_age_coef = np.where(
-            treated, c["ln_age_ln_treated_sbp"], c["ln_age_ln_untreated_sbp"]
-        )
+        sbp_age_coef = np.where(treated, c["ln_age_ln_treated_sbp"], c["ln_age_ln_untreated_sbp"])
         individual_sum = (
             ln_age * (c["ln_age"] + c["ln_age_squared"] * ln_age)
             + ln_tc * (c["ln_tc"] + c["ln_age_ln_tc"] * ln_age)

@@ -13,14 +13,12 @@ the AHA's own code (AHAprevent) does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from cvrisk.errors import InvalidInputError, Problem
-from cvrisk.scores.base import BoolArray, FloatArray, Inputs, RiskModel, _Checks
-from cvrisk.scores.columns import as_columns
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck
 
 _SEXES = ("female", "male")
 _VARIANTS = ("base", "full")
@@ -173,64 +171,14 @@ class Prevent(RiskModel):
 
     # -- the 30-year age limit ------------------------------------------------------------------
 
-    def score(
-        self,
-        data: Any,
-        *,
-        errors: str = "raise",
-        units: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> FloatArray:
-        """Predicted risk; see :func:`cvrisk.score`. Options: ``outcome``, ``horizon``, ``variant``.
-
-        Beyond the shared checks, rows older than 59 years are invalid for ``horizon=30``
-        (the 30-year equations are validated for ages 30-59).
-        """
-        if options.get("horizon") != 30 or errors not in ("raise", "coerce"):
-            return super().score(data, errors=errors, units=units, **options)
-        too_old, ages = self._too_old_for_30_years(data, units)
-        if not too_old.any():
-            return super().score(data, errors=errors, units=units, **options)
-        problems = [
-            Problem(
-                int(row),
+    def row_checks(self, x: Inputs, options: Mapping[str, Any]) -> Iterator[RowCheck]:
+        """Rows older than 59 years are invalid for ``horizon=30`` (validated for ages 30-59)."""
+        if int(options["horizon"]) == 30:
+            age = np.asarray(x["age"], dtype=np.float64)
+            yield RowCheck(
                 "age",
-                float(ages[row]),
+                age > _MAX_AGE_30_YEARS,
+                age,
                 "older than 59 years: no 30-year estimate "
                 "(the 30-year equations cover ages 30-59); use horizon=10",
             )
-            for row in np.flatnonzero(too_old)[: InvalidInputError.shown]
-        ]
-        if errors == "raise":
-            try:
-                super().score(data, errors="raise", units=units, **options)
-            except InvalidInputError as exc:
-                invalid = np.isnan(super().score(data, errors="coerce", units=units, **options))
-                raise InvalidInputError(
-                    self.id,
-                    (exc.problems + problems)[: InvalidInputError.shown],
-                    count=exc.count + int(too_old.sum()),
-                    invalid_rows=int((invalid | too_old).sum()),
-                ) from None
-            raise InvalidInputError(
-                self.id, problems, count=int(too_old.sum()), invalid_rows=int(too_old.sum())
-            )
-        risk = super().score(data, errors="coerce", units=units, **options)
-        risk[too_old] = np.nan
-        return risk
-
-    def _too_old_for_30_years(
-        self, data: Any, units: Mapping[str, str] | None
-    ) -> tuple[BoolArray, FloatArray]:
-        """Rows whose (valid, converted) age exceeds 59 years, and the ages."""
-        columns = as_columns(data)
-        column = columns.get("age")
-        if column is None:
-            return np.zeros(columns.n, dtype=bool), np.full(columns.n, np.nan)
-        checks = _Checks(columns.n)
-        ages = self._numbers(
-            self.inputs["age"], column, columns.n, dict(units or {}).get("age"), checks
-        )
-        with np.errstate(invalid="ignore"):
-            too_old = np.asarray(ages > _MAX_AGE_30_YEARS, dtype=bool)
-        return too_old, np.asarray(ages, dtype=np.float64)

@@ -10,23 +10,21 @@ Both sexes are evaluated in one pass: every coefficient is a length-2 array inde
 ``sex`` code (0 = female, 1 = male) and gathered per row; terms a sex does not have (men have
 no age x SLE interaction, women no erectile dysfunction term) have coefficient 0.
 
-Validation beyond single columns: the cholesterol ratio must lie in ClinRisk's 1-12, and a
-man's row needs ``erectile_dysfunction``. Those rows are reported like any invalid row
-(one :class:`~cvrisk.errors.InvalidInputError` with ``errors="raise"``, NaN with
-``errors="coerce"``).
+Validation beyond single columns (:meth:`QRisk3.row_checks`): the cholesterol ratio must lie
+in ClinRisk's 1-12, and a man's row needs ``erectile_dysfunction`` (a woman's may omit it).
+Those rows are reported like any invalid row (one :class:`~cvrisk.errors.InvalidInputError`
+with ``errors="raise"``, NaN with ``errors="coerce"``); the column absent while the cohort has
+men is a :class:`~cvrisk.errors.MissingInputError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
-from cvrisk.errors import InvalidInputError, MissingInputError, Problem
-from cvrisk.scores.base import BoolArray, FloatArray, Inputs, RiskModel
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck
 
 #: Coefficient tables in the order of the ``sex`` category codes.
 _SEXES = ("female", "male")
@@ -49,18 +47,6 @@ _FLAGS = (
 #: Terms that may interact with age_1 / age_2 (smoking levels are handled as an array).
 _INTERACTING = (*_FLAGS, "type1", "type2", "bmi_1", "bmi_2", "sbp", "townsend")
 _SMOKING_LEVELS = ("non", "ex", "light", "moderate", "heavy")
-
-#: ``errors=`` of the score call in progress (the kernel reports cross-column problems).
-_ERRORS: ContextVar[str] = ContextVar("qrisk3_errors", default="raise")
-
-
-@contextmanager
-def _errors_mode(errors: str) -> Iterator[None]:
-    token = _ERRORS.set(errors)
-    try:
-        yield
-    finally:
-        _ERRORS.reset(token)
 
 
 def _fp_pair(x: FloatArray, p1: FloatArray, p2: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -126,25 +112,11 @@ class QRisk3(RiskModel):
         self._ratio_limits = (float(ratio["min"]), float(ratio["max"]))
         self._fill = {name: float(self.inputs[name].when_absent) for name in ("sbp_sd", "townsend")}
 
-    def score(
-        self,
-        data: Any,
-        *,
-        errors: str = "raise",
-        units: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> FloatArray:
-        """Predicted 10-year CVD risk (probability in [0, 1]), one per row; see ``cvrisk.score``."""
-        with _errors_mode(errors):
-            return super().score(data, errors=errors, units=units, **options)
-
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year probability of a first CVD event, one per row (float64, unrounded)."""
         sex = np.asarray(x["sex"], dtype=np.intp)
         n = sex.shape[0]
-        male = sex == _SEXES.index("male")
         ratio = np.asarray(x["total_cholesterol"] / x["hdl_cholesterol"], dtype=np.float64)
-        invalid = self._cross_column_checks(x, ratio, male)
 
         age = np.asarray(x["age"], dtype=np.float64)
         if options.get("age_rounding", "floor") == "floor":
@@ -177,7 +149,8 @@ class QRisk3(RiskModel):
             else np.zeros(n, dtype=np.float64)
             for name in _FLAGS
         }
-        # women have no erectile dysfunction term: a missing value there is irrelevant
+        # women have no erectile dysfunction term: a missing value there is irrelevant (a
+        # man's missing value is an invalid row, see row_checks)
         z["erectile_dysfunction"] = np.where(
             np.isnan(z["erectile_dysfunction"]), 0.0, z["erectile_dysfunction"]
         )
@@ -199,51 +172,28 @@ class QRisk3(RiskModel):
                 slope = slope + z[name] * coef[sex]
             a = a + centred[age_term] * slope
 
-        risk = 1.0 - np.power(self._survivor[sex], np.exp(a))
-        return np.where(invalid, np.nan, risk)
+        return np.asarray(1.0 - np.power(self._survivor[sex], np.exp(a)), dtype=np.float64)
 
-    def _cross_column_checks(self, x: Inputs, ratio: FloatArray, male: BoolArray) -> BoolArray:
-        """Rows invalid for reasons no single column shows; raise them unless coercing.
-
-        The base has already raised (``errors="raise"``) on every single-column problem, so
-        what is reported here is all that is left.
-        """
+    def row_checks(self, x: Inputs, options: Mapping[str, Any]) -> Iterator[RowCheck]:
+        """Cholesterol ratio within ClinRisk's 1-12; ``erectile_dysfunction`` known for men."""
         low, high = self._ratio_limits
-        bad_ratio = ~((ratio >= low) & (ratio <= high))
-        invalid = bad_ratio.copy()
-        problems: list[Problem] = []
-        count = 0
-        for row in np.flatnonzero(bad_ratio):
-            count += 1
-            if len(problems) < InvalidInputError.shown:
-                problems.append(
-                    Problem(
-                        int(row),
-                        "total_cholesterol/hdl_cholesterol",
-                        float(ratio[row]),
-                        f"cholesterol ratio outside the validated range {low:g}-{high:g} "
-                        "(ClinRisk's limits)",
-                    )
-                )
-        if "erectile_dysfunction" not in x and male.any():
-            if _ERRORS.get() == "raise":
-                raise MissingInputError(
-                    self.id,
-                    "erectile_dysfunction",
-                    "QRISK3's equation for men needs it: give it as a column (True/False or "
-                    "1/0; any value is ignored for women).",
-                )
-            invalid |= male
-        elif "erectile_dysfunction" in x:
-            # a missing value (NaN, where the base lets one through) is only a problem for men
+        ratio = np.asarray(x["total_cholesterol"] / x["hdl_cholesterol"], dtype=np.float64)
+        yield RowCheck(
+            "total_cholesterol/hdl_cholesterol",
+            ~((ratio >= low) & (ratio <= high)),
+            ratio,
+            f"cholesterol ratio outside the validated range {low:g}-{high:g} (ClinRisk's limits)",
+        )
+        male = np.asarray(x["sex"]) == _SEXES.index("male")
+        if "erectile_dysfunction" not in x:
+            yield RowCheck(
+                "erectile_dysfunction",
+                male,
+                None,
+                "QRISK3's equation for men needs it: give it as a column (True/False or 1/0; "
+                "it may be missing (None/NaN) for women, whose equation ignores it).",
+                missing_input=True,
+            )
+        else:
             unknown = male & np.isnan(np.asarray(x["erectile_dysfunction"], dtype=np.float64))
-            for row in np.flatnonzero(unknown):
-                count += 1
-                if len(problems) < InvalidInputError.shown:
-                    problems.append(
-                        Problem(int(row), "erectile_dysfunction", None, "missing value for a man")
-                    )
-            invalid |= unknown
-        if count and _ERRORS.get() == "raise":
-            raise InvalidInputError(self.id, problems, count=count, invalid_rows=int(invalid.sum()))
-        return invalid
+            yield RowCheck("erectile_dysfunction", unknown, None, "missing value for a man")

@@ -234,7 +234,7 @@ def test_bmi_from_height_and_weight() -> None:
 
 
 def test_pint_quantities_and_declared_units() -> None:
-    mg = 38.665  # 1 mmol/L cholesterol in mg/dL (cvrisk/data/units.toml molar mass)
+    mg = 38.67  # 1 mmol/L cholesterol in mg/dL (cvrisk/data/units.toml molar mass)
     as_quantities = _patient(
         total_cholesterol=ureg.Quantity(5.2 * mg, "mg/dL"),
         hdl_cholesterol=ureg.Quantity(1.3 * mg, "mg/dL"),
@@ -319,6 +319,9 @@ def test_ratio_problem_reported_with_the_column_pair() -> None:
 
 # -- properties -----------------------------------------------------------------------------
 
+#: Plausible total cholesterol, mmol/L (cvrisk/data/analytes.toml): outside, rows are invalid.
+TC_PLAUSIBLE = (1.0, 30.0)
+
 patients = st.fixed_dictionaries(
     {
         "age": st.integers(25, 84),
@@ -340,8 +343,12 @@ patients = st.fixed_dictionaries(
 def _row(p: dict[str, Any]) -> dict[str, Any]:
     row = dict(p)
     ratio = row.pop("ratio")
-    # ratio * hdl / hdl can round outside [1, 12] at the ends: stay inside
-    row["total_cholesterol"] = min(max(ratio, 1.0 + 1e-9), 12.0 - 1e-9) * row["hdl_cholesterol"]
+    hdl = row["hdl_cholesterol"]
+    # ratio * hdl / hdl can round outside [1, 12] at the ends: stay inside; and keep total
+    # cholesterol inside its plausible range (1-30 mmol/L, cvrisk/data/analytes.toml)
+    low = max((1.0 + 1e-9) * hdl, TC_PLAUSIBLE[0])
+    high = min((12.0 - 1e-9) * hdl, TC_PLAUSIBLE[1])
+    row["total_cholesterol"] = min(max(ratio * hdl, low), high)
     return row
 
 
@@ -364,8 +371,8 @@ def test_cholesterol_unit_invariance(p: dict[str, Any]) -> None:
     row = _row(p)
     mmol = scores.score(MODEL, row)[0]
     mg = dict(row)
-    mg["total_cholesterol"] = row["total_cholesterol"] * 38.665
-    mg["hdl_cholesterol"] = row["hdl_cholesterol"] * 38.665
+    mg["total_cholesterol"] = row["total_cholesterol"] * 38.67
+    mg["hdl_cholesterol"] = row["hdl_cholesterol"] * 38.67
     in_mg = scores.score(
         MODEL, mg, units={"total_cholesterol": "mg/dL", "hdl_cholesterol": "mg/dL"}
     )[0]
@@ -379,7 +386,10 @@ def test_monotone_in_ratio_and_sbp_variability(p: dict[str, Any], step: float) -
     row = _row(p)
     base = scores.score(MODEL, row)[0]
     higher_ratio = dict(row, total_cholesterol=row["total_cholesterol"] * 1.05)
-    if higher_ratio["total_cholesterol"] / row["hdl_cholesterol"] <= 12:
+    if (
+        higher_ratio["total_cholesterol"] / row["hdl_cholesterol"] <= 12
+        and higher_ratio["total_cholesterol"] <= TC_PLAUSIBLE[1]
+    ):
         assert scores.score(MODEL, higher_ratio)[0] >= base
     if row["sbp_sd"] + step <= 40:
         assert scores.score(MODEL, dict(row, sbp_sd=row["sbp_sd"] + step))[0] >= base
@@ -424,7 +434,7 @@ def test_smi_and_antipsychotic_raise_risk() -> None:
 
 
 def test_kernel_missing_erectile_dysfunction_matters_for_men_only() -> None:
-    """A NaN erectile_dysfunction (should the base pass one through) is fine for women only."""
+    """A NaN erectile_dysfunction (the base passes one through) is fine for women only."""
     from cvrisk.scores.registry import get_model
 
     model = get_model(MODEL)
@@ -438,9 +448,36 @@ def test_kernel_missing_erectile_dysfunction_matters_for_men_only() -> None:
             x[name] = np.array(values, dtype=np.float64)
     x["erectile_dysfunction"] = np.array([np.nan, np.nan])
     options = {"age_rounding": "floor"}
-    with pytest.raises(InvalidInputError, match="erectile_dysfunction"):
-        model.compute(x, options)
+    checks = {c.column: c for c in model.row_checks(x, options)}
+    assert checks["erectile_dysfunction"].bad.tolist() == [False, True]
+    assert not checks["erectile_dysfunction"].missing_input
+    assert not checks["total_cholesterol/hdl_cholesterol"].bad.any()
+    assert model.compute(x, options)[0] == _risk(sex="female")
     x["erectile_dysfunction"] = np.array([np.nan, 0.0])
+    checks = {c.column: c for c in model.row_checks(x, options)}
+    assert not checks["erectile_dysfunction"].bad.any()
     risk = model.compute(x, options)
     assert risk[0] == _risk(sex="female")
     assert risk[1] == _risk()
+    del x["erectile_dysfunction"]
+    checks = {c.column: c for c in model.row_checks(x, options)}
+    assert checks["erectile_dysfunction"].missing_input
+    assert checks["erectile_dysfunction"].bad.tolist() == [False, True]
+
+
+def test_woman_without_erectile_dysfunction_in_a_list_of_rows() -> None:
+    """allow_missing flags: a woman's row may omit the key (or give None) next to men's rows."""
+    woman = _patient(sex="female")
+    del woman["erectile_dysfunction"]
+    rows = [woman, _patient(), _patient(sex="female", erectile_dysfunction=None)]
+    risk = scores.score(MODEL, rows)
+    assert risk[0] == _risk(sex="female") == risk[2]
+    assert risk[1] == _risk()
+    man = _patient(erectile_dysfunction=None)
+    with pytest.raises(InvalidInputError, match="missing value for a man"):
+        scores.score(MODEL, [woman, man])
+    coerced = scores.score(MODEL, [woman, man], errors="coerce")
+    assert coerced[0] == _risk(sex="female") and np.isnan(coerced[1])
+    nullable = pd.DataFrame([_patient(sex="female"), _patient()])
+    nullable["erectile_dysfunction"] = pd.array([None, False], dtype="boolean")
+    np.testing.assert_array_equal(scores.score(MODEL, nullable), [_risk(sex="female"), _risk()])
