@@ -1,6 +1,9 @@
 """Cardiovascular risk scores: vectorized, unit-aware, validated.
 
-``score(model, data, ...)`` computes one model over a whole cohort; ``models()`` lists them.
+``score(model, data, ...)`` computes one model over a whole cohort; ``models()`` lists them;
+``score_record(record, model, as_of=...)`` scores one patient record (inputs from the record,
+missing ones reported, caveats such as SMI underestimation attached), and ``score_inputs``
+shows the row it builds.
 Coefficients live in ``cvrisk/scores/data/*.toml`` with their sources; each model module
 holds only its vectorized kernel.
 """
@@ -48,4 +51,22 @@ def models() -> dict[str, ModelInfo]:
     return {model_id: get_model(model_id).info for model_id in available()}
 
 
-__all__ = ["FloatArray", "ModelInfo", "RiskModel", "models", "score"]
+def __getattr__(name: str) -> Any:
+    # The record helpers import pydantic models: loaded on first use so that cohort scoring
+    # does not pay for them.
+    if name in ("score_record", "score_inputs"):
+        from cvrisk.scores import from_record
+
+        return getattr(from_record, name)
+    raise AttributeError(f"module 'cvrisk.scores' has no attribute {name!r}")
+
+
+__all__ = [
+    "FloatArray",
+    "ModelInfo",
+    "RiskModel",
+    "models",
+    "score",
+    "score_inputs",
+    "score_record",
+]

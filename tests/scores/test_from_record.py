@@ -653,3 +653,11 @@ def test_no_indication_caveat_when_a_hypertension_set_exists_and_matches(
     assert "bp_treated_indication" in caveat_ids(score_inputs(record, "pce", as_of=AS_OF))
     diagnosed = with_items(record, conditions=[{"code": "I10", "system": "icd10"}])
     assert "bp_treated_indication" not in caveat_ids(score_inputs(diagnosed, "pce", as_of=AS_OF))
+
+
+def test_record_helpers_are_exported_from_cvrisk_scores() -> None:
+    import cvrisk.scores
+    from cvrisk.scores import from_record
+
+    assert cvrisk.scores.score_record is from_record.score_record
+    assert cvrisk.scores.score_inputs is from_record.score_inputs
