@@ -42,12 +42,20 @@ def _table(rows: Sequence[Sequence[Any]], out: TextIO) -> None:
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.rules.evaluate import evaluate
 
+    score_inputs: dict[str, dict[str, Any]] = {}
+    for key, value in _pairs(args.score_input, "--score-input").items():
+        model, dot, field = key.partition(".")
+        if not dot or not field:
+            raise CvriskError(f"--score-input {key!r}: use MODEL.FIELD=VALUE")
+        score_inputs.setdefault(model, {})[field] = _csv_value(value)
     report = evaluate(
         Path(args.file),
         as_of=args.as_of,
         protocols=args.protocol or None,
         jurisdiction=args.jurisdiction,
         lang=args.lang,
+        score_inputs=score_inputs or None,
+        record_complete=args.record_complete,
     )
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
@@ -216,6 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
     ev.add_argument("--lang", choices=("en", "fr"), default="en")
     ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument(
+        "--record-complete",
+        action="store_true",
+        help="the record holds every diagnosis and prescription: risk-factor flags without "
+        "record evidence are false, not missing",
+    )
+    ev.add_argument(
+        "--score-input",
+        action="append",
+        default=[],
+        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
 
     sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")

@@ -97,3 +97,24 @@ def test_score_csv(tmp_path: Path) -> None:
 def test_schema() -> None:
     code, text = _run("schema", "protocol")
     assert code == 0 and json.loads(text)["title"] == "Protocol"
+
+
+def test_score_inputs_and_record_complete_reach_qrisk3() -> None:
+    args = ["evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--format", "json"]
+    _, text = _run(*args)
+    assert json.loads(text)["scores"][0]["risk"] is None
+    code, text = _run(
+        *args,
+        "--record-complete",
+        "--score-input",
+        "qrisk3.smoking=moderate",
+        "--score-input",
+        "qrisk3.family_history_chd=false",
+    )
+    (qrisk,) = json.loads(text)["scores"]
+    assert code == 0 and qrisk["model"] == "qrisk3" and 0 < qrisk["risk"] < 1
+
+
+def test_bad_score_input_is_an_input_error() -> None:
+    code, _ = _run("evaluate", str(EXAMPLE), "--score-input", "smoking=moderate")
+    assert code == 2
