@@ -27,20 +27,9 @@ from pydantic import (
 from cvrisk import vocab
 from cvrisk.errors import CvriskError, Problem, RecordError
 from cvrisk.units import SUGGESTED_UNITS, convert, converter, parse_unit
+from cvrisk.vocab import Ethnicity
 
 Sex = Literal["female", "male"]
-Ethnicity = Literal[
-    "white",
-    "not_stated",
-    "indian",
-    "pakistani",
-    "bangladeshi",
-    "other_asian",
-    "black_caribbean",
-    "black_african",
-    "chinese",
-    "other",
-]
 Race = Literal["white", "black", "other"]
 DateLike = dt.date | dt.datetime
 

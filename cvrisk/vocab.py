@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from cvrisk.data import load_data
 from cvrisk.errors import VocabularyError
@@ -177,7 +177,9 @@ def conditions_matching(code: str, system: str) -> list[str]:
     return found
 
 
-ETHNICITIES = (
+#: Ethnicity categories of QRISK3 (Hippisley-Cox et al., BMJ 2017;357:j2099), which records
+#: use; the Lester resource's lower BMI thresholds select South Asian and Chinese people.
+Ethnicity = Literal[
     "white",
     "not_stated",
     "indian",
@@ -188,7 +190,8 @@ ETHNICITIES = (
     "black_african",
     "chinese",
     "other",
-)
+]
+ETHNICITIES: tuple[str, ...] = get_args(Ethnicity)
 #: Groups used by protocol filters (definitions, not clinical values).
 ETHNICITY_GROUPS = {"south_asian": ("indian", "pakistani", "bangladeshi")}
 

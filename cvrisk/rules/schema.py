@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from cvrisk import vocab
 from cvrisk.errors import CvriskError
@@ -25,6 +32,16 @@ Measure = Literal["latest", "change_from_baseline", "change_within", "coded", "s
 Operator = Literal[">", ">=", "<", "<=", "range"]
 RestartEvent = Literal["start", "switch", "addition"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
+    return value
+
+
+#: Protocol and rule ids: lower-case letters, digits, dots and hyphens.
+Identifier = Annotated[str, AfterValidator(_check_id)]
 
 
 def _vocabulary(lookup: Callable[[str], T], value: str) -> T:
@@ -91,7 +108,7 @@ class AppliesTo(_Strict):
 class ScheduleItem(_Strict):
     """One monitored test: baseline, follow-ups after the anchor, then a recurring interval."""
 
-    id: str
+    id: Identifier
     test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
     baseline: bool = False
     followups: tuple[str, ...] = Field(default=(), description="ISO 8601 durations.")
@@ -105,13 +122,6 @@ class ScheduleItem(_Strict):
     note: str | None = None
 
     _drugs = field_validator("drugs")(_check_drugs)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
-        return value
 
     @field_validator("test")
     @classmethod
@@ -160,7 +170,7 @@ class Equivalent(_Strict):
 class AlertRule(_Strict):
     """A threshold or trend rule that raises an alert (compiled into a durable-rules rule)."""
 
-    id: str
+    id: Identifier
     severity: Severity
     measure: Measure
     analyte: str | None = None
@@ -188,13 +198,6 @@ class AlertRule(_Strict):
     note: str | None = None
 
     _drugs = field_validator("drugs")(_check_drugs)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertRule:
@@ -249,7 +252,7 @@ class Protocol(_Strict):
     """A monitoring protocol: header, applicability, schedule items and alert rules."""
 
     schema_version: Literal[1]
-    id: str
+    id: Identifier
     version: str
     title: str
     jurisdiction: str = Field(pattern=r"^([A-Z]{2}|INT)$")
@@ -259,13 +262,6 @@ class Protocol(_Strict):
     applies_to: AppliesTo
     schedule: list[ScheduleItem] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
-        return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Protocol:
@@ -297,7 +293,7 @@ class Protocol(_Strict):
 class ProtocolInfo(_Strict):
     """What :func:`cvrisk.protocols` returns for each protocol."""
 
-    id: str
+    id: Identifier
     version: str
     title: str
     jurisdiction: str
