@@ -18,7 +18,7 @@ from typing import Any
 from cvrisk import vocab
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProtocolError, VocabularyError
-from cvrisk.record import Patient, PatientRecord, load_record
+from cvrisk.record import Medication, Patient, PatientRecord, load_record
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
 from cvrisk.rules.episodes import Episode, Prescription, current_episode
@@ -44,7 +44,13 @@ from cvrisk.rules.report import (
     Window,
 )
 from cvrisk.rules.schema import AlertRule, Protocol, ScheduleItem
-from cvrisk.rules.timeline import Occurrence, fixed_occurrences, recurring_occurrence, requirement
+from cvrisk.rules.timeline import (
+    BASELINE_WINDOW_DAYS,
+    Occurrence,
+    fixed_occurrences,
+    recurring_occurrence,
+    requirement,
+)
 from cvrisk.units import convert
 
 #: Scores reported when no protocol rule asks for one: QRISK3 has SMI and
@@ -72,27 +78,33 @@ def select_protocols(
     return out
 
 
-def courses_of(record: PatientRecord) -> tuple[list[Prescription], list[DataIssue]]:
-    """The record's antipsychotic prescriptions; other drugs are reported, not guessed."""
+def _known_non_antipsychotic(med: Medication) -> bool:
+    """An ATC code outside N05A (antipsychotics) is known not to concern the protocols."""
+    if med.system is None or med.code is None:
+        return False
+    return vocab.normalise_system(med.system) == "atc" and not med.code.startswith("N05A")
+
+
+def courses_of(
+    record: PatientRecord, lang: str = "en"
+) -> tuple[list[Prescription], list[DataIssue]]:
+    """The record's antipsychotic prescriptions. A drug the catalogue does not know is
+    reported as a data issue (it may be an antipsychotic cvrisk cannot recognise), unless
+    its ATC code shows it is not an antipsychotic."""
     courses, issues = [], []
     for index, med in enumerate(record.medications):
         drug = med.ingredient
-        if drug is None or not vocab.is_antipsychotic(drug):
+        if drug is not None and vocab.is_antipsychotic(drug):
+            courses.append(Prescription(drug, med.start, med.stop))
+        elif not _known_non_antipsychotic(med):
             code = med.drug or f"{med.system}|{med.code}"
-            if (
-                med.system is None
-                or vocab.normalise_system(med.system) != "atc"
-                or (med.code or "").startswith("N05A")
-            ):
-                issues.append(
-                    DataIssue(
-                        kind="unknown_drug",
-                        message=f"medication {code} is not in the antipsychotic catalogue",
-                        field=f"medications[{index}]",
-                    )
+            issues.append(
+                DataIssue(
+                    kind="unknown_drug",
+                    message=phrase("issue.unknown_drug", lang, code=code),
+                    field=f"medications[{index}]",
                 )
-            continue
-        courses.append(Prescription(drug, med.start, med.stop))
+            )
     return courses, issues
 
 
@@ -134,7 +146,7 @@ def evaluate(
     as_of = as_of or dt.date.today()
     rec.check_dates(as_of)
     results = Results.from_record(rec, as_of)
-    courses, issues = courses_of(rec)
+    courses, issues = courses_of(rec, lang)
     age = rec.age_on(as_of)
 
     applicable: list[tuple[Protocol, Episode]] = []
@@ -175,13 +187,14 @@ def evaluate(
     for analyte, within in sorted(ruleset.needs.within):
         add_change_within(facts, results, analyte, within)
 
-    wanted = sorted(set(ruleset.needs.scores) | set(DEFAULT_SCORES if scores is None else scores))
+    # Scores: the rules' and the defaults while a protocol applies; explicit ones always.
+    if applicable:
+        requested = DEFAULT_SCORES if scores is None else scores
+        wanted = sorted(set(ruleset.needs.scores) | set(requested))
+    else:
+        wanted = sorted(set(scores or ()))
     options = _ScoreOptions(dict(score_inputs or {}), record_complete)
-    score_entries = [
-        _score(rec, model, as_of, lang, facts, issues, options)
-        for model in wanted
-        if applicable or scores
-    ]
+    score_entries = [_score(rec, model, as_of, lang, facts, issues, options) for model in wanted]
 
     alerts = [
         _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
@@ -252,8 +265,6 @@ def _test_entry(
 
 
 def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:
-    from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
-
     before, after = BASELINE_WINDOW_DAYS
     return DataIssue(
         kind="missing",
