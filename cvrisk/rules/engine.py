@@ -238,7 +238,7 @@ def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
             definition[f"seen_{kind}"] = {"all": [{"m": {"t": kind}}], "run": "noop"}
         host = _host()
         for action in rules:
-            host.actions[action] = _recorder(name, action)
+            host.actions[action] = _recorder(action)
         host.set_rulesets({name: definition})
         ruleset = Ruleset(name, rules, needs_of(protocols), tuple(protocols))
         _RULESETS[key] = ruleset
@@ -246,7 +246,9 @@ def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
         return ruleset
 
 
-def _recorder(ruleset: str, action: str) -> Callable[[Any], None]:
+def _recorder(action: str) -> Callable[[Any], None]:
+    """The action of one compiled rule: note which rule fired on which fact."""
+
     def record(context: Any) -> None:
         _FIRED.append((action, str(context.m.id)))
 
