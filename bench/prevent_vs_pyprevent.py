@@ -1,4 +1,4 @@
-"""Compare cvrisk's PREVENT base model with the independent PyPI package pyprevent.
+"""Compare cvrisk's PREVENT with the independent PyPI package pyprevent, and check model selection.
 
 pyprevent (github.com/lhegstrom/PyPrevent, Rust) implements the base-model equations, all
 3 outcomes x 2 horizons, with cholesterol in mg/dL. It is not a cvrisk dependency: install it
@@ -6,11 +6,19 @@ into a scratch environment (``pip install pyprevent``) and run
 
     PYTHONPATH=. python bench/prevent_vs_pyprevent.py
 
-Prints the largest absolute difference, in percentage points, per outcome and horizon over
-random in-range patients.
+Prints, per outcome and horizon over random in-range patients:
+
+* the largest absolute difference from pyprevent, in percentage points (base model);
+* for ``variant="auto"`` on the same patients with random subsets of HbA1c, UACR and SDI, how
+  many rows each model got and the largest difference from that model forced row by row
+  (preventr's rule: none -> base, one -> its single-predictor model, two or three -> full).
+  pyprevent has no extended models; their coefficients were cross-checked against third-party
+  sources instead (docs/scores/prevent.md, Verification).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pyprevent  # type: ignore[import-not-found]
@@ -18,6 +26,7 @@ import pyprevent  # type: ignore[import-not-found]
 from cvrisk.scores import score
 
 N = 500
+MG = {"total_cholesterol": "mg/dL", "hdl_cholesterol": "mg/dL"}
 FUNCTIONS = {
     (10, "cvd"): pyprevent.calculate_10_yr_cvd_risk,
     (30, "cvd"): pyprevent.calculate_30_yr_cvd_risk,
@@ -26,6 +35,12 @@ FUNCTIONS = {
     (10, "hf"): pyprevent.calculate_10_yr_heart_failure_risk,
     (30, "hf"): pyprevent.calculate_30_yr_heart_failure_risk,
 }
+
+
+def expected_model(row: dict[str, Any]) -> str:
+    """preventr's select_model(): the model variant='auto' must use for this row."""
+    given = [k for k in ("uacr", "hba1c", "sdi") if not np.isnan(row[k])]
+    return "base" if not given else given[0] if len(given) == 1 else "full"
 
 
 def main() -> None:
@@ -47,13 +62,8 @@ def main() -> None:
             }
             for _ in range(N)
         ]
-        ours = score(
-            "prevent",
-            rows,
-            units={"total_cholesterol": "mg/dL", "hdl_cholesterol": "mg/dL"},
-            outcome=outcome,
-            horizon=horizon,
-        )
+        options = {"outcome": outcome, "horizon": horizon}
+        ours = score("prevent", rows, units=MG, **options)
         theirs = np.array(
             [
                 function(
@@ -73,7 +83,26 @@ def main() -> None:
             ]
         )
         worst = np.max(np.abs(ours * 100 - theirs))
-        print(f"{outcome:5s} {horizon}-year: max |difference| = {worst:.2e} pp (n={N})")
+        print(f"{outcome:5s} {horizon}-year base vs pyprevent: max |difference| = {worst:.2e} pp")
+
+        extended = [
+            dict(
+                r,
+                hba1c=float(rng.uniform(3, 15)) if rng.random() < 0.5 else np.nan,
+                uacr=float(np.exp(rng.uniform(-2.3, 10.1))) if rng.random() < 0.5 else np.nan,
+                sdi=float(rng.integers(1, 11)) if rng.random() < 0.5 else np.nan,
+            )
+            for r in rows
+        ]
+        auto = score("prevent", extended, units=MG, **options)
+        models = [expected_model(r) for r in extended]
+        forced = {
+            m: score("prevent", extended, units=MG, variant=m, **options) for m in set(models)
+        }
+        reference = np.array([forced[m][i] for i, m in enumerate(models)])
+        counts = {m: models.count(m) for m in ("base", "uacr", "hba1c", "sdi", "full")}
+        worst = float(np.max(np.abs(auto - reference)) * 100)
+        print(f"      auto selection {counts}: max |difference| = {worst:.2e} pp")
 
 
 if __name__ == "__main__":

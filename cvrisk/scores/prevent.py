@@ -1,14 +1,26 @@
 """AHA PREVENT equations: 10- and 30-year risk of total CVD, ASCVD and heart failure.
 
 Coefficients: ``data/prevent.toml`` (Khan SS et al., Circulation 2024;149:430-449, online
-supplement; base and full models). Every equation is a sex-specific logistic model,
-``risk = 1 / (1 + exp(-lp))``, over centred, piecewise-linear terms (see the data file header).
+supplement; base, single-predictor and full models). Every equation is a sex-specific logistic
+model, ``risk = 1 / (1 + exp(-lp))``, over centred, piecewise-linear terms (see the data file
+header).
 
-The kernel builds the term arrays once, then for the chosen outcome and horizon takes each
-row's coefficients by sex with a gather over a (2, n_terms) table. With ``variant="auto"``
-(the default) rows that carry at least one of HbA1c, UACR or SDI use the full model (with the
-published missing-indicator coefficients for the others), all other rows the base model, as
-the AHA's own code (AHAprevent) does.
+The five models and how ``variant="auto"`` (the default) picks one per row, from which of the
+optional predictors HbA1c, UACR and SDI the row carries (preventr's ``select_model()``):
+
+=================================  ===========  ======================================
+optional predictors on the row     model        terms added to the base model
+=================================  ===========  ======================================
+none                               ``base``     none
+UACR only                          ``uacr``     ln(UACR)
+HbA1c only                         ``hba1c``    HbA1c x diabetes, HbA1c x no diabetes
+SDI only                           ``sdi``      SDI deciles 4-6, 7-10
+any two, or all three              ``full``     all, with a missing indicator for each
+=================================  ===========  ======================================
+
+The kernel builds the term arrays once, then for each model some row needs takes each row's
+coefficients by sex with a gather over a (2, n_terms) table, and keeps, per row, the linear
+predictor of that row's model.
 """
 
 from __future__ import annotations
@@ -17,17 +29,30 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck
 
 _SEXES = ("female", "male")
-_VARIANTS = ("base", "full")
+#: The models of the data file, in the order of their codes in :meth:`Prevent.select`.
+MODELS = ("base", "uacr", "hba1c", "sdi", "full")
+#: The optional predictors, each with the single-predictor model it selects on its own.
+OPTIONAL = {"uacr": "uacr", "hba1c": "hba1c", "sdi": "sdi"}
 #: Largest age (years) with a 30-year estimate (Khan 2024; the AHA code returns none at >= 60).
 _MAX_AGE_30_YEARS = 59.0
 
 
+def _is_coefficient(value: Any) -> bool:
+    """True for a coefficient of a data-file table (not ``source``, ``status``, ``unconfirmed``)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class Prevent(RiskModel):
-    """AHA PREVENT base and full models (options ``outcome``, ``horizon``, ``variant``)."""
+    """AHA PREVENT base, single-predictor and full models.
+
+    Options: ``outcome`` (cvd, ascvd, hf), ``horizon`` (10, 30 years) and ``variant``
+    (``auto``, the default, or one of :data:`MODELS` to force that model on every row).
+    """
 
     id = "prevent"
     data_file = "prevent.toml"
@@ -42,13 +67,13 @@ class Prevent(RiskModel):
         self._uacr_floor = float(self.data["conversion"]["uacr_floor"]["value"])
         # (variant, horizon, outcome) -> (term names, coefficient matrix of shape (2, n_terms))
         self._tables: dict[tuple[str, int, str], tuple[list[str], FloatArray]] = {}
-        for variant in _VARIANTS:
+        for variant in MODELS:
             for horizon_key, by_sex in self.coefficients[variant].items():
                 horizon = int(horizon_key.removeprefix("y"))
                 for outcome in by_sex[_SEXES[0]]:
                     tables = [by_sex[sex][outcome] for sex in _SEXES]
                     terms = sorted(
-                        {t for table in tables for t in table if t not in ("source", "status")}
+                        {t for table in tables for t, v in table.items() if _is_coefficient(v)}
                     )
                     matrix = np.array(
                         [[float(table.get(t, 0.0)) for t in terms] for table in tables],
@@ -64,21 +89,36 @@ class Prevent(RiskModel):
         variant = str(options["variant"])
         terms = self._terms(x)
         sex = np.asarray(x["sex"], dtype=np.intp)
-        n = sex.shape[0]
-        if variant == "base":
-            lp = self._linear_predictor(("base", horizon, outcome), terms, sex)
-        elif variant == "full":
-            lp = self._linear_predictor(("full", horizon, outcome), terms, sex)
+        if variant != "auto":
+            lp = self._linear_predictor((variant, horizon, outcome), terms, sex)
         else:
-            has_optional = np.zeros(n, dtype=bool)
-            for name in ("hba1c", "uacr", "sdi"):
-                if name in x:
-                    has_optional |= ~np.isnan(np.asarray(x[name], dtype=np.float64))
-            lp = self._linear_predictor(("base", horizon, outcome), terms, sex)
-            if has_optional.any():
-                full = self._linear_predictor(("full", horizon, outcome), terms, sex)
-                lp = np.where(has_optional, full, lp)
+            choice = self.select(x)
+            lp = np.empty(sex.shape[0], dtype=np.float64)
+            for code in np.unique(choice):
+                rows = choice == code
+                model_lp = self._linear_predictor((MODELS[code], horizon, outcome), terms, sex)
+                lp[rows] = model_lp[rows]
         return np.asarray(1.0 / (1.0 + np.exp(-lp)), dtype=np.float64)
+
+    @staticmethod
+    def select(x: Inputs) -> npt.NDArray[np.intp]:
+        """The model ``variant="auto"`` uses on each row, as an index into :data:`MODELS`.
+
+        preventr's rule (``select_model()``, R/helpers.R): no optional predictor given -> base;
+        exactly one -> that predictor's single-predictor model; two or three -> full. A value
+        is "given" when its column is present and the row's value is not NaN.
+        """
+        n = np.asarray(x["sex"]).shape[0]
+        count = np.zeros(n, dtype=np.intp)
+        single = np.zeros(n, dtype=np.intp)  # the code of the one given predictor's model
+        for name, model in OPTIONAL.items():
+            if name in x:
+                given = ~np.isnan(np.asarray(x[name], dtype=np.float64))
+                count += given
+                single[given] = MODELS.index(model)
+        return np.select(
+            [count == 0, count == 1], [0, single], default=MODELS.index("full")
+        ).astype(np.intp)
 
     def _linear_predictor(
         self, key: tuple[str, int, str], terms: Mapping[str, FloatArray], sex: Any
@@ -140,7 +180,12 @@ class Prevent(RiskModel):
         return terms
 
     def _optional_terms(self, x: Inputs, diabetes: FloatArray, n: int) -> dict[str, FloatArray]:
-        """Full-model terms; an absent column counts as missing on every row."""
+        """Terms of the optional predictors; an absent column counts as missing on every row.
+
+        The single-predictor and full models share these terms (each model's table uses its own
+        subset): ln(max(UACR, 0.1)) with UACR in mg/g, HbA1c - 5.3 (%) split by diabetes, SDI
+        decile groups, and a 0/1 missing indicator per predictor.
+        """
         missing_all = np.full(n, np.nan)
         sdi = np.asarray(x.get("sdi", missing_all), dtype=np.float64)
         uacr = np.asarray(x.get("uacr", missing_all), dtype=np.float64)

@@ -62,20 +62,75 @@ def test_examples_cover_every_outcome_and_horizon() -> None:
     assert seen == {(o, h) for o in ("cvd", "ascvd", "hf") for h in (10, 30)}
 
 
+def test_examples_cover_every_model_selected_by_auto() -> None:
+    """Each single-predictor model and the full model is reached by an example (variant auto)."""
+    seen = set()
+    for example in DATA["examples"]:
+        given = frozenset(
+            k for k in ("uacr", "hba1c", "sdi") if not np.isnan(example["inputs"].get(k, np.nan))
+        )
+        seen.add((given, example["options"]["outcome"], example["options"]["horizon"]))
+    for single in ({"uacr"}, {"hba1c"}, {"sdi"}):
+        for outcome in ("cvd", "ascvd", "hf"):
+            for horizon in (10, 30):
+                assert (frozenset(single), outcome, horizon) in seen
+    assert any(len(given) >= 2 for given, _, _ in seen)
+
+
 # -- coefficient file integrity ------------------------------------------------------------------
 
 
+#: The optional-predictor terms each model adds to the base model.
+MODEL_TERMS = {
+    "base": set(),
+    "uacr": {"ln_uacr", "uacr_missing"},
+    "hba1c": {"hba1c_x_diabetes", "hba1c_x_no_diabetes", "hba1c_missing"},
+    "sdi": {"sdi_4_to_6", "sdi_7_to_10", "sdi_missing"},
+}
+MODEL_TERMS["full"] = MODEL_TERMS["uacr"] | MODEL_TERMS["hba1c"] | MODEL_TERMS["sdi"]
+OPTIONAL_TERMS = MODEL_TERMS["full"]
+
+
 def test_every_coefficient_table_has_a_source() -> None:
+    assert set(DATA["coefficients"]) == set(MODEL_TERMS)
     for variant, horizons in DATA["coefficients"].items():
+        assert set(horizons) == {"y10", "y30"}
         for horizon, sexes in horizons.items():
             for sex, outcomes in sexes.items():
+                assert set(outcomes) == {"cvd", "ascvd", "hf"}
                 for outcome, table in outcomes.items():
                     assert table["source"], (variant, horizon, sex, outcome)
                     assert "constant" in table
                     assert ("age_squared" in table) == (horizon == "y30")
                     assert ("bmi_ge_30" in table) == (outcome == "hf")
                     assert ("non_hdl" in table) == (outcome != "hf")
-                    assert ("ln_uacr" in table) == (variant == "full")
+                    assert set(table) & OPTIONAL_TERMS == MODEL_TERMS[variant], (variant, table)
+                    assert set(table.get("unconfirmed", ())) <= set(table)
+
+
+def test_unconfirmed_coefficients_are_marked() -> None:
+    """Base + SDI's missing-SDI coefficient has one source lineage (the AHA code) only."""
+    for horizons in DATA["coefficients"]["sdi"].values():
+        for outcomes in horizons.values():
+            for table in outcomes.values():
+                assert table["unconfirmed"] == ["sdi_missing"]
+    for variant in ("base", "uacr", "hba1c", "full"):
+        for horizons in DATA["coefficients"][variant].values():
+            for outcomes in horizons.values():
+                for table in outcomes.values():
+                    assert "unconfirmed" not in table and "status" not in table
+
+
+def test_single_predictor_coefficients_match_sources() -> None:
+    """Spot values read from the sources (see the data file's Verification notes)."""
+    c = DATA["coefficients"]
+    assert c["uacr"]["y10"]["female"]["cvd"]["constant"] == -3.738341  # S12B
+    assert c["uacr"]["y10"]["female"]["cvd"]["ln_uacr"] == 0.1793037
+    assert c["uacr"]["y30"]["male"]["hf"]["uacr_missing"] == 0.1078355  # S12G
+    assert c["hba1c"]["y10"]["male"]["ascvd"]["hba1c_x_no_diabetes"] == 0.1288303  # S12C
+    assert c["hba1c"]["y30"]["female"]["hf"]["hba1c_missing"] == -0.0022589  # S12H
+    assert c["sdi"]["y10"]["female"]["cvd"]["sdi_7_to_10"] == 0.2421409  # S12D
+    assert c["sdi"]["y30"]["male"]["hf"]["sdi_4_to_6"] == 0.0680528  # S12I
 
 
 def test_female_base_10_year_cvd_matches_cdc_kdss_quote() -> None:
@@ -122,10 +177,96 @@ def test_variant_selection() -> None:
     assert one(variant="base", hba1c=7.0) == base
     full_missing = one(variant="full")
     assert full_missing != base
-    # auto: no optional value in the row -> base; any optional value -> full
     assert one(hba1c=float("nan")) == base
-    assert one(sdi=2) == pytest.approx(one(variant="full", sdi=2), abs=0)
-    assert one(uacr=10.0) != base
+    assert one(sdi=2) == one(variant="sdi", sdi=2) != one(variant="full", sdi=2)
+    assert one(uacr=10.0) == one(variant="uacr", uacr=10.0) != base
+
+
+NAN = float("nan")
+# (hba1c, uacr, sdi) given on the row -> the model variant="auto" must use (preventr's rule)
+SELECTION = [
+    ((NAN, NAN, NAN), "base"),
+    ((NAN, 30.0, NAN), "uacr"),
+    ((7.5, NAN, NAN), "hba1c"),
+    ((NAN, NAN, 8.0), "sdi"),
+    ((7.5, 30.0, NAN), "full"),
+    ((7.5, NAN, 8.0), "full"),
+    ((NAN, 30.0, 8.0), "full"),
+    ((7.5, 30.0, 8.0), "full"),
+]
+
+
+@pytest.mark.parametrize("horizon", [10, 30])
+@pytest.mark.parametrize("outcome", ["cvd", "ascvd", "hf"])
+def test_auto_selects_the_model_per_row(outcome: str, horizon: int) -> None:
+    """One mixed cohort: every row gets exactly the model its optional predictors select."""
+    rows = [
+        patient(sex=sex, hba1c=hba1c, uacr=uacr, sdi=sdi)
+        for sex in ("female", "male")
+        for (hba1c, uacr, sdi), _ in SELECTION
+    ]
+    models = [model for _ in ("female", "male") for _, model in SELECTION]
+    opts: dict[str, Any] = {"outcome": outcome, "horizon": horizon}
+    auto = score("prevent", rows, units=MG, **opts)
+    forced = {m: score("prevent", rows, units=MG, variant=m, **opts) for m in set(models)}
+    expected = np.array([forced[m][i] for i, m in enumerate(models)])
+    np.testing.assert_array_equal(auto, expected)
+    # and the five models really differ on these rows (the test could tell them apart)
+    assert len({round(float(r), 12) for r in auto[:8]}) == 8
+
+
+def test_absent_columns_count_as_missing() -> None:
+    """A row without the columns is the same as one with NaN in them."""
+    assert one() == one(hba1c=NAN, uacr=NAN, sdi=NAN)
+    assert one(uacr=30.0) == one(uacr=30.0, hba1c=NAN)
+
+
+@pytest.mark.parametrize(
+    ("variant", "column", "term"),
+    [
+        ("uacr", "uacr", "uacr_missing"),
+        ("hba1c", "hba1c", "hba1c_missing"),
+        ("sdi", "sdi", "sdi_missing"),
+    ],
+)
+def test_forced_single_model_uses_its_missing_indicator(
+    variant: str, column: str, term: str
+) -> None:
+    """variant='uacr' on a row without UACR: the model's missing coefficient (AHAprevent)."""
+    c = DATA["coefficients"][variant]["y10"]["female"]["cvd"]
+    reference = {"uacr": 1.0, "hba1c": 5.3, "sdi": 1.0}[column]  # term value 0
+    missing = one(variant=variant)
+    present = one(variant=variant, **{column: reference})
+    shift = np.log(missing / (1 - missing)) - np.log(present / (1 - present))
+    assert shift == pytest.approx(c[term], abs=1e-12)
+
+
+def test_single_predictor_terms() -> None:
+    """ln(UACR) with the 0.1 floor, HbA1c split by diabetes, SDI groups: in each single model."""
+
+    def logit(**kwargs: Any) -> float:
+        r = one(**kwargs)
+        return float(np.log(r / (1 - r)))
+
+    c = DATA["coefficients"]["uacr"]["y10"]["female"]["hf"]
+    assert one(outcome="hf", uacr=0.0) == one(outcome="hf", uacr=0.1)
+    assert logit(outcome="hf", uacr=10.0) - logit(outcome="hf", uacr=0.1) == pytest.approx(
+        c["ln_uacr"] * np.log(100.0)
+    )
+    c = DATA["coefficients"]["hba1c"]["y10"]["male"]["ascvd"]
+    for diabetes, term in ((True, "hba1c_x_diabetes"), (False, "hba1c_x_no_diabetes")):
+        kw: dict[str, Any] = {"sex": "male", "outcome": "ascvd", "diabetes": diabetes}
+        assert logit(hba1c=6.3, **kw) - logit(hba1c=5.3, **kw) == pytest.approx(c[term])
+    c = DATA["coefficients"]["sdi"]["y30"]["female"]["cvd"]
+    kw = {"horizon": 30, "age": 45}
+    assert logit(sdi=3, **kw) == pytest.approx(logit(sdi=1, **kw))
+    assert logit(sdi=4, **kw) - logit(sdi=1, **kw) == pytest.approx(c["sdi_4_to_6"])
+    assert logit(sdi=10, **kw) - logit(sdi=1, **kw) == pytest.approx(c["sdi_7_to_10"])
+
+
+def test_unknown_variant_is_rejected() -> None:
+    with pytest.raises(Exception, match="variant"):
+        one(variant="egfr")
 
 
 def test_full_model_missing_indicators() -> None:
@@ -141,7 +282,7 @@ def test_sdi_categories() -> None:
     c = DATA["coefficients"]["full"]["y10"]["male"]["ascvd"]
 
     def lp(sdi: float) -> float:
-        r = one(sex="male", outcome="ascvd", sdi=sdi)
+        r = one(sex="male", outcome="ascvd", variant="full", sdi=sdi)
         return float(np.log(r / (1 - r)))
 
     assert lp(3.9) == pytest.approx(lp(1))
@@ -153,7 +294,7 @@ def test_sdi_categories() -> None:
 
 def test_uacr_floor_and_log() -> None:
     c = DATA["coefficients"]["full"]["y10"]["female"]["hf"]
-    r0, r1, r10 = (one(outcome="hf", uacr=u) for u in (0.0, 0.1, 10.0))
+    r0, r1, r10 = (one(outcome="hf", variant="full", uacr=u) for u in (0.0, 0.1, 10.0))
     assert r0 == r1
     shift = np.log(r10 / (1 - r10)) - np.log(r1 / (1 - r1))
     assert shift == pytest.approx(c["ln_uacr"] * (np.log(10.0) - np.log(0.1)))
@@ -162,7 +303,8 @@ def test_uacr_floor_and_log() -> None:
 def test_hba1c_terms_depend_on_diabetes() -> None:
     c = DATA["coefficients"]["full"]["y10"]["female"]["cvd"]
     for diabetes, term in ((True, "hba1c_x_diabetes"), (False, "hba1c_x_no_diabetes")):
-        a, b = one(diabetes=diabetes, hba1c=5.3), one(diabetes=diabetes, hba1c=6.3)
+        a = one(variant="full", diabetes=diabetes, hba1c=5.3)
+        b = one(variant="full", diabetes=diabetes, hba1c=6.3)
         assert np.log(b / (1 - b)) - np.log(a / (1 - a)) == pytest.approx(c[term])
 
 
@@ -306,6 +448,22 @@ def test_monotone_in_risk_factors(row: dict[str, Any], opts: dict[str, Any], var
             assert risk(dict(row, **{flag: True})) >= risk(row)
     if 110 <= row["sbp"] <= 195 and not (full_old and opts["outcome"] == "hf"):
         assert risk(dict(row, sbp=row["sbp"] + 5)) >= risk(row)
+
+
+def _auto_model(row: dict[str, Any]) -> str:
+    given = [k for k in ("uacr", "hba1c", "sdi") if not np.isnan(row[k])]
+    return "base" if not given else given[0] if len(given) == 1 else "full"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(patients, min_size=1, max_size=8), options)
+def test_auto_equals_the_forced_model_of_each_row(
+    rows: list[dict[str, Any]], opts: dict[str, Any]
+) -> None:
+    """Property: variant='auto' on any cohort = the preventr-rule model forced row by row."""
+    auto = score("prevent", rows, units=MG, **opts)
+    forced = [score("prevent", [r], units=MG, variant=_auto_model(r), **opts)[0] for r in rows]
+    np.testing.assert_array_equal(auto, forced)
 
 
 def test_risk_rises_with_age_for_the_reference_patient() -> None:
