@@ -26,7 +26,8 @@ from pydantic import (
 
 from cvrisk import vocab
 from cvrisk.errors import CvriskError, Problem, RecordError
-from cvrisk.units import SUGGESTED_UNITS, convert, converter, parse_unit
+from cvrisk.units import convert, converter, parse_unit
+from cvrisk.units import suggest_unit as _suggest_candidate_unit
 from cvrisk.vocab import Ethnicity
 
 Sex = Literal["female", "male"]
@@ -493,26 +494,20 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
 
 
 def suggest_unit(analyte_id: str, value: float, unit: str) -> str | None:
-    """The unit in which ``value`` would be a plausible ``analyte_id`` result, if any.
-
-    Candidates are the analyte's canonical unit, then the ``[suggest]`` list of units.toml
-    for that unit, in order; the first that puts ``value`` inside the plausible range wins.
-    """
+    """The unit in which ``value`` would be a plausible ``analyte_id`` result, if any
+    (candidates as :func:`cvrisk.units.suggest_unit` tries them)."""
     entry = vocab.analyte(analyte_id)
     if entry.unit is None or entry.plausible is None:
         return None
     low, high = entry.plausible
-    candidates = [entry.unit, *SUGGESTED_UNITS.get(entry.unit, [])]
-    for candidate in candidates:
-        if candidate == unit:
-            continue
-        try:
-            converted = float(convert(value, candidate, entry.unit, entry.substance))
-        except CvriskError:
-            continue
-        if low <= converted <= high:
-            return candidate
-    return None
+    return _suggest_candidate_unit(
+        value,
+        unit,
+        home=entry.unit,
+        target=entry.unit,
+        substance=entry.substance,
+        accept=lambda converted: low <= converted <= high,
+    )
 
 
 def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientRecord:

@@ -218,6 +218,35 @@ def is_convertible(source: str, target: str, substance: str | None = None) -> bo
     return True
 
 
+def suggest_unit(
+    value: float,
+    unit: str | None,
+    *,
+    home: str,
+    target: str,
+    substance: str | None,
+    accept: Callable[[float], bool],
+) -> str | None:
+    """The unit ``value`` was probably meant in, or None.
+
+    Candidates: ``home`` (the quantity's usual unit), then the ``[suggest]`` list of
+    units.toml for it, in order, skipping the unit the value came in; the first whose
+    conversion of ``value`` to ``target`` is ``accept``-ed wins (a plausible cholesterol of
+    213 in mg/dL, not mmol/L).
+    """
+    given = parse_unit(unit) if unit else None
+    for candidate in (home, *SUGGESTED_UNITS.get(home, ())):
+        try:
+            if given is not None and parse_unit(candidate) == given:
+                continue
+            converted = float(convert(value, candidate, target, substance))
+        except UnitError:
+            continue
+        if accept(converted):
+            return str(candidate)
+    return None
+
+
 def quantity_parts(value: Any) -> tuple[Any, str] | None:
     """Split a pint Quantity (of any registry) into (magnitude, unit string); None otherwise."""
     magnitude = getattr(value, "magnitude", None)

@@ -55,9 +55,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cvrisk import vocab
-from cvrisk.errors import CvriskError, InvalidInputError, MissingInputError, OptionError, Problem
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
 from cvrisk.scores.columns import Column, Columns, as_columns
-from cvrisk.units import SUGGESTED_UNITS, convert, converter, parse_unit
+from cvrisk.units import convert, converter, suggest_unit
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -584,25 +584,15 @@ def _suggest_unit(
     accept: Callable[[float], bool],
     plausible: _Plausible | None,
 ) -> str | None:
-    """The first unit in which ``value`` would be ``accept``-ed (in the model unit).
-
-    Candidates: the analyte's canonical unit, then ``[suggest]`` of ``cvrisk/data/units.toml``
-    (the list :func:`cvrisk.record.suggest_unit` tries), skipping the unit the value came in.
-    """
+    """The unit in which ``value`` would be ``accept``-ed (in the model unit), if any: the
+    analyte's canonical unit, then its ``[suggest]`` list (:func:`cvrisk.units.suggest_unit`)."""
     home = plausible.analyte.unit if plausible is not None else spec.unit
     if home is None or spec.model_unit is None:
         return None
     substance = spec.substance or (plausible.analyte.substance if plausible else None)
-    for candidate in (home, *SUGGESTED_UNITS.get(home, ())):
-        try:
-            if unit and parse_unit(candidate) == parse_unit(unit):
-                continue
-            converted = float(convert(value, candidate, spec.model_unit, substance))
-        except CvriskError:
-            continue
-        if accept(converted):
-            return str(candidate)
-    return None
+    return suggest_unit(
+        value, unit, home=home, target=spec.model_unit, substance=substance, accept=accept
+    )
 
 
 def _plausible_range(name: str, model_unit: str, substance: str | None) -> _Plausible | None:
