@@ -47,16 +47,26 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk import vocab
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError
 from cvrisk.scores.columns import Column, Columns, as_columns
+from cvrisk.scores.problems import Bounds, Plausible, ProblemLog, plausible_range
+from cvrisk.scores.values import (
+    DERIVATION_SOURCES,
+    as_float,
+    categories,
+    derive,
+    flags,
+    is_missing,
+    original_values,
+    series_to_numpy,
+)
 from cvrisk.units import convert, converter, suggest_unit
 
 FloatArray = npt.NDArray[np.float64]
@@ -65,11 +75,6 @@ Array = npt.NDArray[Any]
 Inputs = Mapping[str, Array]
 Kind = Literal["number", "flag", "category"]
 ERRORS_MODES = ("raise", "coerce")
-_MAX_LISTED = InvalidInputError.shown
-
-#: Relative tolerance of the range and plausibility checks (see the module docstring):
-#: a limit L accepts values within |L| * 1e-9 of it, absorbing unit-conversion rounding.
-RANGE_RTOL = 1e-9
 
 #: Rows per call of :meth:`RiskModel.compute`: large cohorts are computed in blocks of this
 #: many rows, so the kernel's temporaries stay in cache and its memory stays bounded
@@ -183,95 +188,6 @@ class ModelInfo:
         }
 
 
-@dataclass
-class _Checks:
-    """Problems found while preparing inputs, and the rows they make invalid."""
-
-    n: int
-    problems: list[Problem] = field(default_factory=list)
-    count: int = 0
-    invalid: BoolArray | None = None
-
-    def add(
-        self, column: str, bad: BoolArray, values: Any, reason: str | Callable[[Any], str]
-    ) -> None:
-        """Record rows where ``bad`` is true; ``values`` gives the offending values."""
-        if not bad.any():
-            return
-        rows = np.flatnonzero(bad)
-        self.count += int(rows.size)
-        self.invalid = bad.copy() if self.invalid is None else self.invalid | bad
-        room = _MAX_LISTED - len(self.problems)
-        for row in rows[: max(room, 0)]:
-            value = values[row] if np.ndim(values) else values
-            value = value.item() if isinstance(value, np.generic) else value
-            text = reason if isinstance(reason, str) else reason(value)
-            self.problems.append(Problem(int(row), column, value, text))
-
-
-@dataclass(frozen=True)
-class _Bounds:
-    """Inclusive limits in the model unit, widened by :data:`RANGE_RTOL`."""
-
-    low: float
-    high: float
-
-    @classmethod
-    def widened(cls, low: float, high: float) -> _Bounds:
-        return cls(low - RANGE_RTOL * abs(low), high + RANGE_RTOL * abs(high))
-
-    def outside(self, values: FloatArray) -> BoolArray:
-        """True where a value is outside the limits or NaN."""
-        inside = values >= self.low
-        inside &= values <= self.high
-        return np.logical_not(inside, out=inside)
-
-    def contains(self, value: float) -> bool:
-        return bool(self.low <= value <= self.high)
-
-
-@dataclass(frozen=True)
-class _Plausible:
-    """An analyte's plausible range: in the model unit (checks) and as published (messages)."""
-
-    analyte: vocab.Analyte
-    bounds: _Bounds
-
-    def describe(self) -> str:
-        assert self.analyte.plausible is not None
-        low, high = self.analyte.plausible
-        return f"{low:g}-{high:g} {self.analyte.unit}"
-
-
-def _is_missing(value: Any) -> bool:
-    """None, NaN or pandas' NA."""
-    return (
-        value is None
-        or (isinstance(value, float | np.floating) and bool(np.isnan(value)))
-        or type(value).__name__ == "NAType"
-    )
-
-
-#: pandas nullable numeric dtypes, read as float64 with NaN for missing values.
-_NULLABLE_NUMBERS = frozenset(
-    ("Float64", "Float32", "Int64", "Int32", "Int16", "Int8", "UInt64", "UInt32", "UInt16", "UInt8")
-)
-
-
-def _series_to_numpy(values: Any) -> Any:
-    """pandas Series -> numpy (nullable dtypes keep their missing values as NaN/None)."""
-    if hasattr(values, "iloc") and hasattr(values, "dtype"):
-        dtype = str(values.dtype)
-        if dtype in _NULLABLE_NUMBERS:
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
-        if dtype == "boolean":
-            if values.hasnans:
-                return values.to_numpy(dtype=object, na_value=None)
-            return values.to_numpy(dtype=bool)
-        return values.to_numpy()
-    return values
-
-
 class RiskModel:
     """Base class of every risk model. Subclasses set ``id``, ``data_file`` and ``compute``."""
 
@@ -304,15 +220,15 @@ class RiskModel:
         )
         if meta["id"] != self.id:
             raise ValueError(f"{self.data_file} declares id {meta['id']!r}, class has {self.id!r}")
-        self._ranges: dict[str, _Bounds] = {
+        self._ranges: dict[str, Bounds] = {
             spec.name: self._range_in_model_unit(spec)
             for spec in self.inputs.values()
             if spec.kind == "number" and spec.minimum is not None and spec.maximum is not None
         }
-        self._plausible: dict[str, _Plausible] = {}
+        self._plausible: dict[str, Plausible] = {}
         for spec in self.inputs.values():
             if spec.kind == "number" and spec.model_unit is not None:
-                plausible = _plausible_range(spec.name, spec.model_unit, spec.substance)
+                plausible = plausible_range(spec.name, spec.model_unit, spec.substance)
                 if plausible is not None:
                     self._plausible[spec.name] = plausible
 
@@ -377,14 +293,14 @@ class RiskModel:
         units: Mapping[str, str] | None = None,
         errors: str = "raise",
         **options: Any,
-    ) -> tuple[dict[str, Array], dict[str, Any], _Checks]:
+    ) -> tuple[dict[str, Array], dict[str, Any], ProblemLog]:
         """Validated kernel inputs, model options and the problems found (nothing raised for
         invalid values; :class:`~cvrisk.errors.MissingInputError` for absent inputs when
         ``errors="raise"``)."""
         columns = as_columns(data)
         declared = dict(units or {})
         readable = set(self.inputs).union(
-            *(_DERIVATION_SOURCES.get(name, ()) for name in self.inputs)
+            *(DERIVATION_SOURCES.get(name, ()) for name in self.inputs)
         )
         unknown_units = sorted(set(declared) - readable)
         if unknown_units:
@@ -393,7 +309,7 @@ class RiskModel:
                 f"its inputs are {sorted(self.inputs)}"
             )
         model_options, column_options = self._split_options(options, columns)
-        checks = _Checks(columns.n)
+        checks = ProblemLog(columns.n)
         x: dict[str, Array] = {}
         for spec in self.inputs.values():
             column = column_options.get(spec.name) or self._column(spec, columns, declared, checks)
@@ -459,12 +375,16 @@ class RiskModel:
     # -- columns ----------------------------------------------------------------------------
 
     def _column(
-        self, spec: InputSpec, columns: Columns, units: Mapping[str, str], checks: _Checks
+        self, spec: InputSpec, columns: Columns, units: Mapping[str, str], checks: ProblemLog
     ) -> Column | None:
         column = columns.get(spec.name)
         if column is not None:
             return column
-        derived = _derive(spec.name, columns, units, checks)
+        derived = (
+            _derive_bmi(columns, units, checks)
+            if spec.name == "bmi" and all(s in columns for s in DERIVATION_SOURCES["bmi"])
+            else derive(spec.name, columns, units, checks)
+        )
         if derived is not None:
             return derived
         if spec.when_absent is not None:
@@ -475,7 +395,7 @@ class RiskModel:
             return None
         how = f" (in {spec.unit} unless declared with units=...)" if spec.unit else ""
         also = " or as an option" if spec.option else ""
-        source = _DERIVATION_SOURCES.get(spec.name)
+        source = DERIVATION_SOURCES.get(spec.name)
         alt = f", or the columns {' and '.join(source)}" if source else ""
         raise MissingInputError(self.id, spec.name, f"Give it as a column{how}{also}{alt}.")
 
@@ -485,16 +405,16 @@ class RiskModel:
         column: Column,
         n: int,
         units: Mapping[str, str],
-        checks: _Checks,
+        checks: ProblemLog,
     ) -> Array:
         if spec.kind == "number":
             return self._numbers(spec, column, n, units.get(spec.name), checks)
         if spec.kind == "flag":
-            return _flags(spec, column, n, checks)
-        return _categories(spec, column, n, checks)
+            return flags(spec.name, spec.allow_missing, column, n, checks)
+        return categories(spec.name, spec.categories, column, n, checks)
 
     def _numbers(
-        self, spec: InputSpec, column: Column, n: int, declared: str | None, checks: _Checks
+        self, spec: InputSpec, column: Column, n: int, declared: str | None, checks: ProblemLog
     ) -> FloatArray:
         if column.unit is not None and declared is not None:
             raise OptionError(
@@ -502,7 +422,7 @@ class RiskModel:
                 f"{declared!r}; give one"
             )
         unit = column.unit or declared or spec.unit
-        values, not_numbers = _as_float(spec.name, _series_to_numpy(column.values), n, checks)
+        values, not_numbers = as_float(spec.name, series_to_numpy(column.values), n, checks)
         if unit is not None and spec.model_unit is not None and unit != spec.model_unit:
             values = np.asarray(
                 converter(unit, spec.model_unit, spec.substance)(values), dtype=np.float64
@@ -522,25 +442,25 @@ class RiskModel:
             checks.add(
                 spec.name,
                 bad,
-                _original(column, n),
+                original_values(column, n),
                 _number_reason(spec, unit or "", bounds, plausible),
             )
         return values
 
-    def _range_in_model_unit(self, spec: InputSpec) -> _Bounds:
+    def _range_in_model_unit(self, spec: InputSpec) -> Bounds:
         assert spec.minimum is not None and spec.maximum is not None
         low, high = float(spec.minimum), float(spec.maximum)
         if spec.range_unit and spec.model_unit and spec.range_unit != spec.model_unit:
             low = float(convert(low, spec.range_unit, spec.model_unit, spec.substance))
             high = float(convert(high, spec.range_unit, spec.model_unit, spec.substance))
-        return _Bounds.widened(low, high)
+        return Bounds.widened(low, high)
 
 
 # -- reasons and unit suggestions ---------------------------------------------------------
 
 
 def _number_reason(
-    spec: InputSpec, unit: str, bounds: _Bounds | None, plausible: _Plausible | None
+    spec: InputSpec, unit: str, bounds: Bounds | None, plausible: Plausible | None
 ) -> Callable[[Any], str]:
     """Why a value (as given, in ``unit``) is invalid, with the unit it probably is in."""
     to_model = (
@@ -555,7 +475,7 @@ def _number_reason(
         )
 
     def reason(value: Any) -> str:
-        if _is_missing(value):
+        if is_missing(value):
             return "missing value"
         try:
             given = float(value)
@@ -582,7 +502,7 @@ def _suggest_unit(
     value: float,
     unit: str,
     accept: Callable[[float], bool],
-    plausible: _Plausible | None,
+    plausible: Plausible | None,
 ) -> str | None:
     """The unit in which ``value`` would be ``accept``-ed (in the model unit), if any: the
     analyte's canonical unit, then its ``[suggest]`` list (:func:`cvrisk.units.suggest_unit`)."""
@@ -595,16 +515,6 @@ def _suggest_unit(
     )
 
 
-def _plausible_range(name: str, model_unit: str, substance: str | None) -> _Plausible | None:
-    """The plausible range of input ``name`` if it is a canonical analyte, in ``model_unit``."""
-    entry = vocab.analytes().get(name)
-    if entry is None or entry.plausible is None or entry.unit is None:
-        return None
-    to_model = converter(entry.unit, model_unit, entry.substance or substance)
-    low, high = (float(to_model(limit)) for limit in entry.plausible)
-    return _Plausible(entry, _Bounds.widened(min(low, high), max(low, high)))
-
-
 def _as_risk(values: Any, n: int) -> FloatArray:
     risk = np.asarray(values, dtype=np.float64)
     if risk.shape != (n,):
@@ -612,197 +522,27 @@ def _as_risk(values: Any, n: int) -> FloatArray:
     return risk
 
 
-# -- conversions of raw values ---------------------------------------------------------------
-
-
-def _original(column: Column, n: int) -> Any:
-    """The values as the user gave them (for error messages)."""
-    values = _series_to_numpy(column.values)
-    return values if not column.scalar else np.broadcast_to(np.asarray(values, dtype=object), (n,))
-
-
-def _as_float(
-    name: str, values: Any, n: int, checks: _Checks
-) -> tuple[FloatArray, BoolArray | None]:
-    """Numbers as float64 (NaN for missing), and the rows that are not numbers (reported)."""
-    array = np.asarray(values)
-    if array.dtype.kind in "iuf":
-        return array.astype(np.float64, copy=False), None
-    if array.dtype.kind == "b":
-        bad = np.ones(n, dtype=bool)
-        checks.add(name, bad, np.broadcast_to(array, (n,)), "a boolean, expected a number")
-        return np.full(n, np.nan), bad
-    flat = np.atleast_1d(array)
-    out = np.full(flat.shape, np.nan)
-    bad = np.zeros(flat.shape, dtype=bool)
-    for i, value in enumerate(flat):
-        if _is_missing(value):
-            continue
-        if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
-            out[i] = float(value)
-        else:
-            bad[i] = True
-    bad_rows = np.broadcast_to(bad, (n,)) if bad.size == 1 else bad
-    if bad.any():
-        target = np.broadcast_to(flat, (n,)) if flat.size == 1 else flat
-        checks.add(name, bad_rows, target, lambda v: f"not a number ({type(v).__name__})")
-    return (out if array.ndim else out.reshape(())), bad_rows
-
-
-def _flags(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Array:
-    """Booleans (bool, or 0/1 numbers); with ``allow_missing``, float64 with NaN if any missing."""
-    values = np.asarray(_series_to_numpy(column.values))
-    if values.ndim == 0:
-        values = np.broadcast_to(values, (n,))
-    missing: BoolArray | None = None
-    bad: BoolArray | None = None
-    if values.dtype.kind == "b":
-        result = values
-    elif values.dtype.kind in "iuf":
-        result = values == 1
-        bad = ~(result | (values == 0))
-        if values.dtype.kind == "f":
-            missing = np.isnan(values)
-    else:
-        result = np.zeros(values.shape, dtype=bool)
-        bad = np.zeros(values.shape, dtype=bool)
-        missing = np.zeros(values.shape, dtype=bool)
-        for i, value in enumerate(values):
-            if isinstance(value, bool | np.bool_) or (
-                isinstance(value, int | float | np.number) and value in (0, 1)
-            ):
-                result[i] = bool(value)
-            elif _is_missing(value):
-                missing[i] = bad[i] = True
-            else:
-                bad[i] = True
-    if spec.allow_missing and missing is not None and missing.any():
-        bad = bad & ~missing if bad is not None else None
-        with_missing = result.astype(np.float64)
-        with_missing[missing] = np.nan
-        result = with_missing
-    if bad is not None and bad.any():
-        checks.add(
-            spec.name,
-            bad,
-            _original(column, n),
-            lambda v: (
-                "missing value" if _is_missing(v) else "not a boolean (use True/False or 1/0)"
-            ),
-        )
-    return result
-
-
-def _category_codes(values: Any, categories: tuple[str, ...]) -> npt.NDArray[np.int8]:
-    """Code (index in ``categories``) of every value; -1 for anything else (incl. missing).
-
-    Fast paths: a pandas Categorical maps its few categories, not its rows; other pandas
-    Series are factorized (hashing, in C) and their distinct values mapped; numpy arrays
-    are compared once per category (vectorized).
-    """
-    if hasattr(values, "cat"):  # pandas Categorical: map category codes, not strings
-        cat_codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.intp)
-        return _lookup(values.cat.categories, categories)[cat_codes]
-    if hasattr(values, "factorize") and hasattr(values, "iloc"):  # other pandas Series
-        factors, uniques = values.factorize(use_na_sentinel=True)
-        return _lookup(uniques, categories)[np.asarray(factors, dtype=np.intp)]
-    array = np.asarray(values)
-    codes = np.full(array.shape, -1, dtype=np.int8)
-    if array.dtype.kind in "USO":
-        for index, category in enumerate(categories):
-            codes[array == category] = index
-    return codes
-
-
-def _lookup(uniques: Any, categories: tuple[str, ...]) -> npt.NDArray[np.int8]:
-    """Codes of a few distinct values, with a trailing -1 so that code -1 maps to -1."""
-    return np.array(
-        [categories.index(c) if isinstance(c, str) and c in categories else -1 for c in uniques]
-        + [-1],
-        dtype=np.int8,
-    )
-
-
-def _categories(spec: InputSpec, column: Column, n: int, checks: _Checks) -> Array:
-    codes = _category_codes(column.values, spec.categories)
-    if codes.ndim == 0:
-        codes = np.broadcast_to(codes, (n,))
-    bad = codes < 0
-    if bad.any():
-        accepted = ", ".join(spec.categories)
-        checks.add(
-            spec.name,
-            bad,
-            _original(column, n),
-            lambda v: "missing value" if _is_missing(v) else f"not one of: {accepted}",
-        )
-    return codes
-
-
-# -- derived inputs ----------------------------------------------------------------------------
-
-#: Inputs that can be derived from other columns when absent (definitions, not clinical values).
-_DERIVATION_SOURCES: dict[str, tuple[str, ...]] = {
-    "bmi": ("weight", "height"),
-    "diabetes": ("diabetes_type",),
-    "smoker": ("smoking",),
-}
-#: Category -> flag of the derived flags: diabetes of any type; current smoking (QRISK3's
-#: light, moderate and heavy smokers; 'ex' is a former smoker).
-_DERIVED_FLAGS: dict[str, dict[str, bool]] = {
-    "diabetes": {"none": False, "type1": True, "type2": True},
-    "smoker": {"non": False, "ex": False, "light": True, "moderate": True, "heavy": True},
-}
 #: Units of the columns BMI is derived from, when plain numbers (canonical analyte units).
 _BMI_SOURCE_UNITS = {"weight": "kg", "height": "cm"}
 
 
-def _derive(
-    name: str, columns: Columns, units: Mapping[str, str], checks: _Checks
-) -> Column | None:
-    """Derive an absent input from the columns that define it, or None."""
-    sources = _DERIVATION_SOURCES.get(name)
-    if sources is None or not all(s in columns for s in sources):
-        return None
-    if name == "bmi":
-        return _derive_bmi(columns, units, checks)
-    source = columns.columns[sources[0]]
-    mapping = _DERIVED_FLAGS[name]
-    categories = tuple(mapping)
-    table = np.array([mapping[c] for c in categories] + [False])
-    codes = _category_codes(source.values, categories)
-    if codes.ndim == 0:
-        codes = codes.reshape(1)
-    derived: Array = table[codes]
-    unknown = codes < 0
-    if unknown.any():  # keep the unknown values so the flag check names them
-        mixed = derived.astype(object)
-        mixed[unknown] = np.atleast_1d(np.asarray(_series_to_numpy(source.values), dtype=object))[
-            unknown
-        ]
-        derived = mixed
-    if source.scalar:
-        return Column(derived.reshape(()), scalar=True)
-    return Column(derived)
-
-
-def _derive_bmi(columns: Columns, units: Mapping[str, str], checks: _Checks) -> Column:
+def _derive_bmi(columns: Columns, units: Mapping[str, str], checks: ProblemLog) -> Column:
     """BMI (kg/m2) from weight and height; implausible weights/heights are reported."""
     n = columns.n
     converted: dict[str, FloatArray] = {}
     for source, canonical in _BMI_SOURCE_UNITS.items():
         column = columns.columns[source]
         unit = column.unit or units.get(source, canonical)
-        values, _ = _as_float(source, _series_to_numpy(column.values), n, checks)
+        values, _ = as_float(source, series_to_numpy(column.values), n, checks)
         values = np.broadcast_to(
             np.asarray(convert(values, unit, canonical), dtype=np.float64), (n,)
         )
         spec = InputSpec(name=source, kind="number", unit=canonical, model_unit=canonical)
-        plausible = _plausible_range(source, canonical, None)
+        plausible = plausible_range(source, canonical, None)
         if plausible is not None:
             bad = plausible.bounds.outside(values) & ~np.isnan(values)
             checks.add(
-                source, bad, _original(column, n), _number_reason(spec, unit, None, plausible)
+                source, bad, original_values(column, n), _number_reason(spec, unit, None, plausible)
             )
         converted[source] = values
     metres = converted["height"] / 100.0

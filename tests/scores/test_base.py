@@ -25,6 +25,7 @@ from cvrisk.errors import (
     UnknownModelError,
 )
 from cvrisk.scores import base
+from cvrisk.scores.problems import Bounds
 from cvrisk.scores.registry import MODEL_MODULES, get_model
 from cvrisk.units import convert, ureg
 
@@ -351,10 +352,10 @@ def test_range_limits_survive_unit_round_trips(value_mg: float, unit: str) -> No
 
 
 def test_bounds_tolerance_is_relative_and_tiny() -> None:
-    bounds = base._Bounds.widened(130.0, 320.0)
+    bounds = Bounds.widened(130.0, 320.0)
     assert bounds.contains(320.00000000000006) and bounds.contains(129.99999999999997)
     assert not bounds.contains(320.001) and not bounds.contains(129.999)
-    assert base._Bounds.widened(0.0, 40.0).low == 0.0
+    assert Bounds.widened(0.0, 40.0).low == 0.0
     assert np.array_equal(
         bounds.outside(np.array([np.nan, 129.0, 130.0, 320.0, 321.0])),
         [True, True, False, False, True],

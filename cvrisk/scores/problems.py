@@ -1,0 +1,97 @@
+"""Collecting invalid input values, and the limits they are checked against.
+
+A :class:`ProblemLog` gathers, while one scoring call prepares its inputs, every invalid value
+(the first few as :class:`~cvrisk.errors.Problem` s, all of them in a row mask and a count),
+so that the call raises one error listing them or sets those rows to NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cvrisk import vocab
+from cvrisk.errors import InvalidInputError, Problem
+from cvrisk.units import converter
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+_MAX_LISTED = InvalidInputError.shown
+
+#: Relative tolerance of the range and plausibility checks: a limit L accepts values within
+#: |L| * 1e-9 of it, absorbing unit-conversion rounding (320 mg/dL given in mmol/L).
+RANGE_RTOL = 1e-9
+
+
+@dataclass
+class ProblemLog:
+    """Problems found while preparing inputs, and the rows they make invalid."""
+
+    n: int
+    problems: list[Problem] = field(default_factory=list)
+    count: int = 0
+    invalid: BoolArray | None = None
+
+    def add(
+        self, column: str, bad: BoolArray, values: Any, reason: str | Callable[[Any], str]
+    ) -> None:
+        """Record rows where ``bad`` is true; ``values`` gives the offending values."""
+        if not bad.any():
+            return
+        rows = np.flatnonzero(bad)
+        self.count += int(rows.size)
+        self.invalid = bad.copy() if self.invalid is None else self.invalid | bad
+        room = _MAX_LISTED - len(self.problems)
+        for row in rows[: max(room, 0)]:
+            value = values[row] if np.ndim(values) else values
+            value = value.item() if isinstance(value, np.generic) else value
+            text = reason if isinstance(reason, str) else reason(value)
+            self.problems.append(Problem(int(row), column, value, text))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive limits in the model unit, widened by :data:`RANGE_RTOL`."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def widened(cls, low: float, high: float) -> Bounds:
+        return cls(low - RANGE_RTOL * abs(low), high + RANGE_RTOL * abs(high))
+
+    def outside(self, values: FloatArray) -> BoolArray:
+        """True where a value is outside the limits or NaN."""
+        inside = values >= self.low
+        inside &= values <= self.high
+        return np.logical_not(inside, out=inside)
+
+    def contains(self, value: float) -> bool:
+        return bool(self.low <= value <= self.high)
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """An analyte's plausible range: in the model unit (checks) and as published (messages)."""
+
+    analyte: vocab.Analyte
+    bounds: Bounds
+
+    def describe(self) -> str:
+        assert self.analyte.plausible is not None
+        low, high = self.analyte.plausible
+        return f"{low:g}-{high:g} {self.analyte.unit}"
+
+
+def plausible_range(name: str, model_unit: str, substance: str | None) -> Plausible | None:
+    """The plausible range of input ``name`` if it is a canonical analyte, in ``model_unit``."""
+    entry = vocab.analytes().get(name)
+    if entry is None or entry.plausible is None or entry.unit is None:
+        return None
+    to_model = converter(entry.unit, model_unit, entry.substance or substance)
+    low, high = (float(to_model(limit)) for limit in entry.plausible)
+    return Plausible(entry, Bounds.widened(min(low, high), max(low, high)))
