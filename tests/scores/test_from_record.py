@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cvrisk.scores as scores
@@ -22,6 +22,7 @@ from cvrisk.scores.from_record import (
     config,
     score_inputs,
     score_record,
+    tables,
 )
 
 AS_OF = dt.date(2024, 6, 1)
@@ -661,3 +662,105 @@ def test_record_helpers_are_exported_from_cvrisk_scores() -> None:
 
     assert cvrisk.scores.score_record is from_record.score_record
     assert cvrisk.scores.score_inputs is from_record.score_inputs
+
+
+# -- ordering of results, and the look-back arithmetic ------------------------------------------
+
+
+def latest_sbp(*readings: tuple[float, str]) -> Any:
+    """The sbp that PCE reads from the base record plus ``readings`` (value, date), in order."""
+    extra = [obs("sbp", value, "mm[Hg]", date) for value, date in readings]
+    return score_inputs(with_items(base_record(), observations=extra), "pce", as_of=AS_OF).row[
+        "sbp"
+    ]
+
+
+def test_equal_date_and_time_the_last_listed_result_wins() -> None:
+    first, second = (150, "2024-02-01T08:00:00"), (142, "2024-02-01T08:00:00")
+    assert latest_sbp(first, second) == 142.0
+    assert latest_sbp(second, first) == 150.0
+
+
+def test_a_date_without_a_time_counts_as_the_start_of_its_day() -> None:
+    # listed last, but a date without a time is earlier than 00:30 on that day
+    assert latest_sbp((150, "2024-02-01T00:30:00"), (142, "2024-02-01")) == 150.0
+
+
+def test_a_recorded_bmi_wins_over_a_computed_one_on_the_same_day() -> None:
+    record = with_items(base_record(), observations=[obs("bmi", 31.5, "kg/m2", "2024-01-10")])
+    result = score_inputs(record, "framingham-bmi", as_of=AS_OF)
+    assert result.row["bmi"] == 31.5
+    assert [e.index for e in result.sources["bmi"]] == [6]
+
+
+@pytest.mark.parametrize(
+    ("day", "years", "months", "expected"),
+    [
+        (dt.date(2024, 6, 1), 5, 0, dt.date(2019, 6, 1)),
+        (dt.date(2024, 2, 29), 1, 0, dt.date(2023, 2, 28)),
+        (dt.date(2024, 3, 31), 0, 1, dt.date(2024, 2, 29)),
+        (dt.date(2023, 3, 31), 0, 1, dt.date(2023, 2, 28)),
+        (dt.date(2024, 1, 15), 0, 13, dt.date(2022, 12, 15)),
+        (dt.date(3, 1, 1), 5, 0, dt.date.min),
+    ],
+)
+def test_look_back_is_calendar_arithmetic(
+    day: dt.date, years: int, months: int, expected: dt.date
+) -> None:
+    assert tables.shift_back(day, years=years, months=months) == expected
+
+
+@given(day=st.dates(min_value=dt.date(100, 1, 1)), months=st.integers(0, 1200))
+def test_look_back_keeps_the_day_of_month_when_it_exists(day: dt.date, months: int) -> None:
+    start = tables.shift_back(day, months=months)
+    assert start <= day
+    assert (day.year * 12 + day.month) - (start.year * 12 + start.month) == months
+    following = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    assert start.day == min(day.day, (following - dt.timedelta(days=1)).day)
+
+
+def test_windows_are_read_from_the_data_file() -> None:
+    data = _data()["windows"]
+    assert tables.window("sbp") == tables.Window(years=data["sbp"]["years"])
+    # height: no look-back limit, an age limit instead
+    assert tables.window("height").start(AS_OF) is None
+    assert tables.window("height").min_age_years == data["height"]["min_age_years"]
+    assert tables.window("no_such_analyte") == tables.Window()
+    assert (
+        tables.Window().describe() == "the record"
+        and tables.Window(months=6).describe() == "the last 6 month(s)"
+    )
+
+
+def _distinct_days_per_analyte(record: dict[str, Any]) -> bool:
+    seen = set()
+    for item in record.get("observations", []):
+        key = (item["analyte"], item["date"][:10])
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_cases(), model=st.sampled_from(sorted(scores.models())), seed=st.randoms())
+def test_the_order_of_the_record_lists_does_not_change_the_inputs(
+    case: tuple[dict[str, Any], dt.date], model: str, seed: Any
+) -> None:
+    # the latest result wins by date, not by position; ties (same analyte, same day) are
+    # decided by record order, so they are left out of this property
+    record, as_of = case
+    assume(_distinct_days_per_analyte(record))
+    shuffled = copy.deepcopy(record)
+    for key in ("conditions", "medications", "observations"):
+        seed.shuffle(shuffled.get(key, []))
+    options: dict[str, Any] = {"region": "moderate"} if model.startswith("score2") else {}
+
+    def outcome(data: dict[str, Any]) -> Any:
+        try:
+            found = score_inputs(data, model, as_of=as_of, record_complete=True, **options)
+        except CvriskError as exc:
+            return type(exc)
+        return found.row, found.missing, [c.id for c in found.caveats]
+
+    assert outcome(shuffled) == outcome(record)

@@ -1,0 +1,210 @@
+"""The public verbs: :func:`score_inputs` (record -> model inputs) and :func:`score_record`.
+
+:func:`score_inputs` walks the model's inputs in order. For each one: a ``given`` value wins;
+an option passed as a keyword is left to the model; an input meant for the other sex is
+skipped; otherwise the record is read (:mod:`~cvrisk.scores.from_record.resolve`). What the
+record cannot give is missing, or false when ``record_complete`` says absence is absence, or
+left to the model's own substitute (``when_absent``) with a caveat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError
+from cvrisk.record import day_of, load_record
+from cvrisk.scores.base import InputSpec, RiskModel
+from cvrisk.scores.from_record.caveats import caveat, check_lang, patient_caveats
+from cvrisk.scores.from_record.lookup import Found
+from cvrisk.scores.from_record.resolve import Resolver
+from cvrisk.scores.from_record.results import (
+    Caveat,
+    Evidence,
+    MissingInput,
+    ScoreInputs,
+    ScoreResult,
+)
+from cvrisk.scores.from_record.tables import config
+from cvrisk.scores.registry import get_model
+
+_ASSUMED = (Evidence("assumed", None, None, "record_complete=True and nothing recorded"),)
+
+
+def score_inputs(
+    record: Any,
+    model: str,
+    *,
+    as_of: dt.date | dt.datetime,
+    given: Mapping[str, Any] | None = None,
+    record_complete: bool = False,
+    lang: str = "en",
+    **options: Any,
+) -> ScoreInputs:
+    """The inputs of ``model`` for the patient of ``record`` on ``as_of``, with their sources.
+
+    Args:
+        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text) or a
+            path to a JSON file.
+        model: model id (``cvrisk.models()``), e.g. ``"qrisk3"``.
+        as_of: the evaluation date: age is taken on it, results and prescriptions after it
+            are ignored, look-back windows end on it.
+        given: values the caller supplies (column -> value in the default unit), e.g.
+            ``{"family_history_chd": False}``; they replace record-derived values.
+        record_complete: the record holds every diagnosis and prescription (a full GP
+            record): boolean inputs without record evidence are then false, not missing.
+        lang: language of the caveat texts (``en`` or ``fr``).
+        **options: the model's options (``region="high"``, ``race="black"``...): option
+            inputs given here are not looked for in the record.
+
+    Raises:
+        RecordError: the record is invalid or describes nobody on ``as_of``.
+        UnknownModelError: no such model.
+        OptionError: ``given`` or an option names something the model does not read, or
+            ``lang`` is not supported.
+    """
+    check_lang(lang)
+    patient_record = load_record(record)
+    day = day_of(as_of)
+    patient_record.check_dates(day)
+    risk_model = get_model(model)
+    given = dict(given or {})
+    _check_names(risk_model, given, options)
+
+    resolver = Resolver(patient_record, day)
+    built = _Row(risk_model, resolver, given, options, record_complete, lang)
+    for name, spec in risk_model.inputs.items():
+        built.add(name, spec)
+    row, sources, caveats = built.row, built.sources, built.caveats
+    caveats.extend(patient_caveats(risk_model, resolver, row, sources, given, lang))
+    if built.assumed_absent:
+        caveats.append(caveat("unrecorded_as_absent", lang, inputs=", ".join(built.assumed_absent)))
+    return ScoreInputs(model, day, row, tuple(built.missing), sources, tuple(caveats))
+
+
+def score_record(
+    record: Any,
+    model: str,
+    *,
+    as_of: dt.date | dt.datetime,
+    given: Mapping[str, Any] | None = None,
+    record_complete: bool = False,
+    lang: str = "en",
+    **options: Any,
+) -> ScoreResult:
+    """The risk of ``model`` for the patient of ``record`` on ``as_of``, with its caveats.
+
+    Takes the arguments of :func:`score_inputs`. The risk is None when an input is missing
+    (``missing`` says which and why) or when a value is outside the model's validated range
+    (``invalid``); it is never computed from a made-up value.
+
+    Raises:
+        RecordError, UnknownModelError, OptionError: as :func:`score_inputs`.
+    """
+    inputs = score_inputs(
+        record,
+        model,
+        as_of=as_of,
+        given=given,
+        record_complete=record_complete,
+        lang=lang,
+        **options,
+    )
+    if inputs.missing:
+        return ScoreResult(model, None, inputs.missing, inputs.caveats, inputs)
+    try:
+        risk = get_model(model).score([dict(inputs.row)], errors="raise", **options)
+    except InvalidInputError as exc:
+        return ScoreResult(model, None, (), inputs.caveats, inputs, tuple(exc.problems))
+    except MissingInputError as exc:  # defensive: the model needs something not foreseen
+        gap = MissingInput(exc.name, f"required by {model}; pass it with given=")
+        return ScoreResult(model, None, (gap,), inputs.caveats, inputs)
+    value = float(risk[0])
+    return ScoreResult(model, None if math.isnan(value) else value, (), inputs.caveats, inputs)
+
+
+@dataclass
+class _Row:
+    """The row :func:`score_inputs` builds, with what it learns on the way."""
+
+    risk_model: RiskModel
+    resolver: Resolver
+    given: Mapping[str, Any]
+    options: Mapping[str, Any]
+    record_complete: bool
+    lang: str
+    row: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    missing: list[MissingInput] = field(default_factory=list)
+    caveats: list[Caveat] = field(default_factory=list)
+    #: boolean inputs set false because ``record_complete=True`` and nothing was recorded
+    assumed_absent: list[str] = field(default_factory=list)
+
+    def add(self, name: str, spec: InputSpec) -> None:
+        """Decide input ``name``: given, left to the model, read, assumed absent or missing."""
+        if name in self.given:
+            value = self.given[name]
+            self.row[name] = value
+            self.sources[name] = (Evidence("given", None, None, f"given {name} = {value!r}"),)
+            return
+        if spec.option and name in self.options:
+            return
+        only_for = config()["flags"].get(name, {}).get("only_for_sex")
+        if only_for is not None and only_for != self.resolver.record.patient.sex:
+            return
+        found = self.resolver.resolve(spec)
+        if isinstance(found, Found):
+            self.row[name] = _plain(found.value)
+            self.sources[name] = found.evidence
+        elif self.record_complete and found.unrecorded is not None:
+            self.row[name] = found.unrecorded
+            self.sources[name] = _ASSUMED
+            self.assumed_absent.append(name)
+        elif (spec.required and spec.when_absent is None) or only_for is not None:
+            self.missing.append(MissingInput(name, found.explain(name)))
+        elif spec.when_absent is not None:
+            info = self.risk_model.info
+            table = self.risk_model.data["inputs"][name]
+            self.caveats.append(
+                caveat(
+                    "model_default_used",
+                    self.lang,
+                    inputs=name,
+                    title=info.title,
+                    value=spec.when_absent,
+                    source=table.get("when_absent_source", info.source),
+                )
+            )
+
+
+def _check_names(
+    risk_model: RiskModel, given: Mapping[str, Any], options: Mapping[str, Any]
+) -> None:
+    unknown = sorted(set(given) - set(risk_model.inputs))
+    if unknown:
+        raise OptionError(
+            f"{risk_model.id}: given= names {unknown}, which this model does not read; "
+            f"its inputs are {sorted(risk_model.inputs)}"
+        )
+    accepted = {n for n, s in risk_model.inputs.items() if s.option} | set(risk_model.option_specs)
+    bad = sorted(set(options) - accepted)
+    if bad:
+        raise OptionError(
+            f"{risk_model.id}: unknown option(s) {bad}; accepted options: "
+            f"{sorted(accepted) or 'none'}"
+        )
+    both = sorted(set(given) & set(options))
+    if both:
+        raise OptionError(f"{risk_model.id}: {both} given both in given= and as options; give one")
+
+
+def _plain(value: Any) -> Any:
+    """Plain Python scalars only (row values go to JSON and to cvrisk.score)."""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return value
