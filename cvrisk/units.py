@@ -38,6 +38,7 @@ _UCUM: dict[str, str] = _DATA["ucum"]
 _SUBSTANCES: dict[str, dict[str, Any]] = _DATA["substances"]
 _HBA1C: dict[str, Any] = _DATA["hba1c"]
 SUGGESTED_UNITS: dict[str, list[str]] = _DATA["suggest"]
+_DISPLAY: dict[str, str] = _DATA.get("display", {})
 
 _ANNOTATION = re.compile(r"\{[^}]*\}")
 _MASS_CONC = ureg.parse_units("g/L").dimensionality
@@ -216,6 +217,11 @@ def is_convertible(source: str, target: str, substance: str | None = None) -> bo
     except UnitError:
         return False
     return True
+
+
+def display_unit(unit: str) -> str:
+    """A unit as clinicians write it (``mm[Hg]`` -> ``mmHg``, ``10*9/L`` -> ``x10^9/L``)."""
+    return str(_DISPLAY.get(unit, unit))
 
 
 def suggest_unit(

@@ -33,7 +33,7 @@ from durable import engine as durable
 
 from cvrisk import vocab
 from cvrisk.errors import EngineError
-from cvrisk.rules.schema import AlertRule, Protocol
+from cvrisk.rules.schema import AlertRule, Equivalent, Protocol
 from cvrisk.units import convert, parse_unit
 
 FACT_TYPES = ("latest", "coded", "change_from_baseline", "change_within", "score")
@@ -57,6 +57,7 @@ class Needs:
     baseline: set[tuple[str, str]] = field(default_factory=set)  # (protocol, analyte)
     within: set[tuple[str, str]] = field(default_factory=set)  # (analyte, duration)
     scores: set[str] = field(default_factory=set)
+    conditions: set[str] = field(default_factory=set)  # condition sets rules exclude on
 
 
 def threshold(rule: AlertRule, value: float) -> float:
@@ -104,7 +105,7 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
         if rule.equivalents:
             units = [str(parse_unit(e.unit)) for e in rule.equivalents]
             branches: list[dict[str, Any]] = [
-                {"$and": [{"u": unit}, *_comparison(rule.op, "orig", e.lower, e.upper, e.value)]}
+                {"$and": [{"u": unit}, *_comparison(rule.op, "orig", *_equivalent_limits(rule, e))]}
                 for unit, e in zip(units, rule.equivalents, strict=True)
             ]
             others = [{"$neq": {"u": unit}} for unit in units]
@@ -112,6 +113,8 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
             terms.append({"$or": branches})
         else:
             terms.extend(comparison)
+    for condition in rule.unless_conditions:
+        terms.append({condition_field(condition): 0})
     if rule.sex is not None:
         terms.append({"sex": rule.sex})
     if rule.ethnicity_in:
@@ -127,6 +130,29 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
     if rule.max_age_years is not None:
         terms.append({"$lte": {"age": rule.max_age_years}})
     return {"$and": terms}
+
+
+def condition_field(condition_set: str) -> str:
+    """The fact field flagging a condition set (1 present, 0 not recorded)."""
+    return f"c_{condition_set}"
+
+
+def _equivalent_limits(
+    rule: AlertRule, equivalent: Equivalent
+) -> tuple[float | None, float | None, float | None]:
+    """(lower, upper, value) of an equivalent; a range bound left out is the rule's own bound
+    converted to the equivalent's unit."""
+    if rule.op != "range":
+        return None, None, equivalent.value
+
+    def bound(given: float | None, own: float | None) -> float | None:
+        if given is not None or own is None or rule.analyte is None:
+            return given
+        entry = vocab.analyte(rule.analyte)
+        assert entry.unit is not None
+        return float(convert(threshold(rule, own), entry.unit, equivalent.unit, entry.substance))
+
+    return bound(equivalent.lower, rule.lower), bound(equivalent.upper, rule.upper), None
 
 
 def _comparison(
@@ -145,6 +171,7 @@ def needs_of(protocols: Sequence[Protocol]) -> Needs:
     needs = Needs()
     for protocol in protocols:
         for rule in protocol.alerts:
+            needs.conditions.update(rule.unless_conditions)
             if rule.measure == "score":
                 assert rule.model is not None
                 needs.scores.add(rule.model)

@@ -21,6 +21,7 @@ from cvrisk.errors import CvriskError, ProtocolError, VocabularyError
 from cvrisk.record import Medication, Patient, PatientRecord, load_record
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
+from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription, current_episode
 from cvrisk.rules.facts import (
     FactSet,
@@ -43,7 +44,7 @@ from cvrisk.rules.report import (
     TestEntry,
     Window,
 )
-from cvrisk.rules.schema import AlertRule, Protocol, ScheduleItem
+from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem
 from cvrisk.rules.timeline import (
     BASELINE_WINDOW_DAYS,
     Occurrence,
@@ -51,7 +52,7 @@ from cvrisk.rules.timeline import (
     recurring_occurrence,
     requirement,
 )
-from cvrisk.units import convert
+from cvrisk.units import convert, display_unit, parse_unit
 
 #: Scores reported when no protocol rule asks for one: QRISK3 has SMI and
 #: atypical-antipsychotic terms (Hippisley-Cox et al., BMJ 2017;357:j2099).
@@ -163,8 +164,6 @@ def evaluate(
         for item in protocol.schedule
         if (entry := _test_entry(protocol, episode, item, results, as_of, lang)) is not None
     ]
-    tests.sort(key=lambda t: (_STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
-
     if results.excluded_future:
         issues.append(
             DataIssue(
@@ -176,7 +175,7 @@ def evaluate(
         )
     ruleset = engine.compile_ruleset([p for p, _ in applicable])
     active = sorted({c.drug for c in courses if c.active_on(as_of)})
-    facts = FactSet(patient_fields(rec, as_of, active))
+    facts = FactSet(patient_fields(rec, as_of, active, ruleset.needs.conditions))
     add_latest(facts, results, ruleset.needs.latest)
     episodes = {p.id: e for p, e in applicable}
     for protocol_id, analyte in sorted(ruleset.needs.baseline):
@@ -196,11 +195,18 @@ def evaluate(
     options = _ScoreOptions(dict(score_inputs or {}), record_complete)
     score_entries = [_score(rec, model, as_of, lang, facts, issues, options) for model in wanted]
 
-    alerts = [
-        _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
-        for compiled, fact_id in engine.run(ruleset, facts.facts)
-    ]
+    alerts = []
+    for compiled, fact_id in engine.run(ruleset, facts.facts):
+        alert = _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
+        alerts.append(alert)
+        trigger = facts.values[fact_id].get("date")
+        for recheck in compiled.rule.recheck:
+            assert isinstance(trigger, dt.date)
+            tests.append(
+                _recheck(compiled.protocol, compiled.rule, recheck, alert, trigger, as_of, lang)
+            )
     alerts.sort(key=lambda a: (_SEVERITY_ORDER[a.severity], a.protocol, a.rule))
+    tests.sort(key=lambda t: (_STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
     return Report(
         as_of=as_of,
         patient_id=rec.patient.id,
@@ -261,6 +267,39 @@ def _test_entry(
         verifiable=item.observable,
         last_result=req.last_result,
         note=item.note,
+    )
+
+
+def _recheck(
+    protocol: Protocol,
+    rule: AlertRule,
+    recheck: Recheck,
+    alert: Alert,
+    trigger: dt.date,
+    as_of: dt.date,
+    lang: str,
+) -> TestEntry:
+    """The repeat test an alert asks for: due within its delay after the triggering result."""
+    label = test_label(recheck.test, lang)
+    within = duration_text(recheck.within, lang)
+    due = parse_duration(recheck.within).add_to(trigger)
+    return TestEntry(
+        test=recheck.test,
+        label=label,
+        status="overdue" if as_of > due else "due",
+        due_date=due,
+        window=Window(start=trigger, end=due),
+        occurrence=f"recheck {recheck.within}",
+        protocol=protocol.id,
+        rule=rule.id,
+        reason=phrase(
+            "reason.recheck", lang, test=label, within=within, date=trigger, alert=alert.code
+        ),
+        source=rule.source,
+        evidence_status=rule.status,
+        verifiable=True,
+        last_result=trigger,
+        note=None,
     )
 
 
@@ -334,6 +373,14 @@ def _score(
     )
 
 
+def _reported_equivalent(rule: AlertRule, shown: Mapping[str, Any]) -> str | None:
+    """The equivalent's unit when the result was reported in it (and so compared in it)."""
+    for equivalent in rule.equivalents:
+        if shown.get("u") == str(parse_unit(equivalent.unit)):
+            return equivalent.unit
+    return None
+
+
 def _display(rule: AlertRule, canonical: float, change: bool) -> float:
     """A value in the canonical unit shown in the rule's unit."""
     if rule.analyte is None or rule.unit is None or rule.change == "percent":
@@ -347,8 +394,10 @@ def _display(rule: AlertRule, canonical: float, change: bool) -> float:
     return shown
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+def _fmt(value: float, lang: str = "en") -> str:
+    """A value for a clinician: 4 significant digits, French decimal comma."""
+    text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 def _alert(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, lang: str) -> Alert:
@@ -356,12 +405,21 @@ def _alert(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, la
     value = shown.get("value")
     is_change = rule.measure in ("change_from_baseline", "change_within")
     change_key = "rise_pct" if rule.change == "percent" else "rise_abs"
+    reported_unit = _reported_equivalent(rule, shown)
+    if reported_unit is not None:  # compared as reported: show it as reported
+        value_text = _fmt(float(shown["orig"]), lang)
+    elif isinstance(value, float):
+        value_text = _fmt(_display(rule, value, False), lang)
+    else:
+        value_text = ""
     fields = {
-        "value": _fmt(_display(rule, value, False)) if isinstance(value, float) else "",
-        "unit": rule.unit or "",
-        "threshold": _fmt(rule.value) if rule.value is not None else f"{rule.lower}-{rule.upper}",
+        "value": value_text,
+        "unit": display_unit(reported_unit or rule.unit or ""),
+        "threshold": _fmt(rule.value, lang)
+        if rule.value is not None
+        else f"{_fmt(rule.lower or 0.0, lang)}-{_fmt(rule.upper or 0.0, lang)}",
         "date": shown.get("date", ""),
-        "change": _fmt(_display(rule, shown[change_key], True)) if is_change else "",
+        "change": _fmt(_display(rule, shown[change_key], True), lang) if is_change else "",
     }
     try:
         message = rule.message.get(lang).format(**fields)

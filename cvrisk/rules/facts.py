@@ -176,15 +176,36 @@ class FactSet:
         self.values[fact_id] = shown
 
 
-def patient_fields(record: PatientRecord, as_of: dt.date, drugs: Iterable[str]) -> dict[str, Any]:
-    """The patient-level fields every fact carries (for sex/ethnicity/age/drug filters)."""
+def patient_fields(
+    record: PatientRecord,
+    as_of: dt.date,
+    drugs: Iterable[str],
+    condition_sets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The patient-level fields every fact carries (for sex/ethnicity/age/drug/condition
+    filters). Each condition set in ``condition_sets`` is flagged 1 when a diagnosis of the
+    record belongs to it (onset on or before ``as_of`` and not abated), else 0."""
     fields: dict[str, Any] = {
         "sex": record.patient.sex,
         "eth": record.patient.ethnicity or "unknown",
         "age": record.age_on(as_of),
     }
     fields.update({f"d_{drug}": 1 for drug in drugs})
+    present = active_condition_sets(record, as_of)
+    fields.update({f"c_{name}": int(name in present) for name in condition_sets})
     return fields
+
+
+def active_condition_sets(record: PatientRecord, as_of: dt.date) -> set[str]:
+    """Condition sets (conditions.toml) the record's diagnoses place the patient in."""
+    present: set[str] = set()
+    for condition in record.conditions:
+        if condition.onset is not None and condition.onset > as_of:
+            continue
+        if condition.abatement is not None and condition.abatement <= as_of:
+            continue
+        present.update(vocab.conditions_matching(condition.code, condition.system))
+    return present
 
 
 def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> None:
@@ -204,7 +225,7 @@ def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> Non
             facts.add(
                 "latest",
                 evidence,
-                {"value": latest.value, "date": latest.day},
+                {"value": latest.value, "date": latest.day, **reported},
                 analyte=analyte,
                 value=latest.value,
                 **reported,

@@ -159,12 +159,32 @@ class Equivalent(_Strict):
     """The same threshold as the source states it in another unit (HbA1c 48 mmol/mol and
     6.5 %). A result reported in that unit is compared with this value, so a rounded
     equivalence printed by the guideline is honoured rather than re-derived by conversion
-    (6.5 % converts to 47.5 mmol/mol, which would miss ">= 48 mmol/mol (6.5 %)")."""
+    (6.5 % converts to 47.5 mmol/mol, which would miss ">= 48 mmol/mol (6.5 %)"). For a
+    range, a bound left out is the rule's own bound converted to this unit."""
 
     value: float | None = None
     lower: float | None = None
     upper: float | None = None
     unit: str
+
+
+class Recheck(_Strict):
+    """A repeat test the alert's source asks for, within a time (ANC within 24 hours)."""
+
+    test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
+    within: str = Field(description="ISO 8601 duration after the triggering result.")
+
+    @field_validator("test")
+    @classmethod
+    def _test(cls, value: str) -> str:
+        _vocabulary(vocab.test_analytes, value)
+        return value
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
 
 class AlertRule(_Strict):
@@ -185,6 +205,12 @@ class AlertRule(_Strict):
     model: str | None = None
     equivalents: tuple[Equivalent, ...] = Field(
         default=(), description="The threshold in other units, as the source states it."
+    )
+    recheck: tuple[Recheck, ...] = Field(
+        default=(), description="Repeat tests the source asks for after this finding."
+    )
+    unless_conditions: tuple[str, ...] = Field(
+        default=(), description="Condition sets (conditions.toml) that exclude the patient."
     )
     sex: Literal["female", "male"] | None = None
     ethnicity_in: list[str] | None = None
@@ -225,10 +251,16 @@ class AlertRule(_Strict):
             if self.within is None:
                 raise ValueError(f"alert {self.id!r}: change_within needs within (a duration)")
             parse_duration(self.within)
+        unknown_sets = [c for c in self.unless_conditions if c not in vocab.condition_sets()]
+        if unknown_sets:
+            raise ValueError(
+                f"alert {self.id!r}: unknown condition sets {unknown_sets}; use ids from "
+                "cvrisk/data/conditions.toml"
+            )
         for equivalent in self.equivalents:
             if self.measure != "latest":
                 raise ValueError(f"alert {self.id!r}: equivalents apply to measure 'latest'")
-            ranged = equivalent.lower is not None and equivalent.upper is not None
+            ranged = equivalent.lower is not None or equivalent.upper is not None
             if (self.op == "range") != ranged or (self.op != "range" and equivalent.value is None):
                 raise ValueError(f"alert {self.id!r}: an equivalent must match the rule's op")
             if entry.unit and not is_convertible(equivalent.unit, entry.unit, entry.substance):

@@ -141,3 +141,62 @@ def test_protocol_schema_doc_is_up_to_date() -> None:
         "docs/protocol.schema.json is out of date: run "
         "`cvrisk schema protocol > docs/protocol.schema.json`"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (126, "mg/dL", "fpg-diabetes"),
+        (125, "mg/dL", "fpg-high-risk"),
+        (7.0, "mmol/L", "fpg-diabetes"),
+    ],
+)
+def test_fasting_glucose_in_mg_per_dl_follows_the_printed_equivalent(
+    value: float, unit: str, expected: str
+) -> None:
+    obs = {"analyte": "fasting_glucose", "value": value, "unit": unit, "date": "2025-05-01"}
+    report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    fired = {a.rule: a for a in report.alerts}
+    assert set(fired) & {"fpg-diabetes", "fpg-high-risk"} == {expected}
+    assert f"{value:g} {unit}" in fired[expected].message  # quoted as reported
+
+
+def test_hba1c_message_quotes_the_value_as_reported() -> None:
+    obs = {"analyte": "hba1c", "value": 6.5, "unit": "%", "date": "2025-05-01"}
+    report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    (alert,) = [a for a in report.alerts if a.rule == "hba1c-diabetes"]
+    assert alert.message.startswith("HbA1c 6.5 % is at or above 48 mmol/mol")
+
+
+def test_no_pre_diabetes_alert_for_people_with_diabetes() -> None:
+    obs = {"analyte": "hba1c", "value": 44, "unit": "mmol/mol", "date": "2025-05-01"}
+    without = _record(obs)
+    with_diabetes = {**without, "conditions": [{"code": "E11.9", "system": "icd10"}]}
+    assert "hba1c-high-risk" in _alerts(without)
+    assert "hba1c-high-risk" not in _alerts(with_diabetes)
+    resolved = {
+        **without,
+        "conditions": [
+            {"code": "E11.9", "system": "icd10", "onset": "2010-01-01", "abatement": "2012-01-01"}
+        ],
+    }
+    assert "hba1c-high-risk" in _alerts(resolved)
+
+
+def test_an_alert_asking_for_a_repeat_test_adds_it_to_the_tests() -> None:
+    record = {
+        "patient": {"id": "c", "birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "clozapine", "start": "2024-01-01"}],
+        "observations": [
+            {"analyte": "neutrophils", "value": 1.2, "unit": "10*9/L", "date": "2025-05-30"},
+            {"analyte": "wbc", "value": 4.0, "unit": "10*9/L", "date": "2025-05-30"},
+        ],
+    }
+    report = evaluate(record, as_of=AS_OF, protocols=["clozapine-uk"], scores=[])
+    (recheck,) = [t for t in report.tests if t.rule == "fbc-red-neutrophils"]
+    assert (recheck.test, recheck.due_date, recheck.status) == (
+        "fbc",
+        dt.date(2025, 5, 31),
+        "overdue",
+    )
+    assert "x10^9/L" in next(a.message for a in report.alerts if a.rule == "fbc-red-neutrophils")
