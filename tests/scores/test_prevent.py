@@ -431,22 +431,24 @@ def test_monotone_in_risk_factors(row: dict[str, Any], opts: dict[str, Any], var
     """Diabetes, smoking and SBP >= 110 never lower risk where the coefficients make it so.
 
     Their age interactions are negative. In the base model the main effect outweighs them at
-    every age 30-79. In the full model the diabetes effect turns (slightly) negative from age
-    75.6 (female HF), 76.9 (female CVD), 77.7 (male HF), 79.0 (female ASCVD), and the treated
-    SBP >= 110 slope from 75.7 (male HF) and 78.7 (female HF): those regions are excluded here
-    and documented in docs/scores/prevent.md. Age itself is not monotone in every corner
-    (negative age x risk-factor interactions), so it is not asserted.
+    every age 30-79. In the full model the diabetes effect turns (slightly) negative at older
+    ages, from 70.4 (female ASCVD at HbA1c 15 %) depending on sex, outcome and HbA1c (table in
+    docs/scores/prevent.md): the diabetes check is excluded there from age 70. The treated
+    SBP >= 110 slope turns negative from 75.7 (male HF) and 78.7 (female HF): excluded from
+    75 for HF. Age itself is not monotone in every corner (negative age x risk-factor
+    interactions), so it is not asserted.
     """
     opts = dict(opts, variant=variant)
 
     def risk(r: dict[str, Any]) -> float:
         return float(score("prevent", [r], units=MG, **opts)[0])
 
-    full_old = variant == "full" and row["age"] > 75
+    full_diabetes_reversal = variant == "full" and row["age"] >= 70
+    full_sbp_reversal = variant == "full" and row["age"] > 75 and opts["outcome"] == "hf"
     for flag in ("diabetes", "smoker"):
-        if not row[flag] and not (flag == "diabetes" and full_old):
+        if not row[flag] and not (flag == "diabetes" and full_diabetes_reversal):
             assert risk(dict(row, **{flag: True})) >= risk(row)
-    if 110 <= row["sbp"] <= 195 and not (full_old and opts["outcome"] == "hf"):
+    if 110 <= row["sbp"] <= 195 and not full_sbp_reversal:
         assert risk(dict(row, sbp=row["sbp"] + 5)) >= risk(row)
 
 
@@ -477,3 +479,31 @@ def test_vectorised_dataframe_input() -> None:
     risk = score("prevent", frame, units=MG, outcome="ascvd")
     assert risk.shape == (2,) and risk.dtype == np.float64
     assert risk[0] == pytest.approx(one(outcome="ascvd"))
+
+
+def test_documented_diabetes_reversal_in_the_full_model() -> None:
+    """docs/scores/prevent.md: in the full 10-year CVD model, diabetes lowers a woman's risk
+    from age 74.6 at HbA1c 10 % (and not before), from 77.0 at HbA1c 5.3 %."""
+
+    def diabetes_effect(age: float, hba1c: float) -> float:
+        row = dict(
+            age=age,
+            sex="female",
+            total_cholesterol=200.0,
+            hdl_cholesterol=50.0,
+            sbp=130.0,
+            bp_treated=False,
+            smoker=False,
+            bmi=27.0,
+            egfr=90.0,
+            statin=False,
+            uacr=10.0,
+            sdi=5,
+            hba1c=hba1c,
+        )
+        with_dm = score("prevent", [dict(row, diabetes=True)], units=MG, variant="full")[0]
+        without = score("prevent", [dict(row, diabetes=False)], units=MG, variant="full")[0]
+        return float(with_dm - without)
+
+    assert diabetes_effect(74.5, 10.0) > 0 > diabetes_effect(74.7, 10.0)
+    assert diabetes_effect(76.9, 5.3) > 0 > diabetes_effect(77.1, 5.3)
