@@ -479,7 +479,15 @@ def test_flags_refer_to_known_sets_and_classes() -> None:
 def test_every_caveat_has_both_languages_and_a_source() -> None:
     for caveat_id, caveat in _data()["caveats"].items():
         assert caveat["en"] and caveat["fr"] and caveat["source"], caveat_id
-        fields = {"model": "m", "title": "T", "inputs": "x", "value": 0, "source": "s", "count": 1}
+        fields = {
+            "model": "m",
+            "title": "T",
+            "inputs": "x",
+            "value": 0,
+            "source": "s",
+            "count": 1,
+            "codes": "I21.9",
+        }
         assert caveat["en"].format(**fields) and caveat["fr"].format(**fields)
 
 
@@ -764,3 +772,39 @@ def test_the_order_of_the_record_lists_does_not_change_the_inputs(
         return found.row, found.missing, [c.id for c in found.caveats]
 
     assert outcome(shuffled) == outcome(record)
+
+
+def _adult(**extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "patient": {"id": "x", "birth_date": "1960-01-01", "sex": "male", "ethnicity": "white"},
+        "observations": [
+            {"analyte": "total_cholesterol", "value": 5.5, "unit": "mmol/L", "date": "2025-01-01"},
+            {"analyte": "hdl_cholesterol", "value": 1.2, "unit": "mmol/L", "date": "2025-01-01"},
+            {"analyte": "sbp", "value": 140, "unit": "mm[Hg]", "date": "2025-01-01"},
+            {"analyte": "bmi", "value": 27, "unit": "kg/m2", "date": "2025-01-01"},
+            {"analyte": "smoking_status", "coded": "never", "date": "2025-01-01"},
+        ],
+    }
+    record.update(extra)
+    return record
+
+
+@pytest.mark.parametrize("code", ["I21.9", "I63.9", "G45.9", "I25.1"])
+@pytest.mark.parametrize("model", ["qrisk3", "pce"])
+def test_no_primary_prevention_score_with_established_cvd(code: str, model: str) -> None:
+    given = {"qrisk3": {"family_history_chd": False}, "pce": {"race": "white"}}[model]
+    args = {"as_of": dt.date(2025, 6, 1), "record_complete": True}
+    healthy = score_record(_adult(), model, given=given, **args)
+    assert healthy.risk is not None
+    ill = _adult(conditions=[{"code": code, "system": "icd10", "onset": "2020-01-01"}])
+    result = score_record(ill, model, given=given, **args)
+    assert result.risk is None
+    assert any(c.id == "established_cvd" and code in c.text for c in result.caveats)
+
+
+def test_a_child_is_told_the_age_is_outside_the_range_not_what_is_missing() -> None:
+    child = {"patient": {"birth_date": "2013-01-01", "sex": "female"}, "observations": []}
+    result = score_record(child, "qrisk3", as_of=dt.date(2025, 6, 1))
+    assert result.risk is None and not result.missing
+    assert [p.column for p in result.invalid] == ["age"]
+    assert "25-84" in result.invalid[0].reason

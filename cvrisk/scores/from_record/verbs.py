@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError
-from cvrisk.record import day_of, load_record
+from cvrisk import vocab
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
+from cvrisk.record import PatientRecord, day_of, load_record
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import caveat, check_lang, patient_caveats
 from cvrisk.scores.from_record.lookup import Found
@@ -113,6 +114,14 @@ def score_record(
         lang=lang,
         **options,
     )
+    excluded = _established_cvd(load_record(record), model, day_of(as_of), lang)
+    if excluded is not None:
+        problem = Problem(None, "conditions", excluded.text, "outside the model's population")
+        caveats = (*inputs.caveats, excluded)
+        return ScoreResult(model, None, (), caveats, inputs, (problem,))
+    age_problem = _age_outside_range(get_model(model), inputs.row.get("age"))
+    if age_problem is not None:  # say why first: a child's score is not merely incomplete
+        return ScoreResult(model, None, (), inputs.caveats, inputs, (age_problem,))
     if inputs.missing:
         return ScoreResult(model, None, inputs.missing, inputs.caveats, inputs)
     try:
@@ -124,6 +133,36 @@ def score_record(
         return ScoreResult(model, None, (gap,), inputs.caveats, inputs)
     value = float(risk[0])
     return ScoreResult(model, None if math.isnan(value) else value, (), inputs.caveats, inputs)
+
+
+def _established_cvd(record: PatientRecord, model: str, day: dt.date, lang: str) -> Caveat | None:
+    """The exclusion caveat when the model is for people without CVD and the record has it."""
+    entry = config()["caveats"]["established_cvd"]
+    if model not in entry["models"]:
+        return None
+    codes = sorted(
+        {
+            condition.code
+            for condition in record.conditions
+            if (condition.onset is None or condition.onset <= day)
+            and entry["condition_set"]
+            in vocab.conditions_matching(condition.code, condition.system)
+        }
+    )
+    if not codes:
+        return None
+    title = get_model(model).info.title
+    return caveat("established_cvd", lang, title=title, codes=", ".join(codes))
+
+
+def _age_outside_range(risk_model: RiskModel, age: Any) -> Problem | None:
+    """A problem when the age is known and outside the model's validated range."""
+    spec = risk_model.inputs.get("age")
+    if spec is None or spec.minimum is None or spec.maximum is None or age is None:
+        return None
+    if spec.minimum <= float(age) <= spec.maximum:
+        return None
+    return Problem(None, "age", age, f"outside the validated range {spec.describe_range()}")
 
 
 @dataclass
