@@ -158,6 +158,8 @@ def evaluate(
         if episode is not None:
             applicable.append((protocol, episode))
 
+    active = sorted({c.drug for c in courses if c.active_on(as_of)})
+    issues.extend(_coverage_issues(applicable, active, age, as_of, lang))
     tests = [
         entry
         for protocol, episode in applicable
@@ -174,7 +176,6 @@ def evaluate(
             )
         )
     ruleset = engine.compile_ruleset([p for p, _ in applicable])
-    active = sorted({c.drug for c in courses if c.active_on(as_of)})
     facts = FactSet(patient_fields(rec, as_of, active, ruleset.needs.conditions))
     add_latest(facts, results, ruleset.needs.latest)
     episodes = {p.id: e for p, e in applicable}
@@ -268,6 +269,47 @@ def _test_entry(
         last_result=req.last_result,
         note=item.note,
     )
+
+
+def _coverage_issues(
+    applicable: list[tuple[Protocol, Episode]],
+    active: list[str],
+    age: float,
+    as_of: dt.date,
+    lang: str,
+) -> list[DataIssue]:
+    """Say why nothing (or not everything) is assessed, rather than stay silent."""
+    if not active:
+        text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
+        return [DataIssue(kind="no_protocol", message=text)]
+    drugs = ", ".join(drug_label(d, lang) for d in active)
+    if not applicable:
+        text = phrase("issue.no_protocol", lang, age=int(age), drugs=drugs)
+        return [DataIssue(kind="no_protocol", message=text)]
+    issues = []
+    jurisdictions = sorted({p.jurisdiction for p, _ in applicable} - {"INT"})
+    if len(jurisdictions) > 1:
+        listed = "; ".join(
+            f"{j}: {', '.join(sorted(p.id for p, _ in applicable if p.jurisdiction == j))}"
+            for j in jurisdictions
+        )
+        text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
+        issues.append(DataIssue(kind="several_jurisdictions", message=text))
+    chosen = {p.id for p, _ in applicable}
+    for drug in active:
+        # protocols for this one drug only (clozapine's blood monitoring), not class protocols
+        specific = sorted(
+            p.id for p in shipped_protocols().values() if p.applies_to.drugs == [drug]
+        )
+        if specific and not chosen & set(specific):
+            text = phrase(
+                "issue.drug_protocol_not_selected",
+                lang,
+                drug=drug_label(drug, lang),
+                protocols=", ".join(specific),
+            )
+            issues.append(DataIssue(kind="no_protocol", message=text, field=drug))
+    return issues
 
 
 def _recheck(

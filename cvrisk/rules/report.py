@@ -84,7 +84,14 @@ class ScoreEntry(_Out):
 class DataIssue(_Out):
     """Missing, excluded or unusable data that limited the evaluation."""
 
-    kind: Literal["missing", "excluded", "not_computable", "unknown_drug"]
+    kind: Literal[
+        "missing",
+        "excluded",
+        "not_computable",
+        "unknown_drug",
+        "no_protocol",
+        "several_jurisdictions",
+    ]
     message: str
     protocol: str | None = None
     rule: str | None = None

@@ -200,3 +200,30 @@ def test_an_alert_asking_for_a_repeat_test_adds_it_to_the_tests() -> None:
         "overdue",
     )
     assert "x10^9/L" in next(a.message for a in report.alerts if a.rule == "fbc-red-neutrophils")
+
+
+def _clozapine_record() -> dict[str, Any]:
+    return {
+        "patient": {"id": "c", "birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "clozapine", "start": "2025-01-01"}],
+        "observations": [],
+    }
+
+
+def test_several_jurisdictions_are_flagged() -> None:
+    report = evaluate(_clozapine_record(), as_of=AS_OF, scores=[])
+    assert [i.kind for i in report.data_issues].count("several_jurisdictions") == 1
+    gb = evaluate(_clozapine_record(), as_of=AS_OF, scores=[], jurisdiction="GB")
+    assert "several_jurisdictions" not in [i.kind for i in gb.data_issues]
+
+
+def test_drug_specific_monitoring_not_selected_is_flagged() -> None:
+    fr = evaluate(_clozapine_record(), as_of=AS_OF, scores=[], jurisdiction="FR")
+    (issue,) = [i for i in fr.data_issues if i.kind == "no_protocol"]
+    assert issue.field == "clozapine" and "clozapine-uk" in issue.message
+
+
+def test_no_antipsychotic_says_so() -> None:
+    record = {**_clozapine_record(), "medications": []}
+    report = evaluate(record, as_of=AS_OF, scores=[])
+    assert [i.kind for i in report.data_issues] == ["no_protocol"]
