@@ -59,6 +59,7 @@ def schedule(
     *,
     protocol: str | None = None,
     patient: Any = None,
+    jurisdiction: str | None = None,
     lang: str = "en",
 ) -> Plan:
     """The prescribing prompt: baseline checklist and every follow-up date for ``drug``.
@@ -67,7 +68,9 @@ def schedule(
     """
     from cvrisk.rules.evaluate import schedule as _schedule
 
-    return _schedule(drug, start, protocol=protocol, patient=patient, lang=lang)
+    return _schedule(
+        drug, start, protocol=protocol, patient=patient, jurisdiction=jurisdiction, lang=lang
+    )
 
 
 def protocols() -> dict[str, ProtocolInfo]:

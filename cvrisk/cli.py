@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
+from cvrisk.rules.messages import phrase
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -37,6 +38,14 @@ def _table(rows: Sequence[Sequence[Any]], out: TextIO) -> None:
         out.write("\n")
         if index == 0:
             out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def _word(key: str, lang: str) -> str:
+    return phrase(f"table.{key}", lang)
+
+
+def _mark(evidence_status: str) -> str:
+    return "*" if evidence_status == "unconfirmed" else ""
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
@@ -60,21 +69,26 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
         return 0
-    fr = args.lang == "fr"
+    lang = args.lang
+    protocols = ", ".join(report.protocols) or "-"
     out.write(
-        f"Patient {report.patient_id or ''} — "
-        f"{'as of' if not fr else 'au'} {report.as_of} — "
-        f"{'protocols' if not fr else 'protocoles'}: {', '.join(report.protocols) or '-'}\n\n"
+        f"Patient {report.patient_id or ''} — {_word('as_of', lang)} {report.as_of} — "
+        f"{_word('protocols', lang)}: {protocols}\n\n"
     )
+    unconfirmed = False
     if report.tests:
-        header = ["", "status", "test", "due", "window", "protocol/rule", "last result"]
+        header = [
+            "",
+            *(_word(k, lang) for k in ("status", "test", "due", "window", "rule", "last")),
+        ]
         rows: list[list[Any]] = [header]
         for t in report.tests:
+            unconfirmed |= t.evidence_status == "unconfirmed"
             rows.append(
                 [
                     _STATUS_MARK[t.status],
-                    t.status,
-                    t.label,
+                    phrase(f"status.{t.status}", lang),
+                    t.label + _mark(t.evidence_status),
                     t.due_date,
                     f"{t.window.start}..{t.window.end}",
                     f"{t.protocol}/{t.rule}",
@@ -83,50 +97,82 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             )
         _table(rows, out)
     else:
-        out.write("No monitoring test required.\n" if not fr else "Aucun examen requis.\n")
-    out.write(f"\n{'Alerts' if not fr else 'Alertes'} ({len(report.alerts)}):\n")
+        out.write(_word("none", lang) + "\n")
+    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}):\n")
     for alert in report.alerts:
-        out.write(f"  [{alert.severity}] {alert.code}: {alert.message}\n")
-        out.write(f"      source: {alert.source}\n")
+        unconfirmed |= alert.evidence_status == "unconfirmed"
+        dates = sorted({str(e.date) for e in alert.evidence if e.date is not None})
+        when = f" ({', '.join(dates)})" if dates else ""
+        out.write(f"  [{alert.severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
+        out.write(f"{alert.message}\n      source: {alert.source}\n")
     if report.scores:
-        out.write(f"\n{'Risk scores' if not fr else 'Scores de risque'}:\n")
+        out.write(f"\n{_word('scores', lang)}:\n")
         for s in report.scores:
-            value = f"{100 * s.risk:.1f} %" if s.risk is not None else "not computable"
+            value = f"{100 * s.risk:.1f} %" if s.risk is not None else _word("not_computable", lang)
             out.write(f"  {s.model}: {value}")
-            out.write(f" (missing: {', '.join(s.missing)})\n" if s.missing else "\n")
+            missing = f" ({_word('missing', lang)}: {', '.join(s.missing)})" if s.missing else ""
+            out.write(missing + "\n")
             for caveat in s.caveats:
-                out.write(f"      note: {caveat}\n")
+                out.write(f"      {_word('note', lang)}: {caveat}\n")
     if report.data_issues:
-        out.write(f"\n{'Data issues' if not fr else 'Données'}:\n")
+        out.write(f"\n{_word('issues', lang)}:\n")
         for issue in report.data_issues:
             out.write(f"  - {issue.message}\n")
+    if unconfirmed:
+        out.write("\n" + _word("unconfirmed", lang) + "\n")
     return 0
 
 
 def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.rules.evaluate import schedule
 
-    plan = schedule(args.drug, args.start, protocol=args.protocol, lang=args.lang)
+    patient = None
+    if args.birth_date is not None:
+        patient = {"birth_date": args.birth_date.isoformat(), "sex": args.sex}
+    plan = schedule(
+        args.drug,
+        args.start,
+        protocol=args.protocol,
+        patient=patient,
+        jurisdiction=args.jurisdiction,
+        lang=args.lang,
+    )
     if args.format == "json":
         out.write(plan.model_dump_json(indent=2) + "\n")
         return 0
+    lang = args.lang
+    unconfirmed = False
     for proto in plan.protocols:
-        out.write(f"{proto.title}\n  {proto.citation}\n\n")
-        baseline = [["baseline", i.label, i.source] for i in proto.baseline]
+        out.write(f"{proto.title} ({_word('population', lang)} {proto.population})\n")
+        out.write(f"  {proto.citation}\n\n")
+        items = [*proto.baseline, *proto.followups]
+        unconfirmed |= any(i.evidence_status == "unconfirmed" for i in items)
+        baseline = [
+            [_word("baseline", lang), i.label + _mark(i.evidence_status), i.source]
+            for i in proto.baseline
+        ]
         if baseline:
-            _table([["when", "test", "source"], *baseline], out)
+            _table([[_word(k, lang) for k in ("when", "test", "source")], *baseline], out)
         followups = [
-            [i.due_date, f"{i.window.start}..{i.window.end}", i.occurrence, i.label]
+            [
+                i.due_date,
+                f"{i.window.start}..{i.window.end}",
+                i.occurrence,
+                i.label + _mark(i.evidence_status),
+            ]
             for i in proto.followups
         ]
         if followups:
             out.write("\n")
-            _table([["due", "window", "after start", "test"], *followups], out)
+            header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
+            _table([header, *followups], out)
         for line in proto.then:
-            out.write(f"  then every: {line}\n")
+            out.write(f"  {_word('then_every', lang)}: {line}\n")
         out.write("\n")
     if not plan.protocols:
-        out.write(f"No shipped protocol applies to {plan.drug}.\n")
+        out.write(phrase("table.no_plan", lang, drug=plan.drug) + "\n")
+    if unconfirmed:
+        out.write(_word("unconfirmed", lang) + "\n")
     return 0
 
 
@@ -179,8 +225,16 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
 def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.scores import score
 
+    rows = []
     with open(args.file, newline="", encoding="utf-8") as handle:
-        rows = [{k: _csv_value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        for line, row in enumerate(csv.DictReader(handle, delimiter=args.delimiter), start=2):
+            if None in row or None in row.values():
+                raise CvriskError(
+                    f"{args.file}, line {line}: the row does not have the header's "
+                    f"{len(row) - (None in row)} fields; is the file separated by another "
+                    f"character? Use --delimiter (now {args.delimiter!r})"
+                )
+            rows.append({k: _csv_value(v) for k, v in row.items()})
     options: dict[str, Any] = {}
     for key, value in _pairs(args.option, "--option").items():
         options[key] = int(value) if value.isdigit() else value
@@ -222,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
     ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
-    ev.add_argument("--lang", choices=("en", "fr"), default="en")
-    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
+    ev.add_argument("--format", choices=("table", "json"), default="table", help="output form")
     ev.add_argument(
         "--record-complete",
         action="store_true",
@@ -234,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--score-input",
         action="append",
         default=[],
-        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate",
+        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
+        "(repeatable)",
     )
     ev.set_defaults(handler=_cmd_evaluate)
 
@@ -242,8 +297,21 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--drug", required=True, help="ingredient, e.g. olanzapine")
     sc.add_argument("--start", type=_date, required=True, help="start date YYYY-MM-DD")
     sc.add_argument("--protocol", help="protocol id (default: all that apply)")
-    sc.add_argument("--lang", choices=("en", "fr"), default="en")
-    sc.add_argument("--format", choices=("table", "json"), default="table")
+    sc.add_argument(
+        "--birth-date",
+        type=_date,
+        default=None,
+        help="patient's date of birth, to select age-appropriate protocols",
+    )
+    sc.add_argument(
+        "--sex",
+        choices=("female", "male"),
+        default="female",
+        help="patient's sex (with --birth-date)",
+    )
+    sc.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
+    sc.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
+    sc.add_argument("--format", choices=("table", "json"), default="table", help="output form")
     sc.set_defaults(handler=_cmd_schedule)
 
     pr = sub.add_parser("protocols", help="list the shipped protocols")
@@ -255,7 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("file", help="CSV with cvrisk's canonical column names")
     so.add_argument("--unit", action="append", default=[], help="COLUMN=UNIT (repeatable)")
     so.add_argument("--option", action="append", default=[], help="NAME=VALUE (repeatable)")
-    so.add_argument("--errors", choices=("raise", "coerce"), default="raise")
+    so.add_argument(
+        "--errors",
+        choices=("raise", "coerce"),
+        default="raise",
+        help="raise: stop at invalid rows; coerce: leave their risk empty",
+    )
+    so.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
     so.set_defaults(handler=_cmd_score)
 
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
@@ -269,6 +343,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args, out or sys.stdout))
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        sys.stderr.close()
+        return 0
     except (CvriskError, OSError) as exc:
         sys.stderr.write(f"cvrisk: error: {exc}\n")
         return 2

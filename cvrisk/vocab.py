@@ -5,6 +5,7 @@ The content lives in ``cvrisk/data/*.toml``; this module only indexes it.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_args
@@ -147,6 +148,26 @@ def _drug_codes() -> dict[tuple[str, str], str]:
 def drug_for_code(code: str, system: str) -> str | None:
     """Ingredient id of a drug code (ATC or RxNorm ingredient); None when not an antipsychotic."""
     return _drug_codes().get((normalise_system(system), str(code)))
+
+
+def antipsychotic_id(name: str) -> str:
+    """The catalogue id of an antipsychotic named by its ingredient id (any case) or alias.
+
+    Raises:
+        VocabularyError: unknown name, with the closest catalogue names as suggestions.
+    """
+    key = name.strip().lower()
+    catalogue = antipsychotics()
+    if key in catalogue:
+        return key
+    for drug_id, entry in catalogue.items():
+        if key in (str(alias).lower() for alias in entry.get("aliases", ())):
+            return drug_id
+    close = difflib.get_close_matches(key, list(catalogue), n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise VocabularyError(
+        f"unknown antipsychotic {name!r}{hint} Known: {', '.join(sorted(catalogue))}"
+    )
 
 
 def is_antipsychotic(drug_id: str) -> bool:

@@ -118,3 +118,31 @@ def test_score_inputs_and_record_complete_reach_qrisk3() -> None:
 def test_bad_score_input_is_an_input_error() -> None:
     code, _ = _run("evaluate", str(EXAMPLE), "--score-input", "smoking=moderate")
     assert code == 2
+
+
+def test_semicolon_csv_needs_the_delimiter(tmp_path: Path) -> None:
+    csv_file = tmp_path / "cohort.csv"
+    csv_file.write_text(
+        "age;sex;race;total_cholesterol;hdl_cholesterol;sbp;bp_treated;smoker;diabetes\n"
+        "55;female;white;5,5;1,3;120;false;false;false\n"
+    )
+    code, _ = _run("score", "pce", str(csv_file))
+    assert code == 2
+    code, text = _run("score", "pce", str(csv_file), "--delimiter", ";", "--errors", "coerce")
+    assert code == 0 and text.strip().splitlines()[1] == "0,"  # '5,5' is not read as a number
+
+
+def test_tables_mark_unconfirmed_items_and_speak_french() -> None:
+    _, text = _run("evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--jurisdiction", "GB")
+    assert "*" in text and "source not confirmed" in text
+    _, text = _run(
+        "evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--jurisdiction", "GB", "--lang", "fr"
+    )
+    assert "en retard" in text and "échéance" in text and "overdue" not in text
+
+
+def test_schedule_with_birth_date_keeps_to_the_age_group() -> None:
+    code, text = _run(
+        "schedule", "--drug", "olanzapine", "--start", "2025-01-06", "--birth-date", "1980-01-01"
+    )
+    assert code == 0 and "CAMESA" not in text and "NICE" in text

@@ -49,6 +49,11 @@ class Episode:
     def drugs(self) -> tuple[str, ...]:
         return tuple(sorted({p.drug for p in self.active}))
 
+    def started_at(self, anchor: dt.date) -> tuple[str, ...]:
+        """The active drugs started on ``anchor`` (all active drugs if none was)."""
+        started = sorted({p.drug for p in self.active if p.start == anchor})
+        return tuple(started) or self.drugs
+
     def anchor_for(self, drugs: Iterable[str] | None) -> dt.date | None:
         """Anchor of an item restricted to ``drugs`` (None: the item does not apply now)."""
         if drugs is None:

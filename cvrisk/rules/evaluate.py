@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from cvrisk import vocab
 from cvrisk._version import __version__
-from cvrisk.errors import CvriskError, ProtocolError, VocabularyError
-from cvrisk.record import Medication, Patient, PatientRecord, load_record
+from cvrisk.errors import CvriskError, OptionError, ProtocolError, RecordError
+from cvrisk.record import Medication, Patient, PatientRecord, load_record, record_error
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
 from cvrisk.rules.durations import parse_duration
@@ -32,7 +34,14 @@ from cvrisk.rules.facts import (
     add_score,
     patient_fields,
 )
-from cvrisk.rules.messages import check_lang, drug_label, duration_text, phrase, test_label
+from cvrisk.rules.messages import (
+    check_lang,
+    drug_label,
+    duration_text,
+    every_text,
+    phrase,
+    test_label,
+)
 from cvrisk.rules.report import (
     Alert,
     DataIssue,
@@ -52,6 +61,7 @@ from cvrisk.rules.timeline import (
     recurring_occurrence,
     requirement,
 )
+from cvrisk.scores.registry import MODEL_MODULES
 from cvrisk.units import convert, display_unit, parse_unit
 
 #: Scores reported when no protocol rule asks for one: QRISK3 has SMI and
@@ -68,7 +78,7 @@ def select_protocols(
     if names is None:
         chosen = list(shipped_protocols().values())
         if jurisdiction is not None:
-            chosen = [p for p in chosen if p.jurisdiction in (jurisdiction.upper(), "INT")]
+            chosen = [p for p in chosen if p.jurisdiction in (jurisdiction, "INT")]
         return chosen
     out = []
     for name in names:
@@ -144,7 +154,14 @@ def evaluate(
     """
     lang = check_lang(lang)
     rec = load_record(record)
-    as_of = as_of or dt.date.today()
+    as_of = dt.date.today() if as_of is None else as_date(as_of, "as_of")
+    jurisdiction = check_jurisdiction(jurisdiction)
+    unknown_models = sorted(set(score_inputs or {}) - set(MODEL_MODULES))
+    if unknown_models:
+        raise OptionError(
+            f"score_inputs names unknown models {unknown_models}; models: "
+            f"{', '.join(sorted(MODEL_MODULES))}"
+        )
     rec.check_dates(as_of)
     results = Results.from_record(rec, as_of)
     courses, issues = courses_of(rec, lang)
@@ -237,17 +254,15 @@ def _test_entry(
         return None
     occurrence = req.occurrence
     label = test_label(item.test, lang)
-    drugs = ", ".join(drug_label(d, lang) for d in episode.drugs)
+    drugs = ", ".join(drug_label(d, lang) for d in episode.started_at(anchor))
     if occurrence.label == "baseline":
         reason = phrase("reason.baseline", lang, test=label, drugs=drugs, anchor=anchor)
     elif occurrence.recurring:
-        offset = duration_text(occurrence.label, lang)
+        every = every_text(occurrence.label, lang)
         if req.last_result is not None:
-            reason = phrase(
-                "reason.recurring", lang, test=label, offset=offset, last=req.last_result
-            )
+            reason = phrase("reason.recurring", lang, test=label, every=every, last=req.last_result)
         else:
-            reason = phrase("reason.recurring_no_result", lang, test=label, offset=offset)
+            reason = phrase("reason.recurring_no_result", lang, test=label, every=every)
     else:
         offset = duration_text(occurrence.label, lang)
         reason = phrase(
@@ -389,7 +404,8 @@ def _score(
             record_complete=options.record_complete,
         )
     except CvriskError as exc:
-        issues.append(DataIssue(kind="not_computable", field=model, message=f"{model}: {exc}"))
+        text = str(exc) if str(exc).startswith(model) else f"{model}: {exc}"
+        issues.append(DataIssue(kind="not_computable", field=model, message=text))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
     missing = [m.name for m in result.missing]
     for problem in result.invalid:
@@ -485,26 +501,31 @@ def schedule(
     *,
     protocol: str | Path | None = None,
     patient: Patient | dict[str, Any] | None = None,
+    jurisdiction: str | None = None,
     lang: str = "en",
 ) -> Plan:
     """Baseline checklist and every follow-up date for ``drug`` started on ``start``.
 
     Args:
         drug: ingredient id from the antipsychotic catalogue (e.g. ``"olanzapine"``).
-        start: the (planned) start date: the anchor of every date in the plan.
+        start: the (planned) start date (a date or ISO text): the anchor of every date.
         protocol: one protocol id or file; default: every shipped protocol covering the drug
             (and the patient's age on ``start`` when ``patient`` is given).
-        patient: optional Patient (or its JSON dict), for age-restricted protocols.
+        patient: optional Patient (or its JSON dict), for age-restricted protocols. Without
+            it, protocols for a restricted age group are included and say so (``population``).
+        jurisdiction: ISO country code restricting the default selection (as for evaluate).
         lang: ``en`` or ``fr``.
+
+    Raises:
+        VocabularyError: unknown drug. ProtocolError: the named protocol does not apply to
+        the drug or the patient. RecordError: invalid patient. OptionError: invalid date.
     """
     lang = check_lang(lang)
-    drug = drug.strip().lower()
-    if not vocab.is_antipsychotic(drug):
-        raise VocabularyError(
-            f"unknown antipsychotic {drug!r}; known: {', '.join(sorted(vocab.antipsychotics()))}"
-        )
-    person = Patient.model_validate(patient) if isinstance(patient, dict) else patient
-    chosen = select_protocols([protocol] if protocol is not None else None, None)
+    start = as_date(start, "start")
+    drug = vocab.antipsychotic_id(drug)
+    person = _patient(patient)
+    jurisdiction = check_jurisdiction(jurisdiction)
+    chosen = select_protocols([protocol] if protocol is not None else None, jurisdiction)
     plans = []
     for proto in chosen:
         if not proto.applies_to.covers(drug):
@@ -512,9 +533,71 @@ def schedule(
                 raise ProtocolError(f"protocol {proto.id!r} does not apply to {drug}")
             continue
         if person is not None and not proto.applies_to.covers_age(person.age_on(start)):
+            if protocol is not None:
+                raise ProtocolError(
+                    f"protocol {proto.id!r} does not apply to a patient aged "
+                    f"{int(person.age_on(start))} ({_population(proto, 'en')})"
+                )
             continue
         plans.append(_protocol_plan(proto, drug, start, lang))
     return Plan(drug=drug, start=start, lang=lang, protocols=plans, cvrisk_version=__version__)
+
+
+def _patient(patient: Patient | dict[str, Any] | None) -> Patient | None:
+    if patient is None or isinstance(patient, Patient):
+        return patient
+    if not isinstance(patient, dict):
+        raise RecordError(
+            f"patient must be a Patient or its JSON dict, not {type(patient).__name__}"
+        )
+    try:
+        return Patient.model_validate(patient)
+    except ValidationError as exc:
+        raise record_error(exc) from None
+
+
+def _population(proto: Protocol, lang: str) -> str:
+    """The ages a protocol is for, as text ("all ages" when unrestricted)."""
+    low, high = proto.applies_to.min_age_years, proto.applies_to.max_age_years
+    return phrase(
+        "population.ages"
+        if low is not None and high is not None
+        else "population.from"
+        if low is not None
+        else "population.to"
+        if high is not None
+        else "population.all",
+        lang,
+        low=low,
+        high=high,
+    )
+
+
+def as_date(value: Any, name: str) -> dt.date:
+    """A date from a date, a date-time (its day) or ISO 8601 text; OptionError otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise OptionError(f"{name}={value!r} is not a date: give a datetime.date or 'YYYY-MM-DD'")
+
+
+def check_jurisdiction(jurisdiction: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 country code (or INT), upper-cased; OptionError otherwise."""
+    if jurisdiction is None:
+        return None
+    code = jurisdiction.strip().upper()
+    if not (len(code) == 2 and code.isalpha()) and code != "INT":
+        raise OptionError(
+            f"jurisdiction={jurisdiction!r}: use an ISO 3166-1 alpha-2 country code "
+            "(GB, US, FR...) or INT"
+        )
+    return code
 
 
 def _plan_item(proto: Protocol, item: ScheduleItem, occurrence: Occurrence, lang: str) -> PlanItem:
@@ -550,12 +633,13 @@ def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> Pro
             first = recurring_occurrence(item, base)
             assert first is not None
             followups.append(_plan_item(proto, item, first, lang))
-            then.append(f"{test_label(item.test, lang)}: {duration_text(item.then_every, lang)}")
+            then.append(f"{test_label(item.test, lang)}: {every_text(item.then_every, lang)}")
     followups.sort(key=lambda p: (p.due_date, p.rule))
     return ProtocolPlan(
         protocol=proto.id,
         title=proto.title,
         citation=proto.citation,
+        population=_population(proto, lang),
         baseline=baseline,
         followups=followups,
         then=then,

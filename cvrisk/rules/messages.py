@@ -35,6 +35,13 @@ def duration_text(text: str, lang: str) -> str:
     return f"{duration.count} {singular if duration.count == 1 else plural}"
 
 
+def every_text(text: str, lang: str) -> str:
+    """``P12W`` -> ``every 12 weeks`` / ``toutes les 12 semaines``; ``P1M`` -> ``every month``."""
+    duration = parse_duration(text)
+    one, many = load_data("messages.toml")["every"][duration.unit][lang]
+    return str(one if duration.count == 1 else many.format(n=duration.count))
+
+
 def test_label(test_id: str, lang: str) -> str:
     """Label of a canonical test in ``lang``."""
     label = vocab.tests()[test_id].get("label", {})
@@ -42,9 +49,9 @@ def test_label(test_id: str, lang: str) -> str:
 
 
 def drug_label(drug_id: str, lang: str) -> str:
-    """Label of a catalogue ingredient in ``lang`` (its id when unlabelled)."""
+    """Label of a catalogue ingredient in ``lang`` (its id when unlabelled), lower-case as
+    an international non-proprietary name is written in running text."""
     entry = vocab.antipsychotics().get(drug_id, {})
     label = entry.get("label", {})
-    if isinstance(label, str):
-        return label
-    return str(label.get(lang) or label.get("en") or drug_id)
+    text = label if isinstance(label, str) else label.get(lang) or label.get("en") or drug_id
+    return str(text).lower()

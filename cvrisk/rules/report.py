@@ -139,6 +139,7 @@ class ProtocolPlan(_Out):
     protocol: str
     title: str
     citation: str
+    population: str = Field(description="The ages the protocol is for.")
     baseline: list[PlanItem]
     followups: list[PlanItem]
     then: list[str] = Field(description="Recurring intervals after the last follow-up.")

@@ -216,7 +216,14 @@ class RiskModel:
             smi_term=bool(meta.get("smi_term", False)),
             conventions=tuple(meta.get("conventions", ())),
             inputs=self.inputs,
-            options=self.option_specs,
+            options={
+                **self.option_specs,
+                **{  # inputs that may also be given as options (pce's race, score2's region)
+                    name: {"values": list(spec.categories), "also_a_column": True}
+                    for name, spec in self.inputs.items()
+                    if spec.option
+                },
+            },
         )
         if meta["id"] != self.id:
             raise ValueError(f"{self.data_file} declares id {meta['id']!r}, class has {self.id!r}")

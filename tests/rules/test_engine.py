@@ -227,3 +227,17 @@ def test_no_antipsychotic_says_so() -> None:
     record = {**_clozapine_record(), "medications": []}
     report = evaluate(record, as_of=AS_OF, scores=[])
     assert [i.kind for i in report.data_issues] == ["no_protocol"]
+
+
+def test_evaluate_dates_and_options_are_checked() -> None:
+    from cvrisk.errors import OptionError
+
+    record = _record()
+    as_text = evaluate(record, as_of="2025-06-01", protocols=["nice-cg178"], scores=[])  # type: ignore[arg-type]
+    assert as_text.as_of == AS_OF
+    with pytest.raises(OptionError, match="not a date"):
+        evaluate(record, as_of="tomorrow", scores=[])  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match="ISO 3166"):
+        evaluate(record, as_of=AS_OF, jurisdiction="England", scores=[])
+    with pytest.raises(OptionError, match="unknown models"):
+        evaluate(record, as_of=AS_OF, score_inputs={"qrsk3": {"smoking": "non"}})

@@ -56,3 +56,35 @@ def test_french_plan() -> None:
         or plan.lang == "fr"
     )
     assert any("semaines" in line or "an" in line for line in plan.protocols[0].then)
+
+
+def test_dates_may_be_iso_text_or_datetimes_but_not_anything() -> None:
+    from cvrisk.errors import OptionError, RecordError
+
+    assert schedule("olanzapine", "2025-01-06").start == START  # type: ignore[arg-type]
+    assert schedule("olanzapine", dt.datetime(2025, 1, 6, 9, 30)).start == START
+    with pytest.raises(OptionError, match="not a date"):
+        schedule("olanzapine", "06/01/2025")  # type: ignore[arg-type]
+    with pytest.raises(RecordError, match="birth_date"):
+        schedule("olanzapine", START, patient={"sex": "female"})
+    with pytest.raises(RecordError, match="Patient"):
+        schedule("olanzapine", START, patient="x")  # type: ignore[arg-type]
+
+
+def test_a_named_protocol_for_another_age_group_is_an_error() -> None:
+    adult = {"birth_date": "1980-01-01", "sex": "male"}
+    with pytest.raises(ProtocolError, match="aged 45"):
+        schedule("risperidone", START, protocol="camesa-2011", patient=adult)
+
+
+def test_population_is_stated_and_jurisdiction_filters() -> None:
+    plans = {p.protocol: p for p in schedule("risperidone", START).protocols}
+    assert plans["camesa-2011"].population == "ages 17 and under"
+    assert plans["nice-cg178"].population == "ages 18 and over"
+    gb = {p.protocol for p in schedule("risperidone", START, jurisdiction="gb").protocols}
+    assert gb == {"nice-cg178", "ecg-qtc"}
+
+
+def test_drug_typos_get_suggestions() -> None:
+    with pytest.raises(VocabularyError, match="did you mean olanzapine"):
+        schedule("olanzapin", START)
