@@ -1,6 +1,6 @@
 """The patient record: demographics, diagnoses, prescriptions and dated measurements.
 
-Native JSON in and out (pydantic v2); FHIR R4 Bundles are read by :mod:`cvrisk.fhir`.
+Native JSON in and out (pydantic v2), with FHIR's code-system URIs and UCUM unit spellings.
 Validation is strict and explains itself: an unknown unit, a weight in mmHg, cholesterol
 213 "mmol/L", a prescription stopping before it starts are all :class:`RecordError` s that
 name the field (``observations[3].value``), the value and what was probably meant. Nothing
@@ -525,7 +525,7 @@ def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientR
 def record_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the native record format (docs/record.schema.json).
 
-    Regenerate the committed copy with ``python -m cvrisk.record > docs/record.schema.json``.
+    Regenerate the committed copy with ``cvrisk schema record > docs/record.schema.json``.
     The schema describes the shape; the cross-field rules (units, plausibility, dates, codes)
     are checked by :meth:`PatientRecord.from_json` and described in docs/record.md.
     """
@@ -542,7 +542,7 @@ def dumps_schema(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-if __name__ == "__main__":  # python -m cvrisk.record > docs/record.schema.json
+if __name__ == "__main__":  # prefer: cvrisk schema record > docs/record.schema.json
     import sys
 
     sys.stdout.write(dumps_schema(record_json_schema()))

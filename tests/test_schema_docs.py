@@ -9,7 +9,7 @@ from cvrisk.record import PatientRecord, dumps_schema, record_json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "docs" / "record.schema.json"
-REGENERATE = "python -m cvrisk.record > docs/record.schema.json"
+REGENERATE = "cvrisk schema record > docs/record.schema.json"
 
 
 def test_committed_schema_is_up_to_date() -> None:
