@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cvrisk import vocab
 from cvrisk._version import __version__
+from cvrisk.data import load_data
 from cvrisk.errors import CvriskError, OptionError, ProtocolError, RecordError
 from cvrisk.record import Medication, Patient, PatientRecord, load_record, record_error
 from cvrisk.rules import engine
@@ -61,12 +62,9 @@ from cvrisk.rules.timeline import (
     recurring_occurrence,
     requirement,
 )
-from cvrisk.scores.registry import MODEL_MODULES
+from cvrisk.scores.registry import MODEL_MODULES, get_model
 from cvrisk.units import convert, display_unit, parse_unit
 
-#: Scores reported when no protocol rule asks for one: QRISK3 has SMI and
-#: atypical-antipsychotic terms (Hippisley-Cox et al., BMJ 2017;357:j2099).
-DEFAULT_SCORES = ("qrisk3",)
 _STATUS_ORDER = {"overdue": 0, "due": 1, "conditional": 2, "upcoming": 3}
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -141,7 +139,8 @@ def evaluate(
             automatic selection to that country's protocols and international ones.
         lang: ``en`` or ``fr`` for messages and reasons.
         scores: risk models to compute for the report (default: those the protocols' rules
-            use, and QRISK3).
+            use, and the jurisdiction's usual scores that fit the patient's age:
+            cvrisk/data/jurisdictions.toml; QRISK3 without a jurisdiction).
         score_inputs: values the caller supplies per model, e.g.
             ``{"qrisk3": {"smoking": "moderate", "family_history_chd": False}}`` (structured
             EHR fields a record does not carry); they replace record-derived values.
@@ -204,13 +203,18 @@ def evaluate(
     for analyte, within in sorted(ruleset.needs.within):
         add_change_within(facts, results, analyte, within)
 
-    # Scores: the rules' and the defaults while a protocol applies; explicit ones always.
-    if applicable:
-        requested = DEFAULT_SCORES if scores is None else scores
-        wanted = sorted(set(ruleset.needs.scores) | set(requested))
+    # Scores: the rules' and the jurisdiction's defaults while a protocol applies; explicit
+    # ones always.
+    defaults = default_scores(jurisdiction)
+    model_options = dict(defaults.get("options", {}))
+    if scores is not None:
+        wanted = sorted(set(scores) | (set(ruleset.needs.scores) if applicable else set()))
+    elif applicable:
+        fitting = [m for m in defaults["scores"] if _age_fits(m, age)]
+        wanted = sorted(set(ruleset.needs.scores) | set(fitting))
     else:
-        wanted = sorted(set(scores or ()))
-    options = _ScoreOptions(dict(score_inputs or {}), record_complete)
+        wanted = []
+    options = _ScoreOptions(dict(score_inputs or {}), record_complete, model_options)
     score_entries = [_score(rec, model, as_of, lang, facts, issues, options) for model in wanted]
 
     alerts = []
@@ -381,6 +385,20 @@ def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> 
 class _ScoreOptions:
     given: dict[str, Mapping[str, Any]]
     record_complete: bool
+    model_options: dict[str, Any]  # from the jurisdiction (score2's region)
+
+
+def default_scores(jurisdiction: str | None) -> dict[str, Any]:
+    """The jurisdiction's default scores and options (cvrisk/data/jurisdictions.toml)."""
+    table = load_data("jurisdictions.toml")
+    return dict(table.get(jurisdiction or "default", table["default"]))
+
+
+def _age_fits(model: str, age: float) -> bool:
+    spec = get_model(model).inputs.get("age")
+    if spec is None or spec.minimum is None or spec.maximum is None:
+        return True
+    return spec.minimum <= age <= spec.maximum
 
 
 def _score(
@@ -395,6 +413,7 @@ def _score(
     from cvrisk.scores.from_record import score_record
 
     try:
+        accepted = get_model(model).info.options
         result = score_record(
             record,
             model,
@@ -402,6 +421,7 @@ def _score(
             lang=lang,
             given=options.given.get(model),
             record_complete=options.record_complete,
+            **{k: v for k, v in options.model_options.items() if k in accepted},
         )
     except CvriskError as exc:
         text = str(exc) if str(exc).startswith(model) else f"{model}: {exc}"

@@ -241,3 +241,20 @@ def test_evaluate_dates_and_options_are_checked() -> None:
         evaluate(record, as_of=AS_OF, jurisdiction="England", scores=[])
     with pytest.raises(OptionError, match="unknown models"):
         evaluate(record, as_of=AS_OF, score_inputs={"qrsk3": {"smoking": "non"}})
+
+
+def test_default_scores_follow_the_jurisdiction_and_the_age() -> None:
+    record = {
+        "patient": {"id": "s", "birth_date": "1970-01-01", "sex": "male", "ethnicity": "white"},
+        "medications": [{"drug": "olanzapine", "start": "2025-01-01"}],
+        "observations": [],
+    }
+
+    def models(jurisdiction: str | None) -> list[str]:
+        report = evaluate(record, as_of=AS_OF, jurisdiction=jurisdiction)
+        return sorted(s.model for s in report.scores)
+
+    assert models(None) == ["qrisk3"]
+    assert models("GB") == ["qrisk3"]
+    assert models("US") == ["pce", "prevent"]
+    assert models("FR") == ["score2"]  # 55 years: SCORE2-OP (70-89) does not fit
