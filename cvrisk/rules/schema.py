@@ -44,6 +44,22 @@ def _check_id(value: str) -> str:
 Identifier = Annotated[str, AfterValidator(_check_id)]
 
 
+def _check_test(value: str) -> str:
+    _vocabulary(vocab.test_analytes, value)
+    return value
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+#: A canonical test id (cvrisk/data/tests.toml).
+TestId = Annotated[str, AfterValidator(_check_test)]
+#: An ISO 8601 duration of one unit: PnD, PnW, PnM or PnY.
+DurationText = Annotated[str, AfterValidator(_check_duration)]
+
+
 def _vocabulary(lookup: Callable[[str], T], value: str) -> T:
     """A vocabulary lookup inside a validator: its KeyError becomes a ValueError, which
     pydantic reports with the field's location."""
@@ -109,10 +125,10 @@ class ScheduleItem(_Strict):
     """One monitored test: baseline, follow-ups after the anchor, then a recurring interval."""
 
     id: Identifier
-    test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
+    test: TestId = Field(description="Canonical test id (cvrisk/data/tests.toml).")
     baseline: bool = False
-    followups: tuple[str, ...] = Field(default=(), description="ISO 8601 durations.")
-    then_every: str | None = None
+    followups: tuple[DurationText, ...] = Field(default=(), description="ISO 8601 durations.")
+    then_every: DurationText | None = None
     drugs: tuple[str, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
@@ -122,26 +138,6 @@ class ScheduleItem(_Strict):
     note: str | None = None
 
     _drugs = field_validator("drugs")(_check_drugs)
-
-    @field_validator("test")
-    @classmethod
-    def _test(cls, value: str) -> str:
-        _vocabulary(vocab.test_analytes, value)
-        return value
-
-    @field_validator("followups")
-    @classmethod
-    def _followups(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            parse_duration(value)
-        return values
-
-    @field_validator("then_every")
-    @classmethod
-    def _every(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
 
     @model_validator(mode="after")
     def _something_scheduled(self) -> ScheduleItem:
@@ -171,20 +167,8 @@ class Equivalent(_Strict):
 class Recheck(_Strict):
     """A repeat test the alert's source asks for, within a time (ANC within 24 hours)."""
 
-    test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
-    within: str = Field(description="ISO 8601 duration after the triggering result.")
-
-    @field_validator("test")
-    @classmethod
-    def _test(cls, value: str) -> str:
-        _vocabulary(vocab.test_analytes, value)
-        return value
-
-    @field_validator("within")
-    @classmethod
-    def _within(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    test: TestId = Field(description="Canonical test id (cvrisk/data/tests.toml).")
+    within: DurationText = Field(description="ISO 8601 duration after the triggering result.")
 
 
 class AlertRule(_Strict):
