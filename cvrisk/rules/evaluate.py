@@ -54,7 +54,7 @@ from cvrisk.rules.report import (
     TestEntry,
     Window,
 )
-from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem
+from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem, text_in
 from cvrisk.rules.timeline import (
     BASELINE_WINDOW_DAYS,
     Occurrence,
@@ -286,7 +286,7 @@ def _test_entry(
         evidence_status=item.status,
         verifiable=item.observable,
         last_result=req.last_result,
-        note=item.note,
+        note=text_in(item.note, lang),
     )
 
 
@@ -633,7 +633,7 @@ def _plan_item(proto: Protocol, item: ScheduleItem, occurrence: Occurrence, lang
         verifiable=item.observable,
         source=item.source,
         evidence_status=item.status,
-        note=item.note,
+        note=text_in(item.note, lang),
     )
 
 

@@ -84,6 +84,11 @@ class Messages(_Strict):
         return (self.fr if lang == "fr" else None) or self.en
 
 
+def text_in(text: str | Messages | None, lang: str) -> str | None:
+    """A note in ``lang``: a plain text is the same in every language."""
+    return text.get(lang) if isinstance(text, Messages) else text
+
+
 def _check_drugs(drugs: Sequence[str] | None) -> Sequence[str] | None:
     if drugs is None:
         return None
@@ -135,7 +140,9 @@ class ScheduleItem(_Strict):
     baseline_window_days: tuple[int, int] | None = None
     source: str = Field(min_length=1)
     status: Status
-    note: str | None = None
+    note: str | Messages | None = Field(
+        None, description="Free text for the clinician: one text, or {en, fr}."
+    )
 
     _drugs = field_validator("drugs")(_check_drugs)
 
@@ -205,7 +212,9 @@ class AlertRule(_Strict):
     message: Messages
     source: str = Field(min_length=1)
     status: Status
-    note: str | None = None
+    note: str | Messages | None = Field(
+        None, description="Free text for the clinician: one text, or {en, fr}."
+    )
 
     _drugs = field_validator("drugs")(_check_drugs)
 
