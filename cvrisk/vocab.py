@@ -186,7 +186,11 @@ def condition_sets() -> dict[str, dict[str, Any]]:
 
 def conditions_matching(code: str, system: str) -> list[str]:
     """Ids of the condition sets a diagnosis code belongs to (ICD-10 by prefix, SNOMED exact)."""
-    system = normalise_system(system)
+    return list(_conditions_matching(code, normalise_system(system)))
+
+
+@cache
+def _conditions_matching(code: str, system: str) -> tuple[str, ...]:
     found = []
     for set_id, entry in condition_sets().items():
         if system == "icd10":
@@ -195,7 +199,7 @@ def conditions_matching(code: str, system: str) -> list[str]:
                 found.append(set_id)
         elif system == "snomed" and code in {str(c) for c in entry.get("snomed", ())}:
             found.append(set_id)
-    return found
+    return tuple(found)
 
 
 #: Ethnicity categories of QRISK3 (Hippisley-Cox et al., BMJ 2017;357:j2099), which records
