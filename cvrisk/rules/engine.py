@@ -123,8 +123,8 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
         )
     for excluded in sorted(vocab.expand_ethnicities(rule.ethnicity_not_in or [])):
         terms.append({"$neq": {"eth": excluded}})
-    if rule.drugs:
-        terms.append(_either([{f"d_{drug}": 1} for drug in rule.drugs]))
+    if rule.drugs:  # about results taken during treatment with one of these drugs
+        terms.append(_either([{f"on_{drug}": 1} for drug in rule.drugs]))
     if rule.min_age_years is not None:
         terms.append({"$gte": {"age": rule.min_age_years}})
     if rule.max_age_years is not None:

@@ -25,7 +25,7 @@ from cvrisk.record import Medication, Patient, PatientRecord, load_record, recor
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
 from cvrisk.rules.durations import parse_duration
-from cvrisk.rules.episodes import Episode, Prescription, current_episode
+from cvrisk.rules.episodes import Episode, Prescription, current_episode, merge_courses
 from cvrisk.rules.facts import (
     FactSet,
     Results,
@@ -192,7 +192,10 @@ def evaluate(
             )
         )
     ruleset = engine.compile_ruleset([p for p, _ in applicable])
-    facts = FactSet(patient_fields(rec, as_of, active, ruleset.needs.conditions))
+    facts = FactSet(
+        patient_fields(rec, as_of, active, ruleset.needs.conditions),
+        drug_starts=_current_starts(courses, as_of),
+    )
     add_latest(facts, results, ruleset.needs.latest)
     episodes = {p.id: e for p, e in applicable}
     for protocol_id, analyte in sorted(ruleset.needs.baseline):
@@ -222,8 +225,9 @@ def evaluate(
         alert = _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
         alerts.append(alert)
         trigger = facts.values[fact_id].get("date")
+        if not isinstance(trigger, dt.date) or trigger < episodes[compiled.protocol.id].anchor:
+            continue  # a result from before the episode: its own baseline schedule covers it
         for recheck in compiled.rule.recheck:
-            assert isinstance(trigger, dt.date)
             tests.append(
                 _recheck(compiled.protocol, compiled.rule, recheck, alert, trigger, as_of, lang)
             )
@@ -288,6 +292,11 @@ def _test_entry(
         last_result=req.last_result,
         note=text_in(item.note, lang),
     )
+
+
+def _current_starts(courses: list[Prescription], as_of: dt.date) -> dict[str, dt.date]:
+    """Start of the current (merged) course of each antipsychotic active on ``as_of``."""
+    return {c.drug: c.start for c in merge_courses(courses) if c.active_on(as_of)}
 
 
 def _coverage_issues(

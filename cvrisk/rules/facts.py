@@ -12,8 +12,9 @@ Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
 ``score``                  a risk score: ``percent``
 
 Every fact also carries the patient's ``sex``, ``eth`` (ethnicity, or ``unknown``), ``age``
-(whole years) and ``d_<drug> = 1`` for each active antipsychotic, so rule filters compile to
-plain conditions. Evidence (the results behind each fact) is kept beside the facts.
+(whole years), ``d_<drug> = 1`` for each active antipsychotic and ``on_<drug> = 1`` when its
+result is dated during the current course of that drug, so rule filters compile to plain
+conditions. Evidence (the results behind each fact) is kept beside the facts.
 """
 
 from __future__ import annotations
@@ -163,6 +164,8 @@ class FactSet:
     """Facts to assert, and the evidence behind each (by fact id)."""
 
     patient: dict[str, Any]
+    #: start of the current course of each active antipsychotic
+    drug_starts: dict[str, dt.date] = field(default_factory=dict)
     facts: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -170,8 +173,16 @@ class FactSet:
     def add(
         self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any
     ) -> None:
+        """Add a fact. ``on_<drug> = 1`` marks a result dated on or after the start of that
+        drug's current course: drug-specific rules (``drugs``) look only at those."""
         fact_id = f"f{len(self.facts)}"
-        self.facts.append({"id": fact_id, "t": kind, **self.patient, **fields})
+        day = shown.get("date")
+        during = {
+            f"on_{drug}": 1
+            for drug, start in self.drug_starts.items()
+            if isinstance(day, dt.date) and day >= start
+        }
+        self.facts.append({"id": fact_id, "t": kind, **self.patient, **during, **fields})
         self.evidence[fact_id] = evidence
         self.values[fact_id] = shown
 

@@ -258,3 +258,17 @@ def test_default_scores_follow_the_jurisdiction_and_the_age() -> None:
     assert models("GB") == ["qrisk3"]
     assert models("US") == ["pce", "prevent"]
     assert models("FR") == ["score2"]  # 55 years: SCORE2-OP (70-89) does not fit
+
+
+@pytest.mark.parametrize(("crp_date", "fires"), [("2025-04-20", False), ("2025-05-08", True)])
+def test_drug_specific_alerts_look_at_results_during_that_drug(crp_date: str, fires: bool) -> None:
+    record = {
+        "patient": {"id": "m", "birth_date": "1985-01-01", "sex": "female"},
+        "medications": [{"drug": "clozapine", "start": "2025-05-01"}],
+        "observations": [{"analyte": "crp", "value": 60, "unit": "mg/L", "date": crp_date}],
+    }
+    report = evaluate(record, as_of=dt.date(2025, 5, 10), protocols=["clozapine-uk"], scores=[])
+    fired = "myocarditis-crp-raised" in {a.rule for a in report.alerts}
+    rechecks = [t for t in report.tests if t.rule == "myocarditis-crp-raised"]
+    assert fired is fires and bool(rechecks) is fires
+    assert all(t.due_date >= dt.date(2025, 5, 1) for t in report.tests)
