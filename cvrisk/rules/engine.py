@@ -123,8 +123,9 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
         )
     for excluded in sorted(vocab.expand_ethnicities(rule.ethnicity_not_in or [])):
         terms.append({"$neq": {"eth": excluded}})
-    if rule.drugs:  # about results taken during treatment with one of these drugs
-        terms.append(_either([{f"on_{drug}": 1} for drug in rule.drugs]))
+    if rule.drugs:  # results from the drug's baseline on, or during treatment only
+        prefix = "on" if rule.results == "on_treatment" else "from"
+        terms.append(_either([{f"{prefix}_{drug}": 1} for drug in rule.drugs]))
     if rule.min_age_years is not None:
         terms.append({"$gte": {"age": rule.min_age_years}})
     if rule.max_age_years is not None:

@@ -225,12 +225,14 @@ def evaluate(
         alert = _alert(compiled.protocol, compiled.rule, facts, fact_id, lang)
         alerts.append(alert)
         trigger = facts.values[fact_id].get("date")
-        if not isinstance(trigger, dt.date) or trigger < episodes[compiled.protocol.id].anchor:
-            continue  # a result from before the episode: its own baseline schedule covers it
+        if not isinstance(trigger, dt.date):
+            continue
+        anchor = episodes[compiled.protocol.id].anchor
         for recheck in compiled.rule.recheck:
-            tests.append(
-                _recheck(compiled.protocol, compiled.rule, recheck, alert, trigger, as_of, lang)
+            entry = _recheck(
+                compiled.protocol, compiled.rule, recheck, alert, trigger, anchor, as_of, lang
             )
+            tests.append(entry)
     alerts.sort(key=lambda a: (_SEVERITY_ORDER[a.severity], a.protocol, a.rule))
     tests.sort(key=lambda t: (_STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
     return Report(
@@ -346,13 +348,15 @@ def _recheck(
     recheck: Recheck,
     alert: Alert,
     trigger: dt.date,
+    anchor: dt.date,
     as_of: dt.date,
     lang: str,
 ) -> TestEntry:
-    """The repeat test an alert asks for: due within its delay after the triggering result."""
+    """The repeat test an alert asks for: due within its delay after the triggering result,
+    and not before the start (a pre-start result is repeated before starting)."""
     label = test_label(recheck.test, lang)
     within = duration_text(recheck.within, lang)
-    due = parse_duration(recheck.within).add_to(trigger)
+    due = max(parse_duration(recheck.within).add_to(trigger), anchor)
     return TestEntry(
         test=recheck.test,
         label=label,

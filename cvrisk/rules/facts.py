@@ -12,9 +12,10 @@ Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
 ``score``                  a risk score: ``percent``
 
 Every fact also carries the patient's ``sex``, ``eth`` (ethnicity, or ``unknown``), ``age``
-(whole years), ``d_<drug> = 1`` for each active antipsychotic and ``on_<drug> = 1`` when its
-result is dated during the current course of that drug, so rule filters compile to plain
-conditions. Evidence (the results behind each fact) is kept beside the facts.
+(whole years), ``d_<drug> = 1`` for each active antipsychotic, and ``from_<drug>`` /
+``on_<drug>`` when its result is dated from that drug's baseline window / during its current
+course, so rule filters compile to plain conditions. Evidence (the results behind each fact)
+is kept beside the facts.
 """
 
 from __future__ import annotations
@@ -173,15 +174,18 @@ class FactSet:
     def add(
         self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any
     ) -> None:
-        """Add a fact. ``on_<drug> = 1`` marks a result dated on or after the start of that
-        drug's current course: drug-specific rules (``drugs``) look only at those."""
+        """Add a fact. ``from_<drug> = 1`` marks a result dated from the baseline window of
+        that drug's current course on, ``on_<drug> = 1`` one dated during it: drug-specific
+        rules (``drugs``) read one or the other (``results``)."""
         fact_id = f"f{len(self.facts)}"
         day = shown.get("date")
-        during = {
-            f"on_{drug}": 1
-            for drug, start in self.drug_starts.items()
-            if isinstance(day, dt.date) and day >= start
-        }
+        during: dict[str, int] = {}
+        if isinstance(day, dt.date):
+            for drug, start in self.drug_starts.items():
+                if day >= start - dt.timedelta(days=BASELINE_WINDOW_DAYS[0]):
+                    during[f"from_{drug}"] = 1  # from the baseline window of the drug on
+                if day >= start:
+                    during[f"on_{drug}"] = 1  # during treatment
         self.facts.append({"id": fact_id, "t": kind, **self.patient, **during, **fields})
         self.evidence[fact_id] = evidence
         self.values[fact_id] = shown

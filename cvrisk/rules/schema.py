@@ -200,6 +200,12 @@ class AlertRule(_Strict):
     recheck: tuple[Recheck, ...] = Field(
         default=(), description="Repeat tests the source asks for after this finding."
     )
+    results: Literal["from_baseline", "on_treatment"] = Field(
+        "from_baseline",
+        description="With `drugs`: the results the rule reads, from the drug's baseline "
+        "window on (default; a low count before starting clozapine matters) or only during "
+        "treatment (a CRP rise 'in the first weeks of clozapine').",
+    )
     unless_conditions: tuple[str, ...] = Field(
         default=(), description="Condition sets (conditions.toml) that exclude the patient."
     )

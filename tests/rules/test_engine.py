@@ -272,3 +272,22 @@ def test_drug_specific_alerts_look_at_results_during_that_drug(crp_date: str, fi
     rechecks = [t for t in report.tests if t.rule == "myocarditis-crp-raised"]
     assert fired is fires and bool(rechecks) is fires
     assert all(t.due_date >= dt.date(2025, 5, 1) for t in report.tests)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "rule"),
+    [("clozapine-uk", "fbc-red-neutrophils"), ("clozapine-fda", "anc-mild-neutropenia")],
+)
+def test_a_low_count_just_before_clozapine_starts_is_flagged(protocol: str, rule: str) -> None:
+    record = {
+        "patient": {"id": "b", "birth_date": "1985-01-01", "sex": "male"},
+        "medications": [{"drug": "clozapine", "start": "2025-05-25"}],
+        "observations": [
+            {"analyte": "neutrophils", "value": 1.2, "unit": "10*9/L", "date": "2025-05-24"},
+            {"analyte": "wbc", "value": 4.0, "unit": "10*9/L", "date": "2025-05-24"},
+        ],
+    }
+    report = evaluate(record, as_of=dt.date(2025, 5, 26), protocols=[protocol], scores=[])
+    assert rule in {a.rule for a in report.alerts}
+    (recheck,) = [t for t in report.tests if t.rule == rule]
+    assert recheck.due_date == dt.date(2025, 5, 25)  # not before the start
