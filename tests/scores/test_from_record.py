@@ -808,3 +808,16 @@ def test_a_child_is_told_the_age_is_outside_the_range_not_what_is_missing() -> N
     assert result.risk is None and not result.missing
     assert [p.column for p in result.invalid] == ["age"]
     assert "25-84" in result.invalid[0].reason
+
+
+@pytest.mark.parametrize("code", ["22298006", "230690007", "266257000", "414545008"])
+def test_established_cvd_coded_in_snomed_is_recognised(code: str) -> None:
+    ill = _adult(conditions=[{"code": code, "system": "snomed", "onset": "2020-01-01"}])
+    result = score_record(
+        ill,
+        "qrisk3",
+        as_of=dt.date(2025, 6, 1),
+        record_complete=True,
+        given={"family_history_chd": False},
+    )
+    assert result.risk is None and any(c.id == "established_cvd" for c in result.caveats)
