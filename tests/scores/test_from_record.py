@@ -821,3 +821,14 @@ def test_established_cvd_coded_in_snomed_is_recognised(code: str) -> None:
         given={"family_history_chd": False},
     )
     assert result.risk is None and any(c.id == "established_cvd" for c in result.caveats)
+
+
+def test_qrisk3_counts_treated_hypertension_only_with_the_diagnosis() -> None:
+    propranolol = {"code": "C07AA05", "system": "atc", "start": "2024-01-01"}  # akathisia?
+    record = with_items(base_record(), medications=[propranolol])
+    assert "bp_treated" in missing_names(score_inputs(record, "qrisk3", as_of=AS_OF))
+    complete = score_inputs(record, "qrisk3", as_of=AS_OF, record_complete=True)
+    assert complete.row["bp_treated"] is False
+    assert score_inputs(record, "pce", as_of=AS_OF).row["bp_treated"] is True  # its definition
+    hypertensive = with_items(record, conditions=[{"code": "I10", "system": "icd10"}])
+    assert score_inputs(hypertensive, "qrisk3", as_of=AS_OF).row["bp_treated"] is True

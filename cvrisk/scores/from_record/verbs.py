@@ -20,7 +20,7 @@ from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Pro
 from cvrisk.record import PatientRecord, day_of, load_record
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import caveat, check_lang, patient_caveats
-from cvrisk.scores.from_record.lookup import Found
+from cvrisk.scores.from_record.lookup import Found, Lookup, NotFound
 from cvrisk.scores.from_record.resolve import Resolver
 from cvrisk.scores.from_record.results import (
     Caveat,
@@ -182,6 +182,24 @@ class _Row:
     #: boolean inputs set false because ``record_complete=True`` and nothing was recorded
     assumed_absent: list[str] = field(default_factory=list)
 
+    def _with_required_diagnosis(self, name: str, found: Lookup) -> Lookup:
+        """A flag found from prescriptions that this model counts only with a diagnosis
+        (QRISK3's treated hypertension): not found when the diagnosis is not recorded."""
+        required = config()["flags"].get(name, {}).get("requires_diagnosis", {})
+        sets = required.get(self.risk_model.id)
+        if not sets or not isinstance(found, Found) or found.value is not True:
+            return found
+        if self.resolver.codes.conditions(list(sets)):
+            return found
+        drugs = "; ".join(e.detail for e in found.evidence)
+        return NotFound(
+            f"{drugs} is active but no {' or '.join(sets)} diagnosis is recorded, and "
+            f"{self.risk_model.info.title} counts treated hypertension (diagnosis and "
+            "treatment); the drug may be for another indication (beta-blockers for "
+            "akathisia, anxiety, migraine)",
+            unrecorded=False,
+        )
+
     def add(self, name: str, spec: InputSpec) -> None:
         """Decide input ``name``: given, left to the model, read, assumed absent or missing."""
         if name in self.given:
@@ -194,7 +212,7 @@ class _Row:
         only_for = config()["flags"].get(name, {}).get("only_for_sex")
         if only_for is not None and only_for != self.resolver.record.patient.sex:
             return
-        found = self.resolver.resolve(spec)
+        found = self._with_required_diagnosis(name, self.resolver.resolve(spec))
         if isinstance(found, Found):
             self.row[name] = _plain(found.value)
             self.sources[name] = found.evidence
