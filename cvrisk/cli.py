@@ -171,6 +171,8 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     if not plan.protocols:
         out.write(phrase("table.no_plan", lang, drug=plan.drug) + "\n")
+    for note in plan.notes:
+        out.write(f"! {note}\n")
     if unconfirmed:
         out.write(_word("unconfirmed", lang) + "\n")
     return 0

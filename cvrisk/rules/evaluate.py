@@ -167,7 +167,8 @@ def evaluate(
     age = rec.age_on(as_of)
 
     applicable: list[tuple[Protocol, Episode]] = []
-    for protocol in select_protocols(protocols, jurisdiction):
+    selected = select_protocols(protocols, jurisdiction)
+    for protocol in selected:
         if not protocol.applies_to.covers_age(age):
             continue
         episode = current_episode(courses, protocol.applies_to, as_of)
@@ -175,7 +176,12 @@ def evaluate(
             applicable.append((protocol, episode))
 
     active = sorted({c.drug for c in courses if c.active_on(as_of)})
-    issues.extend(_coverage_issues(applicable, active, age, as_of, lang))
+    if active:
+        applied = {p.id for p, _ in applicable}
+        issues.extend(coverage_issues(selected, applied, active, age, jurisdiction, lang))
+    else:
+        text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
+        issues.append(DataIssue(kind="no_protocol", message=text))
     tests = [
         entry
         for protocol, episode in applicable
@@ -211,12 +217,15 @@ def evaluate(
     defaults = default_scores(jurisdiction)
     model_options = dict(defaults.get("options", {}))
     if scores is not None:
-        wanted = sorted(set(scores) | (set(ruleset.needs.scores) if applicable else set()))
-    elif applicable:
+        wanted = sorted(set(scores) | set(ruleset.needs.scores))
+    else:  # the jurisdiction's usual scores that fit the age, with or without a protocol
         fitting = [m for m in defaults["scores"] if _age_fits(m, age)]
+        if not fitting:
+            text = phrase(
+                "issue.no_score_for_age", lang, age=int(age), models=", ".join(defaults["scores"])
+            )
+            issues.append(DataIssue(kind="not_computable", message=text))
         wanted = sorted(set(ruleset.needs.scores) | set(fitting))
-    else:
-        wanted = []
     options = _ScoreOptions(dict(score_inputs or {}), record_complete, model_options)
     score_entries = [_score(rec, model, as_of, lang, facts, issues, options) for model in wanted]
 
@@ -301,44 +310,70 @@ def _current_starts(courses: list[Prescription], as_of: dt.date) -> dict[str, dt
     return {c.drug: c.start for c in merge_courses(courses) if c.active_on(as_of)}
 
 
-def _coverage_issues(
-    applicable: list[tuple[Protocol, Episode]],
-    active: list[str],
-    age: float,
-    as_of: dt.date,
+def coverage_issues(
+    selected: Sequence[Protocol],
+    applied: set[str],
+    drugs: Sequence[str],
+    age: float | None,
+    jurisdiction: str | None,
     lang: str,
 ) -> list[DataIssue]:
-    """Say why nothing (or not everything) is assessed, rather than stay silent."""
-    if not active:
-        text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
+    """Say what the selected protocols leave unassessed, rather than stay silent.
+
+    ``selected``: the protocols chosen (after the jurisdiction filter); ``applied``: the ids
+    of those that apply to the patient; ``drugs``: the active antipsychotics; ``age``: the
+    patient's age (None when unknown, as in a plan without a patient).
+    """
+    if not drugs:
+        text = phrase("issue.no_antipsychotic", lang, as_of="-")
         return [DataIssue(kind="no_protocol", message=text)]
-    drugs = ", ".join(drug_label(d, lang) for d in active)
-    if not applicable:
-        text = phrase("issue.no_protocol", lang, age=int(age), drugs=drugs)
-        return [DataIssue(kind="no_protocol", message=text)]
-    issues = []
-    jurisdictions = sorted({p.jurisdiction for p, _ in applicable} - {"INT"})
-    if len(jurisdictions) > 1:
-        listed = "; ".join(
-            f"{j}: {', '.join(sorted(p.id for p, _ in applicable if p.jurisdiction == j))}"
-            for j in jurisdictions
+    issues: list[DataIssue] = []
+    shipped_jurisdictions = {p.jurisdiction for p in shipped_protocols().values()}
+    if jurisdiction is not None and jurisdiction not in shipped_jurisdictions:
+        text = phrase(
+            "issue.unknown_jurisdiction",
+            lang,
+            jurisdiction=jurisdiction,
+            shipped=", ".join(sorted(shipped_jurisdictions - {"INT"})),
         )
-        text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
-        issues.append(DataIssue(kind="several_jurisdictions", message=text))
-    chosen = {p.id for p, _ in applicable}
-    for drug in active:
+        issues.append(DataIssue(kind="no_protocol", message=text))
+    national = [p for p in selected if p.jurisdiction != "INT"]
+    for drug in drugs:
+        label = drug_label(drug, lang)
+        covering = [p for p in national if p.applies_to.covers(drug)]
+        fitting = [p for p in covering if age is None or p.applies_to.covers_age(age)]
+        if covering and not fitting:
+            listed = "; ".join(f"{p.id} ({_population(p, lang)})" for p in covering)
+            text = phrase("issue.no_protocol_for_age", lang, drug=label, age=age, protocols=listed)
+            issues.append(DataIssue(kind="no_protocol", message=text, field=drug))
+        elif national and not covering:
+            text = phrase("issue.no_protocol_for_drug", lang, drug=label)
+            issues.append(DataIssue(kind="no_protocol", message=text, field=drug))
         # protocols for this one drug only (clozapine's blood monitoring), not class protocols
         specific = sorted(
             p.id for p in shipped_protocols().values() if p.applies_to.drugs == [drug]
         )
-        if specific and not chosen & set(specific):
+        if specific and not applied & set(specific):
             text = phrase(
                 "issue.drug_protocol_not_selected",
                 lang,
-                drug=drug_label(drug, lang),
+                drug=label,
                 protocols=", ".join(specific),
             )
             issues.append(DataIssue(kind="no_protocol", message=text, field=drug))
+    chosen = [p for p in selected if p.id in applied]
+    jurisdictions = sorted({p.jurisdiction for p in chosen} - {"INT"})
+    if len(jurisdictions) > 1:
+        listed = "; ".join(
+            f"{j}: {', '.join(sorted(p.id for p in chosen if p.jurisdiction == j))}"
+            for j in jurisdictions
+        )
+        text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
+        issues.append(DataIssue(kind="several_jurisdictions", message=text))
+    for protocol in chosen:
+        if not protocol.alerts:
+            text = phrase("issue.no_thresholds", lang, protocol=protocol.id)
+            issues.append(DataIssue(kind="no_protocol", message=text, protocol=protocol.id))
     return issues
 
 
@@ -573,7 +608,17 @@ def schedule(
                 )
             continue
         plans.append(_protocol_plan(proto, drug, start, lang))
-    return Plan(drug=drug, start=start, lang=lang, protocols=plans, cvrisk_version=__version__)
+    age = person.age_on(start) if person is not None else None
+    applied = {p.protocol for p in plans}
+    notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    return Plan(
+        drug=drug,
+        start=start,
+        lang=lang,
+        protocols=plans,
+        notes=notes,
+        cvrisk_version=__version__,
+    )
 
 
 def _patient(patient: Patient | dict[str, Any] | None) -> Patient | None:
@@ -625,6 +670,7 @@ def check_jurisdiction(jurisdiction: str | None) -> str | None:
     if jurisdiction is None:
         return None
     code = jurisdiction.strip().upper()
+    code = {"UK": "GB"}.get(code, code)  # ISO 3166 reserves UK for the United Kingdom (GB)
     if not (len(code) == 2 and code.isalpha()) and code != "INT":
         raise OptionError(
             f"jurisdiction={jurisdiction!r}: use an ISO 3166-1 alpha-2 country code "

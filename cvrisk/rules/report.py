@@ -152,6 +152,7 @@ class Plan(_Out):
     start: dt.date
     lang: str
     protocols: list[ProtocolPlan]
+    notes: list[str] = Field(default_factory=list, description="What the plan leaves out, and why.")
     cvrisk_version: str
 
     def to_json(self, **kwargs: Any) -> str:

@@ -219,8 +219,9 @@ def test_several_jurisdictions_are_flagged() -> None:
 
 def test_drug_specific_monitoring_not_selected_is_flagged() -> None:
     fr = evaluate(_clozapine_record(), as_of=AS_OF, scores=[], jurisdiction="FR")
-    (issue,) = [i for i in fr.data_issues if i.kind == "no_protocol"]
-    assert issue.field == "clozapine" and "clozapine-uk" in issue.message
+    (issue,) = [i for i in fr.data_issues if i.kind == "no_protocol" and i.field == "clozapine"]
+    assert "clozapine-uk" in issue.message and "clozapine-fda" in issue.message
+    assert any(i.protocol == "afssaps-2010" for i in fr.data_issues)  # no thresholds: said so
 
 
 def test_no_antipsychotic_says_so() -> None:
@@ -291,3 +292,28 @@ def test_a_low_count_just_before_clozapine_starts_is_flagged(protocol: str, rule
     assert rule in {a.rule for a in report.alerts}
     (recheck,) = [t for t in report.tests if t.rule == rule]
     assert recheck.due_date == dt.date(2025, 5, 25)  # not before the start
+
+
+def test_coverage_gaps_are_reported() -> None:
+    child = {
+        "patient": {"id": "k", "birth_date": "2012-01-01", "sex": "female"},
+        "medications": [{"drug": "risperidone", "start": "2025-01-01"}],
+        "observations": [],
+    }
+    gb = evaluate(child, as_of=AS_OF, jurisdiction="GB", scores=[])
+    assert any("at age 13" in i.message and "nice-cg178" in i.message for i in gb.data_issues)
+    haloperidol = {**_record(), "medications": [{"drug": "haloperidol", "start": "2025-01-01"}]}
+    us = evaluate(haloperidol, as_of=AS_OF, jurisdiction="US", scores=[])
+    assert any(i.field == "haloperidol" for i in us.data_issues)
+    uk = evaluate(_record(), as_of=AS_OF, jurisdiction="UK", scores=[])
+    assert "nice-cg178" in uk.protocols  # UK is the ISO-reserved alias of GB
+    de = evaluate(_record(), as_of=AS_OF, jurisdiction="DE", scores=[])
+    assert any("jurisdiction DE" in i.message for i in de.data_issues)
+
+
+def test_scores_are_reported_without_an_antipsychotic_and_age_gaps_said() -> None:
+    record = {**_clozapine_record(), "medications": []}
+    assert [s.model for s in evaluate(record, as_of=AS_OF, jurisdiction="GB").scores] == ["qrisk3"]
+    young = {**record, "patient": {"id": "y", "birth_date": "1990-01-01", "sex": "male"}}
+    fr = evaluate(young, as_of=AS_OF, jurisdiction="FR")
+    assert fr.scores == [] and any("age 35" in i.message for i in fr.data_issues)

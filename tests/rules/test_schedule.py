@@ -88,3 +88,13 @@ def test_population_is_stated_and_jurisdiction_filters() -> None:
 def test_drug_typos_get_suggestions() -> None:
     with pytest.raises(VocabularyError, match="did you mean olanzapine"):
         schedule("olanzapin", START)
+
+
+def test_plan_notes_what_it_leaves_out() -> None:
+    fr = schedule("clozapine", START, jurisdiction="FR")
+    assert any("clozapine-uk" in note for note in fr.notes)
+    adult = {"birth_date": "1980-01-01", "sex": "male"}
+    assert not any(
+        "clozapine" in n
+        for n in schedule("clozapine", START, jurisdiction="GB", patient=adult).notes
+    )
