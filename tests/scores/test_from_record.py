@@ -832,3 +832,12 @@ def test_qrisk3_counts_treated_hypertension_only_with_the_diagnosis() -> None:
     assert score_inputs(record, "pce", as_of=AS_OF).row["bp_treated"] is True  # its definition
     hypertensive = with_items(record, conditions=[{"code": "I10", "system": "icd10"}])
     assert score_inputs(hypertensive, "qrisk3", as_of=AS_OF).row["bp_treated"] is True
+
+
+def test_score2_is_not_computed_for_people_with_diabetes() -> None:
+    record = _adult(conditions=[{"code": "E11.9", "system": "icd10", "onset": "2015-01-01"}])
+    result = score_record(record, "score2", as_of=dt.date(2025, 6, 1), region="low")
+    assert result.risk is None
+    assert [c.id for c in result.caveats].count("score2_diabetes") == 1
+    healthy = score_record(_adult(), "score2", as_of=dt.date(2025, 6, 1), region="low")
+    assert healthy.risk is not None

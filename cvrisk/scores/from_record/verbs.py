@@ -114,10 +114,10 @@ def score_record(
         lang=lang,
         **options,
     )
-    excluded = _established_cvd(load_record(record), model, day_of(as_of), lang)
+    excluded = _exclusion(load_record(record), model, day_of(as_of), lang)
     if excluded is not None:
-        problem = Problem(None, "conditions", excluded.text, "outside the model's population")
-        caveats = (*inputs.caveats, excluded)
+        problem = Problem(None, "conditions", excluded.id, "outside the model's population")
+        caveats = (*(c for c in inputs.caveats if c.id != excluded.id), excluded)
         return ScoreResult(model, None, (), caveats, inputs, (problem,))
     age_problem = _age_outside_range(get_model(model), inputs.row.get("age"))
     if age_problem is not None:  # say why first: a child's score is not merely incomplete
@@ -135,24 +135,27 @@ def score_record(
     return ScoreResult(model, None if math.isnan(value) else value, (), inputs.caveats, inputs)
 
 
-def _established_cvd(record: PatientRecord, model: str, day: dt.date, lang: str) -> Caveat | None:
-    """The exclusion caveat when the model is for people without CVD and the record has it."""
-    entry = config()["caveats"]["established_cvd"]
-    if model not in entry["models"]:
-        return None
-    codes = sorted(
-        {
-            condition.code
-            for condition in record.conditions
-            if (condition.onset is None or condition.onset <= day)
-            and entry["condition_set"]
-            in vocab.conditions_matching(condition.code, condition.system)
-        }
-    )
-    if not codes:
-        return None
-    title = get_model(model).info.title
-    return caveat("established_cvd", lang, title=title, codes=", ".join(codes))
+def _exclusion(record: PatientRecord, model: str, day: dt.date, lang: str) -> Caveat | None:
+    """The caveat of the first population exclusion ([exclusions] of record_inputs.toml)
+    that applies: a diagnosis of its condition sets is active on ``day`` and the model is
+    not for such patients (primary-prevention scores and established CVD)."""
+    for exclusion in config()["exclusions"].values():
+        if model not in exclusion["models"]:
+            continue
+        sets = set(exclusion["condition_sets"])
+        codes = sorted(
+            {
+                condition.code
+                for condition in record.conditions
+                # a diagnosis counts after it resolves: a past infarction is established CVD
+                if (condition.onset is None or condition.onset <= day)
+                and sets & set(vocab.conditions_matching(condition.code, condition.system))
+            }
+        )
+        if codes:
+            title = get_model(model).info.title
+            return caveat(exclusion["caveat"], lang, title=title, codes=", ".join(codes))
+    return None
 
 
 def _age_outside_range(risk_model: RiskModel, age: Any) -> Problem | None:
