@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
-from cvrisk.rules.messages import phrase
+from cvrisk.rules.messages import duration_text, every_text, phrase
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -42,6 +42,20 @@ def _table(rows: Sequence[Sequence[Any]], out: TextIO) -> None:
 
 def _word(key: str, lang: str) -> str:
     return phrase(f"table.{key}", lang)
+
+
+def _percent(risk: float, lang: str) -> str:
+    text = f"{100 * risk:.1f} %"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def _when(item: Any, lang: str) -> str:
+    """When a plan item falls: baseline, a delay after the start, or a recurring interval."""
+    if item.occurrence == "baseline":
+        return _word("baseline", lang)
+    if item.recurring:
+        return every_text(item.occurrence, lang)
+    return duration_text(item.occurrence, lang)
 
 
 def _mark(evidence_status: str) -> str:
@@ -103,12 +117,13 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         unconfirmed |= alert.evidence_status == "unconfirmed"
         dates = sorted({str(e.date) for e in alert.evidence if e.date is not None})
         when = f" ({', '.join(dates)})" if dates else ""
-        out.write(f"  [{alert.severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
+        severity = phrase(f"severity.{alert.severity}", lang)
+        out.write(f"  [{severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
         out.write(f"{alert.message}\n      source: {alert.source}\n")
     if report.scores:
         out.write(f"\n{_word('scores', lang)}:\n")
         for s in report.scores:
-            value = f"{100 * s.risk:.1f} %" if s.risk is not None else _word("not_computable", lang)
+            value = _percent(s.risk, lang) if s.risk is not None else _word("not_computable", lang)
             out.write(f"  {s.model}: {value}")
             missing = f" ({_word('missing', lang)}: {', '.join(s.missing)})" if s.missing else ""
             out.write(missing + "\n")
@@ -143,7 +158,7 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
     lang = args.lang
     unconfirmed = False
     for proto in plan.protocols:
-        out.write(f"{proto.title} ({_word('population', lang)} {proto.population})\n")
+        out.write(f"{proto.title} — {proto.population}\n")
         out.write(f"  {proto.citation}\n\n")
         items = [*proto.baseline, *proto.followups]
         unconfirmed |= any(i.evidence_status == "unconfirmed" for i in items)
@@ -157,7 +172,7 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
             [
                 i.due_date,
                 f"{i.window.start}..{i.window.end}",
-                i.occurrence,
+                _when(i, lang),
                 i.label + _mark(i.evidence_status),
             ]
             for i in proto.followups
@@ -349,7 +364,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.close()
         return 0
     except (CvriskError, OSError) as exc:
-        sys.stderr.write(f"cvrisk: error: {exc}\n")
+        message = str(exc)
+        if args.command == "score":  # the library's advice, in command-line words
+            message = message.replace("units={...}", "--unit COLUMN=UNIT").replace(
+                "errors='coerce'", "--errors coerce"
+            )
+        sys.stderr.write(f"cvrisk: error: {message}\n")
         return 2
 
 

@@ -516,10 +516,17 @@ def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientR
         return source
     if isinstance(source, dict):
         return PatientRecord.from_json(source)
-    is_text = isinstance(source, str) and source.lstrip().startswith("{")
-    if isinstance(source, Path) or not is_text:
+    if not isinstance(source, str | Path):
+        raise RecordError(
+            f"cannot read a patient record from {type(source).__name__}: pass a PatientRecord, "
+            "its JSON dict, JSON text or the path of a JSON file"
+        )
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return PatientRecord.from_json(source)
+    try:
         return PatientRecord.from_file(source)
-    return PatientRecord.from_json(source)
+    except OSError as exc:
+        raise RecordError(f"cannot read the record file {str(source)!r}: {exc.strerror}") from None
 
 
 def record_json_schema() -> dict[str, Any]:

@@ -156,6 +156,8 @@ def antipsychotic_id(name: str) -> str:
     Raises:
         VocabularyError: unknown name, with the closest catalogue names as suggestions.
     """
+    if not isinstance(name, str):
+        raise VocabularyError(f"drug must be an ingredient name such as 'olanzapine', not {name!r}")
     key = name.strip().lower()
     catalogue = antipsychotics()
     if key in catalogue:

@@ -154,6 +154,18 @@ def evaluate(
     lang = check_lang(lang)
     rec = load_record(record)
     as_of = dt.date.today() if as_of is None else as_date(as_of, "as_of")
+    if isinstance(protocols, str | Path):  # one id or file, not its characters
+        protocols = [protocols]
+    if isinstance(scores, str):
+        scores = [scores]
+    if not isinstance(record_complete, bool):
+        raise OptionError(f"record_complete={record_complete!r}: give True or False")
+    for model_id, given in (score_inputs or {}).items():
+        if not isinstance(given, Mapping):
+            raise OptionError(
+                f"score_inputs[{model_id!r}] must map input names to values, "
+                f"e.g. {{'smoking': 'non'}}; got {given!r}"
+            )
     jurisdiction = check_jurisdiction(jurisdiction)
     unknown_models = sorted(set(score_inputs or {}) - set(MODEL_MODULES))
     if unknown_models:
@@ -686,6 +698,7 @@ def _plan_item(proto: Protocol, item: ScheduleItem, occurrence: Occurrence, lang
         test=item.test,
         label=test_label(item.test, lang),
         occurrence=occurrence.label,
+        recurring=occurrence.recurring,
         due_date=occurrence.due,
         window=Window(start=occurrence.start, end=occurrence.end),
         conditional=item.when_risk_factors,

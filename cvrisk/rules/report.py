@@ -124,6 +124,7 @@ class PlanItem(_Out):
     test: str
     label: str
     occurrence: str
+    recurring: bool = Field(False, description="True for the first recurring check.")
     due_date: dt.date
     window: Window
     conditional: bool

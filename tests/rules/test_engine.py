@@ -317,3 +317,24 @@ def test_scores_are_reported_without_an_antipsychotic_and_age_gaps_said() -> Non
     young = {**record, "patient": {"id": "y", "birth_date": "1990-01-01", "sex": "male"}}
     fr = evaluate(young, as_of=AS_OF, jurisdiction="FR")
     assert fr.scores == [] and any("age 35" in i.message for i in fr.data_issues)
+
+
+def test_argument_mistakes_are_typed_errors(tmp_path: Any) -> None:
+    from cvrisk.errors import CvriskError, OptionError, RecordError
+
+    for bad in (None, 42, []):
+        with pytest.raises(RecordError, match="cannot read a patient record"):
+            evaluate(bad, as_of=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(RecordError, match="cannot read the record file"):
+        evaluate(str(tmp_path / "nope.json"), as_of=AS_OF)
+    with pytest.raises(OptionError, match="record_complete"):
+        evaluate(_record(), as_of=AS_OF, record_complete="no")  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match="must map input names"):
+        evaluate(_record(), as_of=AS_OF, score_inputs={"qrisk3": 5})  # type: ignore[dict-item]
+    one = evaluate(_record(), as_of=AS_OF, protocols="nice-cg178", scores="pce")  # type: ignore[arg-type]
+    assert one.protocols == ["nice-cg178"]
+    assert [s.model for s in one.scores] == ["pce", "qrisk3"]  # qrisk3: a NICE rule needs it
+    with pytest.raises(CvriskError):
+        from cvrisk.rules.evaluate import schedule
+
+        schedule(None, AS_OF)  # type: ignore[arg-type]
