@@ -44,6 +44,11 @@ def _word(key: str, lang: str) -> str:
     return phrase(f"table.{key}", lang)
 
 
+def _colon(lang: str) -> str:
+    """A colon as the language sets it (French puts a space before it)."""
+    return " :" if lang == "fr" else ":"
+
+
 def _percent(risk: float, lang: str) -> str:
     text = f"{100 * risk:.1f} %"
     return text.replace(".", ",") if lang == "fr" else text
@@ -87,7 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     protocols = ", ".join(report.protocols) or "-"
     out.write(
         f"Patient {report.patient_id or ''} — {_word('as_of', lang)} {report.as_of} — "
-        f"{_word('protocols', lang)}: {protocols}\n\n"
+        f"{_word('protocols', lang)}{_colon(lang)} {protocols}\n\n"
     )
     unconfirmed = False
     if report.tests:
@@ -112,7 +117,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         _table(rows, out)
     else:
         out.write(_word("none", lang) + "\n")
-    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}):\n")
+    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){_colon(lang)}\n")
     for alert in report.alerts:
         unconfirmed |= alert.evidence_status == "unconfirmed"
         dates = sorted({str(e.date) for e in alert.evidence if e.date is not None})
@@ -121,16 +126,20 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  [{severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
         out.write(f"{alert.message}\n      source: {alert.source}\n")
     if report.scores:
-        out.write(f"\n{_word('scores', lang)}:\n")
+        out.write(f"\n{_word('scores', lang)}{_colon(lang)}\n")
         for s in report.scores:
             value = _percent(s.risk, lang) if s.risk is not None else _word("not_computable", lang)
             out.write(f"  {s.model}: {value}")
-            missing = f" ({_word('missing', lang)}: {', '.join(s.missing)})" if s.missing else ""
+            missing = (
+                f" ({_word('missing', lang)}{_colon(lang)} {', '.join(s.missing)})"
+                if s.missing
+                else ""
+            )
             out.write(missing + "\n")
             for caveat in s.caveats:
-                out.write(f"      {_word('note', lang)}: {caveat}\n")
+                out.write(f"      {_word('note', lang)}{_colon(lang)} {caveat}\n")
     if report.data_issues:
-        out.write(f"\n{_word('issues', lang)}:\n")
+        out.write(f"\n{_word('issues', lang)}{_colon(lang)}\n")
         for issue in report.data_issues:
             out.write(f"  - {issue.message}\n")
     if unconfirmed:
@@ -182,7 +191,7 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
             header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
             _table([header, *followups], out)
         for line in proto.then:
-            out.write(f"  {_word('then_every', lang)}: {line}\n")
+            out.write(f"  {_word('then_every', lang)}{_colon(lang)} {line}\n")
         out.write("\n")
     if not plan.protocols:
         out.write(phrase("table.no_plan", lang, drug=plan.drug) + "\n")
