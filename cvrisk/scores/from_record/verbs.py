@@ -234,10 +234,19 @@ class _Row:
                     self.lang,
                     inputs=name,
                     title=info.title,
-                    value=spec.when_absent,
+                    value=_value_text(spec.when_absent, self.lang),
                     source=table.get("when_absent_source", info.source),
                 )
             )
+
+
+def _value_text(value: Any, lang: str) -> str:
+    """A default value as a clinician reads it (booleans as words)."""
+    if isinstance(value, bool):
+        return {("en", True): "yes", ("en", False): "no", ("fr", True): "oui"}.get(
+            (lang, value), "non"
+        )
+    return str(value)
 
 
 def _check_names(
