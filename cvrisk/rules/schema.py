@@ -8,7 +8,7 @@ export the JSON Schema committed as ``docs/protocol.schema.json``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 
@@ -89,29 +88,27 @@ def text_in(text: str | Messages | None, lang: str) -> str | None:
     return text.get(lang) if isinstance(text, Messages) else text
 
 
-def _check_drugs(drugs: Sequence[str] | None) -> Sequence[str] | None:
-    if drugs is None:
-        return None
-    catalogue = vocab.antipsychotics()
-    unknown = [d for d in drugs if d != "antipsychotic" and d not in catalogue]
-    if unknown:
+def _check_drug(drug: str) -> str:
+    if drug != "antipsychotic" and drug not in vocab.antipsychotics():
         raise ValueError(
-            f"unknown drug ids {unknown}: use ingredient ids from cvrisk/data/antipsychotics.toml "
+            f"unknown drug id {drug!r}: use ingredient ids from cvrisk/data/antipsychotics.toml "
             "or 'antipsychotic'"
         )
-    return drugs
+    return drug
+
+
+#: An ingredient id of the antipsychotic catalogue, or "antipsychotic" (every one).
+DrugId = Annotated[str, AfterValidator(_check_drug)]
 
 
 class AppliesTo(_Strict):
     """Which patients and drugs a protocol applies to, and what (re)starts its schedule."""
 
-    drugs: list[str] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
+    drugs: list[DrugId] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
     min_age_years: int | None = Field(None, ge=0)
     max_age_years: int | None = Field(None, ge=0)
     restart_on: list[RestartEvent] = Field(default_factory=lambda: list[RestartEvent](["start"]))
     source: str = Field(min_length=1)
-
-    _drugs = field_validator("drugs")(_check_drugs)
 
     def covers(self, drug: str) -> bool:
         """True when the protocol applies to this ingredient."""
@@ -134,7 +131,7 @@ class ScheduleItem(_Strict):
     baseline: bool = False
     followups: tuple[DurationText, ...] = Field(default=(), description="ISO 8601 durations.")
     then_every: DurationText | None = None
-    drugs: tuple[str, ...] | None = None
+    drugs: tuple[DrugId, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
     baseline_window_days: tuple[int, int] | None = None
@@ -143,8 +140,6 @@ class ScheduleItem(_Strict):
     note: str | Messages | None = Field(
         None, description="Free text for the clinician: one text, or {en, fr}."
     )
-
-    _drugs = field_validator("drugs")(_check_drugs)
 
     @model_validator(mode="after")
     def _something_scheduled(self) -> ScheduleItem:
@@ -212,7 +207,7 @@ class AlertRule(_Strict):
     sex: Literal["female", "male"] | None = None
     ethnicity_in: list[str] | None = None
     ethnicity_not_in: list[str] | None = None
-    drugs: list[str] | None = None
+    drugs: list[DrugId] | None = None
     min_age_years: int | None = None
     max_age_years: int | None = None
     message: Messages
@@ -221,8 +216,6 @@ class AlertRule(_Strict):
     note: str | Messages | None = Field(
         None, description="Free text for the clinician: one text, or {en, fr}."
     )
-
-    _drugs = field_validator("drugs")(_check_drugs)
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertRule:
