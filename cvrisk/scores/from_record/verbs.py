@@ -105,8 +105,9 @@ def score_record(
     Raises:
         RecordError, UnknownModelError, OptionError: as :func:`score_inputs`.
     """
+    patient_record = load_record(record)  # parsed once, for the inputs and the exclusions
     inputs = score_inputs(
-        record,
+        patient_record,
         model,
         as_of=as_of,
         given=given,
@@ -114,7 +115,7 @@ def score_record(
         lang=lang,
         **options,
     )
-    excluded = _exclusion(load_record(record), model, day_of(as_of), lang)
+    excluded = _exclusion(patient_record, model, day_of(as_of), lang)
     if excluded is not None:
         problem = Problem(None, "conditions", excluded.id, "outside the model's population")
         caveats = (*(c for c in inputs.caveats if c.id != excluded.id), excluded)
