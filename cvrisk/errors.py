@@ -125,3 +125,27 @@ class ProtocolError(CvriskError, ValueError):
 
 class EngineError(CvriskError, RuntimeError):
     """The rules engine failed while evaluating a record (a bug, not bad input)."""
+
+
+class DataIssueError(CvriskError, ValueError):
+    """``strict=True`` refused data issues (see :mod:`cvrisk.issues`).
+
+    Attributes:
+        issues: the refused :class:`~cvrisk.issues.DataIssue` s, in order.
+    """
+
+    shown = 5
+
+    def __init__(self, issues: Sequence[Any]) -> None:
+        self.issues = list(issues)
+        listed = "; ".join(
+            f"{i.kind}{f' ({i.resource or i.field})' if (i.resource or i.field) else ''}: "
+            f"{i.message}"
+            for i in self.issues[: self.shown]
+        )
+        hidden = len(self.issues) - self.shown
+        more = f" (and {hidden} more)" if hidden > 0 else ""
+        super().__init__(
+            f"strict mode refused {len(self.issues)} data issue(s): {listed}{more}. "
+            "Correct the input, or call without strict=True to get them as data issues."
+        )

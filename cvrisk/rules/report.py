@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cvrisk.issues import DataIssue
+
 TestStatus = Literal["overdue", "due", "conditional", "upcoming"]
 Severity = Literal["info", "warning", "critical"]
 
@@ -79,23 +81,6 @@ class ScoreEntry(_Out):
     risk: float | None = Field(description="Probability in [0, 1]; None when not computable.")
     missing: list[str] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
-
-
-class DataIssue(_Out):
-    """Missing, excluded or unusable data that limited the evaluation."""
-
-    kind: Literal[
-        "missing",
-        "excluded",
-        "not_computable",
-        "unknown_drug",
-        "no_protocol",
-        "several_jurisdictions",
-    ]
-    message: str
-    protocol: str | None = None
-    rule: str | None = None
-    field: str | None = None
 
 
 class Report(_Out):
