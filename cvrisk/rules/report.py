@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cvrisk.issues import DataIssue
+from cvrisk.issues import DataIssue as DataIssue  # re-exported: part of the report contract
 
 TestStatus = Literal["overdue", "due", "conditional", "upcoming"]
 Severity = Literal["info", "warning", "critical"]
