@@ -148,7 +148,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.rules.evaluate import schedule
+    from cvrisk.rules.plan import schedule
 
     patient = None
     if args.birth_date is not None:

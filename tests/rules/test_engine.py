@@ -333,8 +333,11 @@ def test_argument_mistakes_are_typed_errors(tmp_path: Any) -> None:
         evaluate(_record(), as_of=AS_OF, score_inputs={"qrisk3": 5})  # type: ignore[dict-item]
     one = evaluate(_record(), as_of=AS_OF, protocols="nice-cg178", scores="pce")  # type: ignore[arg-type]
     assert one.protocols == ["nice-cg178"]
-    assert [s.model for s in one.scores] == ["pce", "qrisk3"]  # qrisk3: a NICE rule needs it
+    assert [s.model for s in one.scores] == ["pce"]  # exactly the scores asked for...
+    (skipped,) = [i for i in one.data_issues if i.field == "qrisk3"]  # ...and the rule left out
+    assert "not computed" in skipped.message
+    assert evaluate(_record(), as_of=AS_OF, scores=[]).scores == []
     with pytest.raises(CvriskError):
-        from cvrisk.rules.evaluate import schedule
+        from cvrisk.rules.plan import schedule
 
         schedule(None, AS_OF)  # type: ignore[arg-type]
