@@ -110,7 +110,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
                     t.label + _mark(t.evidence_status),
                     t.due_date,
                     f"{t.window.start}..{t.window.end}",
-                    f"{t.protocol}/{t.rule}",
+                    f"{t.protocol}/{t.rule}"
+                    + (f" (+{len(t.requested_by) - 1})" if len(t.requested_by) > 1 else ""),
                     t.last_result or "-",
                 ]
             )

@@ -34,7 +34,7 @@ from cvrisk.rules import engine
 from cvrisk.rules.alerts import raise_alerts
 from cvrisk.rules.courses import active_drugs, courses_of, current_starts
 from cvrisk.rules.coverage import coverage_issues
-from cvrisk.rules.due import due_tests, ordered
+from cvrisk.rules.due import due_tests, merge_requests, ordered
 from cvrisk.rules.facts import Results, collect_facts, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
@@ -145,7 +145,7 @@ def evaluate(
         patient_id=rec.patient.id,
         lang=lang,
         protocols=sorted(episodes),
-        tests=ordered([*tests, *rechecks]),
+        tests=ordered(merge_requests([*tests, *rechecks])),
         alerts=alerts,
         scores=score_entries,
         data_issues=issues,
