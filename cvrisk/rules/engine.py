@@ -242,7 +242,9 @@ def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
     """Compile (once per distinct set of protocols) the alert rules into durable-rules.
 
     Two caches: by the protocol objects themselves (cheap, the usual path), then by the
-    protocols' content (a reloaded but identical file reuses the compiled ruleset).
+    protocols' content (a reloaded but identical file reuses the compiled ruleset). Only the
+    objects a ruleset keeps alive are cached by identity: a reloaded copy is not kept, so
+    once freed its ``id()`` could be reused by a different protocol (a stale hit).
     """
     objects = tuple(sorted(id(p) for p in protocols))
     cached = _BY_OBJECTS.get(objects)
@@ -251,7 +253,6 @@ def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
     key = _fingerprint(protocols)
     with _LOCK:
         if key in _RULESETS:
-            _BY_OBJECTS[objects] = _RULESETS[key]
             return _RULESETS[key]
         name = f"cvrisk_{key}"
         rules: dict[str, CompiledRule] = {}
