@@ -37,6 +37,7 @@ from cvrisk.rules.facts import (
 )
 from cvrisk.rules.messages import (
     check_lang,
+    colon,
     drug_label,
     duration_text,
     every_text,
@@ -45,6 +46,7 @@ from cvrisk.rules.messages import (
 )
 from cvrisk.rules.report import (
     Alert,
+    AlertLead,
     DataIssue,
     Plan,
     PlanItem,
@@ -194,6 +196,11 @@ def evaluate(
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
+    issues.extend(
+        issue
+        for protocol, episode in applicable
+        if (issue := _ended(protocol, episode.anchor, as_of, lang)) is not None
+    )
     tests = [
         entry
         for protocol, episode in applicable
@@ -424,6 +431,24 @@ def _recheck(
     )
 
 
+def _ended(protocol: Protocol, anchor: dt.date, as_of: dt.date, lang: str) -> DataIssue | None:
+    """A ``protocol_ended`` warning once the episode is older than the protocol's schedule."""
+    if protocol.ends is None:
+        return None
+    end = parse_duration(protocol.ends.after).add_to(anchor)
+    if as_of < end:
+        return None
+    text = phrase(
+        "issue.protocol_ended",
+        lang,
+        protocol=protocol.id,
+        date=end,
+        after=duration_text(protocol.ends.after, lang),
+        advice=protocol.ends.message.get(lang),
+    )
+    return DataIssue(kind="protocol_ended", message=text, severity="warning", protocol=protocol.id)
+
+
 def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:
     before, after = BASELINE_WINDOW_DAYS
     return DataIssue(
@@ -532,6 +557,12 @@ def _display(rule: AlertRule, canonical: float, change: bool) -> float:
     return shown
 
 
+def _fmt_risk(percent: float, lang: str) -> str:
+    """A risk in percent for a clinician: one decimal, French decimal comma."""
+    text = f"{percent:.1f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
 def _fmt(value: float, lang: str = "en") -> str:
     """A value for a clinician: 4 significant digits, French decimal comma."""
     text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
@@ -546,6 +577,8 @@ def _alert(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, la
     reported_unit = _reported_equivalent(rule, shown)
     if reported_unit is not None:  # compared as reported: show it as reported
         value_text = _fmt(float(shown["orig"]), lang)
+    elif rule.measure == "score" and isinstance(value, float):
+        value_text = _fmt_risk(value, lang)
     elif isinstance(value, float):
         value_text = _fmt(_display(rule, value, False), lang)
     else:
@@ -572,6 +605,7 @@ def _alert(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, la
         rule=rule.id,
         source=rule.source,
         evidence_status=rule.status,
+        lead=[AlertLead(role=lead.role, leads=lead.leads) for lead in rule.lead],
     )
 
 
@@ -623,6 +657,18 @@ def schedule(
     age = person.age_on(start) if person is not None else None
     applied = {p.protocol for p in plans}
     notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    notes.extend(
+        phrase(
+            "plan.protocol_ends",
+            lang,
+            protocol=proto.id,
+            date=parse_duration(proto.ends.after).add_to(start),
+            after=duration_text(proto.ends.after, lang),
+            advice=proto.ends.message.get(lang),
+        )
+        for proto in chosen
+        if proto.id in applied and proto.ends is not None
+    )
     return Plan(
         drug=drug,
         start=start,
@@ -725,11 +771,13 @@ def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> Pro
             first = recurring_occurrence(item, base)
             assert first is not None
             followups.append(_plan_item(proto, item, first, lang))
-            then.append(f"{test_label(item.test, lang)}: {every_text(item.then_every, lang)}")
+            then.append(
+                f"{test_label(item.test, lang)}{colon(lang)} {every_text(item.then_every, lang)}"
+            )
     followups.sort(key=lambda p: (p.due_date, p.rule))
     return ProtocolPlan(
         protocol=proto.id,
-        title=proto.title,
+        title=proto.title_in(lang),
         citation=proto.citation,
         population=_population(proto, lang),
         baseline=baseline,
