@@ -33,6 +33,11 @@ def colon(lang: str) -> str:
     return " :" if lang == "fr" else ":"
 
 
+def semicolon(lang: str) -> str:
+    """A list separator as the language sets it: French spaces a semicolon on both sides."""
+    return " ; " if lang == "fr" else "; "
+
+
 def duration_text(text: str, lang: str) -> str:
     """``P12W`` -> ``12 weeks`` / ``12 semaines``."""
     duration = parse_duration(text)

@@ -20,7 +20,8 @@ import pytest
 
 from cvrisk.data import load_data
 from cvrisk.rules.catalog import protocol_infos, shipped_protocols
-from cvrisk.rules.evaluate import evaluate, schedule
+from cvrisk.rules.evaluate import evaluate
+from cvrisk.rules.plan import schedule
 from cvrisk.rules.schema import Messages
 
 _PATH = re.compile(
@@ -165,7 +166,7 @@ def test_risk_is_shown_with_one_decimal_and_a_french_comma() -> None:
         record,
         as_of=dt.date(2025, 2, 1),
         protocols=["nice-cg178"],
-        scores=[],
+        scores=["qrisk3"],
         lang="fr",
         record_complete=True,
         score_inputs={"qrisk3": {"smoking": "moderate", "family_history_chd": False}},
@@ -175,3 +176,9 @@ def test_risk_is_shown_with_one_decimal_and_a_french_comma() -> None:
     assert [(lead.role, lead.leads) for lead in alert.lead] == [
         ("gp", "physical_health_interventions")
     ]
+
+
+def test_generated_lists_are_set_in_french() -> None:
+    report = evaluate(_CHILD, as_of=dt.date(2025, 2, 1), scores=[], lang="fr")
+    (several,) = [i for i in report.data_issues if i.kind == "several_jurisdictions"]
+    assert "(CA : camesa-2011 ; FR : afssaps-2010 ; GB : nice-cg155 ; US : " in several.message
