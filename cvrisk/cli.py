@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
-from cvrisk.rules.messages import duration_text, every_text, phrase
+from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -41,11 +41,6 @@ def _table(rows: Sequence[Sequence[Any]], out: TextIO) -> None:
 
 def _word(key: str, lang: str) -> str:
     return phrase(f"table.{key}", lang)
-
-
-def _colon(lang: str) -> str:
-    """A colon as the language sets it (French puts a space before it)."""
-    return " :" if lang == "fr" else ":"
 
 
 def _percent(risk: float, lang: str) -> str:
@@ -93,11 +88,11 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     protocols = ", ".join(report.protocols) or "-"
     out.write(
         f"Patient {report.patient_id or ''} — {_word('as_of', lang)} {report.as_of} — "
-        f"{_word('protocols', lang)}{_colon(lang)} {protocols}\n\n"
+        f"{_word('protocols', lang)}{colon(lang)} {protocols}\n\n"
     )
     warnings = [i for i in report.data_issues if i.severity == "warning"]
     if warnings:  # said first: what may make the rest incomplete or wrong
-        out.write(f"{_word('warnings', lang)} ({len(warnings)}){_colon(lang)}\n")
+        out.write(f"{_word('warnings', lang)} ({len(warnings)}){colon(lang)}\n")
         for issue in warnings:
             out.write(f"  !! {issue.message}\n")
         out.write("\n")
@@ -125,7 +120,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         _table(rows, out)
     else:
         out.write(_word("none", lang) + "\n")
-    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){_colon(lang)}\n")
+    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){colon(lang)}\n")
     for alert in report.alerts:
         unconfirmed |= alert.evidence_status == "unconfirmed"
         dates = sorted({str(e.date) for e in alert.evidence if e.date is not None})
@@ -134,21 +129,21 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  [{severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
         out.write(f"{alert.message}\n      source: {alert.source}\n")
     if report.scores:
-        out.write(f"\n{_word('scores', lang)}{_colon(lang)}\n")
+        out.write(f"\n{_word('scores', lang)}{colon(lang)}\n")
         for s in report.scores:
             value = _percent(s.risk, lang) if s.risk is not None else _word("not_computable", lang)
             out.write(f"  {s.model}: {value}")
             missing = (
-                f" ({_word('missing', lang)}{_colon(lang)} {', '.join(s.missing)})"
+                f" ({_word('missing', lang)}{colon(lang)} {', '.join(s.missing)})"
                 if s.missing
                 else ""
             )
             out.write(missing + "\n")
             for caveat in s.caveats:
-                out.write(f"      {_word('note', lang)}{_colon(lang)} {caveat}\n")
+                out.write(f"      {_word('note', lang)}{colon(lang)} {caveat}\n")
     others = [i for i in report.data_issues if i.severity != "warning"]
     if others:
-        out.write(f"\n{_word('issues', lang)}{_colon(lang)}\n")
+        out.write(f"\n{_word('issues', lang)}{colon(lang)}\n")
         for issue in others:
             out.write(f"  - {issue.message}\n")
     if unconfirmed:
@@ -200,7 +195,7 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
             header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
             _table([header, *followups], out)
         for line in proto.then:
-            out.write(f"  {_word('then_every', lang)}{_colon(lang)} {line}\n")
+            out.write(f"  {_word('then_every', lang)}{colon(lang)} {line}\n")
         out.write("\n")
     if not plan.protocols:
         out.write(phrase("table.no_plan", lang, drug=plan.drug) + "\n")
@@ -214,11 +209,12 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_protocols(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.rules.catalog import protocol_infos
 
-    infos = protocol_infos()
+    infos = protocol_infos(args.lang)
     if args.format == "json":
         out.write(json.dumps({k: v.model_dump() for k, v in infos.items()}, indent=2) + "\n")
         return 0
-    rows: list[list[Any]] = [["id", "jurisdiction", "version", "items", "alerts", "title"]]
+    header = ["id"] + [_word(k, args.lang) for k in ("jurisdiction", "version", "items", "rules")]
+    rows: list[list[Any]] = [[*header, _word("title", args.lang)]]
     for info in infos.values():
         rows.append(
             [
@@ -365,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("protocols", help="list the shipped protocols")
     pr.add_argument("--format", choices=("table", "json"), default="table")
+    pr.add_argument("--lang", choices=("en", "fr"), default="en", help="title language")
     pr.set_defaults(handler=_cmd_protocols)
 
     so = sub.add_parser("score", help="score a cohort CSV with a risk model")

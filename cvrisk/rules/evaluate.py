@@ -33,7 +33,7 @@ from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import raise_alerts
 from cvrisk.rules.courses import active_drugs, courses_of, current_starts
-from cvrisk.rules.coverage import coverage_issues
+from cvrisk.rules.coverage import coverage_issues, ended_issues
 from cvrisk.rules.due import due_tests, merge_requests, ordered
 from cvrisk.rules.facts import Results, collect_facts, future_results_issue
 from cvrisk.rules.messages import phrase
@@ -117,6 +117,7 @@ def evaluate(
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
+    issues.extend(ended_issues(applicable, as_of, lang))
 
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)

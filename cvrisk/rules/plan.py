@@ -16,8 +16,8 @@ from cvrisk import vocab
 from cvrisk._version import __version__
 from cvrisk.errors import ProtocolError, RecordError
 from cvrisk.record import Patient, record_error
-from cvrisk.rules.coverage import coverage_issues
-from cvrisk.rules.messages import check_lang, every_text, test_label
+from cvrisk.rules.coverage import coverage_issues, end_note
+from cvrisk.rules.messages import check_lang, colon, every_text, test_label
 from cvrisk.rules.options import as_date, check_jurisdiction
 from cvrisk.rules.report import Plan, PlanItem, ProtocolPlan, Window
 from cvrisk.rules.schema import Protocol, ScheduleItem, text_in
@@ -73,6 +73,9 @@ def schedule(
     age = person.age_on(start) if person is not None else None
     applied = {p.protocol for p in plans}
     notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    notes.extend(
+        end_note(proto, start, lang) for proto in chosen if proto.id in applied and proto.ends
+    )
     return Plan(
         drug=drug,
         start=start,
@@ -130,11 +133,13 @@ def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> Pro
             first = recurring_occurrence(item, base)
             assert first is not None
             followups.append(_plan_item(proto, item, first, lang))
-            then.append(f"{test_label(item.test, lang)}: {every_text(item.then_every, lang)}")
+            then.append(
+                f"{test_label(item.test, lang)}{colon(lang)} {every_text(item.then_every, lang)}"
+            )
     followups.sort(key=lambda p: (p.due_date, p.rule))
     return ProtocolPlan(
         protocol=proto.id,
-        title=proto.title,
+        title=proto.title_in(lang),
         citation=proto.citation,
         population=population(proto, lang),
         baseline=baseline,

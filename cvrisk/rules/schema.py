@@ -30,6 +30,10 @@ Severity = Literal["info", "warning", "critical"]
 Measure = Literal["latest", "change_from_baseline", "change_within", "coded", "score"]
 Operator = Literal[">", ">=", "<", "<=", "range"]
 RestartEvent = Literal["start", "switch", "addition"]
+#: Who the source says leads an action: the general practitioner or the psychiatrist.
+LeadRole = Literal["gp", "psychiatrist"]
+#: What a lead covers, in the words of the source that assigns it.
+LeadScope = Literal["physical_health_interventions", "antipsychotic_change"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -86,6 +90,27 @@ class Messages(_Strict):
 def text_in(text: str | Messages | None, lang: str) -> str | None:
     """A note in ``lang``: a plain text is the same in every language."""
     return text.get(lang) if isinstance(text, Messages) else text
+
+
+class Lead(_Strict):
+    """Who the source says leads the action an alert asks for (shared care between the
+    general practitioner and the psychiatrist), with that statement's source."""
+
+    role: LeadRole
+    leads: LeadScope = Field(description="What this role leads, as the source words it.")
+    source: str = Field(min_length=1)
+    status: Status
+
+
+class Ends(_Strict):
+    """Where a protocol's schedule ends while treatment may continue, and what its source
+    says to do next. Evaluation reports a ``protocol_ended`` data issue once the current
+    episode is older than ``after``: the protocol schedules nothing more, and says so."""
+
+    after: DurationText = Field(description="ISO 8601 duration after the episode's start.")
+    message: Messages = Field(description="What the source says to do next (en, fr).")
+    source: str = Field(min_length=1)
+    status: Status
 
 
 def _check_drug(drug: str) -> str:
@@ -210,6 +235,10 @@ class AlertRule(_Strict):
     drugs: list[DrugId] | None = None
     min_age_years: int | None = None
     max_age_years: int | None = None
+    lead: tuple[Lead, ...] = Field(
+        default=(),
+        description="Who the source says leads the action (GP, psychiatrist), in order.",
+    )
     message: Messages
     source: str = Field(min_length=1)
     status: Status
@@ -278,7 +307,7 @@ class Protocol(_Strict):
     schema_version: Literal[1]
     id: Identifier
     version: str
-    title: str
+    title: str | Messages = Field(description="The protocol's name: one text, or {en, fr}.")
     jurisdiction: str = Field(pattern=r"^([A-Z]{2}|INT)$")
     citation: str
     url: str | None = None
@@ -286,6 +315,9 @@ class Protocol(_Strict):
     applies_to: AppliesTo
     schedule: list[ScheduleItem] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
+    ends: Ends | None = Field(
+        None, description="Where the schedule ends and what the source says to do next."
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Protocol:
@@ -295,12 +327,16 @@ class Protocol(_Strict):
             raise ValueError(f"protocol {self.id!r}: duplicate rule ids {duplicates}")
         return self
 
-    def info(self) -> ProtocolInfo:
-        """Public metadata of the protocol."""
+    def title_in(self, lang: str) -> str:
+        """The protocol's title in ``lang`` (English when no translation is given)."""
+        return text_in(self.title, lang) or self.id
+
+    def info(self, lang: str = "en") -> ProtocolInfo:
+        """Public metadata of the protocol, its title in ``lang``."""
         return ProtocolInfo(
             id=self.id,
             version=self.version,
-            title=self.title,
+            title=self.title_in(lang),
             jurisdiction=self.jurisdiction,
             citation=self.citation,
             url=self.url,
@@ -310,7 +346,9 @@ class Protocol(_Strict):
             schedule_items=len(self.schedule),
             alert_rules=len(self.alerts),
             unconfirmed_items=sum(1 for r in self.schedule if r.status == "unconfirmed")
-            + sum(1 for a in self.alerts if a.status == "unconfirmed"),
+            + sum(1 for a in self.alerts if a.status == "unconfirmed")
+            + (1 if self.ends is not None and self.ends.status == "unconfirmed" else 0),
+            ends_after=self.ends.after if self.ends is not None else None,
         )
 
 
@@ -329,3 +367,6 @@ class ProtocolInfo(_Strict):
     schedule_items: int
     alert_rules: int
     unconfirmed_items: int
+    ends_after: str | None = Field(
+        None, description="ISO 8601 duration after which the schedule ends (None: it recurs)."
+    )
