@@ -34,6 +34,7 @@ def evaluate(
     scores: list[str] | None = None,
     score_inputs: dict[str, dict[str, Any]] | None = None,
     record_complete: bool = False,
+    strict: bool = False,
 ) -> Report:
     """Required tests, due dates and alerts for one patient record.
 
@@ -50,6 +51,7 @@ def evaluate(
         scores=scores,
         score_inputs=score_inputs,
         record_complete=record_complete,
+        strict=strict,
     )
 
 

@@ -142,19 +142,31 @@ def _name_index() -> dict[str, _Entry]:
         for name in entry["names"]:
             via: Via = "ingredient" if fold(name) == entry["ingredient"] else "synonym"
             index[fold(name)] = _Entry(
-                entry["ingredient"], "antipsychotic", False, None, via, entry["source"],
+                entry["ingredient"],
+                "antipsychotic",
+                False,
+                None,
+                via,
+                entry["source"],
                 entry["status"],
             )
     for drug_id, entry in _catalogue().items():
         source = "antipsychotics.toml"
-        index[fold(drug_id)] = _Entry(drug_id, "antipsychotic", True, None, "ingredient", source,
-                                      "confirmed")
+        index[fold(drug_id)] = _Entry(
+            drug_id, "antipsychotic", True, None, "ingredient", source, "confirmed"
+        )
         for text in (*entry.get("label", {}).values(), *entry.get("aliases", ())):
             key = fold(str(text))
             if key not in index or not index[key].catalogued:
-                index[key] = _Entry(drug_id, "antipsychotic", True, None,
-                                    "ingredient" if key == drug_id else "synonym", source,
-                                    "confirmed")
+                index[key] = _Entry(
+                    drug_id,
+                    "antipsychotic",
+                    True,
+                    None,
+                    "ingredient" if key == drug_id else "synonym",
+                    source,
+                    "confirmed",
+                )
     for entry in data.get("names", []):
         drug_id = entry["ingredient"]
         index[fold(entry["name"])] = _Entry(
@@ -215,12 +227,24 @@ def _atc_group(code: str) -> _Entry | None:
     for entry in _names_data().get("not_covered", []):
         if code.startswith(tuple(entry.get("atc_prefixes", ()))):
             return _Entry(
-                None, "not_covered", False, None, "atc_group", entry["source"], entry["status"],
+                None,
+                "not_covered",
+                False,
+                None,
+                "atc_group",
+                entry["source"],
+                entry["status"],
                 dict(entry["drug_class"]),
             )
     if code.startswith("N05A"):
         return _Entry(
-            None, "antipsychotic", False, None, "atc_group", "who-atc", "confirmed",
+            None,
+            "antipsychotic",
+            False,
+            None,
+            "atc_group",
+            "who-atc",
+            "confirmed",
             {"en": f"antipsychotic (ATC {code})", "fr": f"antipsychotique (ATC {code})"},
         )
     return None
@@ -260,7 +284,7 @@ def resolve_name(name: str) -> DrugMatch | None:
         return None
     if len({f[2].ingredient for f in candidates}) > 1:
         return None  # two different drugs in one name: not guessed
-    size, window, entry = max(candidates, key=lambda f: f[0])
+    _size, window, entry = max(candidates, key=lambda f: f[0])
     return entry.match(window)
 
 
@@ -291,9 +315,15 @@ def resolve(
     ):
         if by_code.formulation is None and by_name.formulation is not None:
             return DrugMatch(
-                by_code.ingredient, by_code.category, by_code.catalogued, by_name.formulation,
-                f"{by_code.matched} + {by_name.matched}", by_code.via, by_code.source,
-                by_code.status, by_code.drug_class,
+                by_code.ingredient,
+                by_code.category,
+                by_code.catalogued,
+                by_name.formulation,
+                f"{by_code.matched} + {by_name.matched}",
+                by_code.via,
+                by_code.source,
+                by_code.status,
+                by_code.drug_class,
             )
         return by_code
     raise DrugConflictError(
@@ -311,15 +341,25 @@ def _described(match: DrugMatch) -> str:
 
 @cache
 def _suggestion_names() -> dict[str, str]:
-    """Folded name -> how a suggestion shows it (``Zyprexa (olanzapine)``)."""
+    """Folded name -> how a suggestion shows it (``Zyprexa (olanzapine)``), for the
+    antipsychotics: catalogue INNs, labels and aliases, salts and brands, uncatalogued ones."""
+    spelled: dict[str, str] = {}
+    data = _names_data()
+    for entry in data.get("uncatalogued", []):
+        for name in entry["names"]:
+            spelled[fold(name)] = name
+    for drug_id, entry in _catalogue().items():
+        for text in (drug_id, *entry.get("aliases", ())):
+            spelled[fold(str(text))] = str(text)
+    for entry in data.get("names", []):
+        spelled[fold(entry["name"])] = entry["name"]
     shown: dict[str, str] = {}
     for key, entry in _name_index().items():
-        if entry.category != "antipsychotic":
+        if entry.category != "antipsychotic" or key not in spelled:
             continue
-        if entry.via == "ingredient" or entry.ingredient is None:
-            shown[key] = key
-        else:
-            shown[key] = f"{key} ({entry.ingredient})"
+        text = spelled[key]
+        same = entry.ingredient is None or key == entry.ingredient
+        shown[key] = text if same else f"{text} ({entry.ingredient})"
     return shown
 
 

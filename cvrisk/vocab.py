@@ -171,6 +171,11 @@ def suggest_drugs(text: str) -> list[str]:
     return drugs.suggest(text)
 
 
+def drug_names() -> list[dict[str, Any]]:
+    """The salts, brands and synonyms of catalogue drugs (``[[names]]`` of drug_names.toml)."""
+    return list(load_data("drug_names.toml").get("names", []))
+
+
 def formulations() -> dict[str, dict[str, Any]]:
     """Formulations whose monitoring differs (``olanzapine-pamoate``), by id."""
     return drugs.formulations()

@@ -21,9 +21,11 @@ from cvrisk import vocab
 from cvrisk._version import __version__
 from cvrisk.data import load_data
 from cvrisk.errors import CvriskError, OptionError, ProtocolError, RecordError
-from cvrisk.record import Medication, Patient, PatientRecord, load_record, record_error
+from cvrisk.issues import raise_if_strict
+from cvrisk.record import Patient, PatientRecord, load_record, record_error
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
+from cvrisk.rules.courses import courses_of, formulation_coverage, formulation_notes
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription, current_episode, merge_courses
 from cvrisk.rules.facts import (
@@ -87,36 +89,6 @@ def select_protocols(
     return out
 
 
-def _known_non_antipsychotic(med: Medication) -> bool:
-    """An ATC code outside N05A (antipsychotics) is known not to concern the protocols."""
-    if med.system is None or med.code is None:
-        return False
-    return vocab.normalise_system(med.system) == "atc" and not med.code.startswith("N05A")
-
-
-def courses_of(
-    record: PatientRecord, lang: str = "en"
-) -> tuple[list[Prescription], list[DataIssue]]:
-    """The record's antipsychotic prescriptions. A drug the catalogue does not know is
-    reported as a data issue (it may be an antipsychotic cvrisk cannot recognise), unless
-    its ATC code shows it is not an antipsychotic."""
-    courses, issues = [], []
-    for index, med in enumerate(record.medications):
-        drug = med.ingredient
-        if drug is not None and vocab.is_antipsychotic(drug):
-            courses.append(Prescription(drug, med.start, med.stop))
-        elif not _known_non_antipsychotic(med):
-            code = med.drug or f"{med.system}|{med.code}"
-            issues.append(
-                DataIssue(
-                    kind="unknown_drug",
-                    message=phrase("issue.unknown_drug", lang, code=code),
-                    field=f"medications[{index}]",
-                )
-            )
-    return courses, issues
-
-
 def evaluate(
     record: PatientRecord | dict[str, Any] | str | Path,
     *,
@@ -127,6 +99,7 @@ def evaluate(
     scores: Sequence[str] | None = None,
     score_inputs: Mapping[str, Mapping[str, Any]] | None = None,
     record_complete: bool = False,
+    strict: bool = False,
 ) -> Report:
     """Required tests (with due dates and windows), alerts, scores and data issues.
 
@@ -147,9 +120,12 @@ def evaluate(
         record_complete: the record holds every diagnosis and prescription (a full primary
             care record): risk-factor flags without record evidence are then false, not
             missing. Leave False unless the source system guarantees it.
+        strict: raise instead of reporting warning-level data issues (a drug not
+            recognised, a formulation not recorded...): see :mod:`cvrisk.issues`.
 
     Raises:
         RecordError: the record is invalid. ProtocolError: unknown protocol id or bad file.
+        DataIssueError: ``strict`` and a warning-level data issue.
     """
     lang = check_lang(lang)
     rec = load_record(record)
@@ -175,7 +151,7 @@ def evaluate(
         )
     rec.check_dates(as_of)
     results = Results.from_record(rec, as_of)
-    courses, issues = courses_of(rec, lang)
+    courses, issues = courses_of(rec, lang, as_of)
     age = rec.age_on(as_of)
 
     applicable: list[tuple[Protocol, Episode]] = []
@@ -191,6 +167,7 @@ def evaluate(
     if active:
         applied = {p.id for p, _ in applicable}
         issues.extend(coverage_issues(selected, applied, active, age, jurisdiction, lang))
+        issues.extend(formulation_coverage(courses, applied, as_of, lang))
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
@@ -256,6 +233,7 @@ def evaluate(
             tests.append(entry)
     alerts.sort(key=lambda a: (_SEVERITY_ORDER[a.severity], a.protocol, a.rule))
     tests.sort(key=lambda t: (_STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
+    raise_if_strict(issues, strict=strict, read=False)
     return Report(
         as_of=as_of,
         patient_id=rec.patient.id,
@@ -286,7 +264,9 @@ def _test_entry(
     occurrence = req.occurrence
     label = test_label(item.test, lang)
     drugs = ", ".join(drug_label(d, lang) for d in episode.started_at(anchor))
-    if occurrence.label == "baseline":
+    if item.each_administration:
+        reason = phrase("reason.each_administration", lang, test=label, drugs=drugs)
+    elif occurrence.label == "baseline":
         reason = phrase("reason.baseline", lang, test=label, drugs=drugs, anchor=anchor)
     elif occurrence.recurring:
         every = every_text(occurrence.label, lang)
@@ -363,7 +343,9 @@ def coverage_issues(
             issues.append(DataIssue(kind="no_protocol", message=text, field=drug))
         # protocols for this one drug only (clozapine's blood monitoring), not class protocols
         specific = sorted(
-            p.id for p in shipped_protocols().values() if p.applies_to.drugs == [drug]
+            p.id
+            for p in shipped_protocols().values()
+            if p.applies_to.drugs == [drug] and p.applies_to.formulations is None
         )
         if specific and not applied & set(specific):
             text = phrase(
@@ -587,7 +569,9 @@ def schedule(
     """Baseline checklist and every follow-up date for ``drug`` started on ``start``.
 
     Args:
-        drug: ingredient id from the antipsychotic catalogue (e.g. ``"olanzapine"``).
+        drug: an antipsychotic of the catalogue by ingredient (``"olanzapine"``), salt or
+            brand (``"Zyprexa"``; ``"Zypadhera"`` and ``"olanzapine pamoate"`` name the
+            long-acting injection, whose own protocol is then included).
         start: the (planned) start date (a date or ISO text): the anchor of every date.
         protocol: one protocol id or file; default: every shipped protocol covering the drug
             (and the patient's age on ``start`` when ``patient`` is given).
@@ -597,20 +581,24 @@ def schedule(
         lang: ``en`` or ``fr``.
 
     Raises:
-        VocabularyError: unknown drug. ProtocolError: the named protocol does not apply to
+        VocabularyError: unknown drug (with suggestions, brands included), or not a
+        catalogue antipsychotic. ProtocolError: the named protocol does not apply to
         the drug or the patient. RecordError: invalid patient. OptionError: invalid date.
     """
     lang = check_lang(lang)
     start = as_date(start, "start")
-    drug = vocab.antipsychotic_id(drug)
+    match = vocab.antipsychotic_match(drug)
+    assert match.ingredient is not None  # a catalogue match names its ingredient
+    drug, formulation = match.ingredient, match.formulation
     person = _patient(patient)
     jurisdiction = check_jurisdiction(jurisdiction)
     chosen = select_protocols([protocol] if protocol is not None else None, jurisdiction)
     plans = []
     for proto in chosen:
-        if not proto.applies_to.covers(drug):
+        if not proto.applies_to.covers_course(drug, formulation):
             if protocol is not None:
-                raise ProtocolError(f"protocol {proto.id!r} does not apply to {drug}")
+                what = f"{drug} ({formulation})" if formulation else drug
+                raise ProtocolError(f"protocol {proto.id!r} does not apply to {what}")
             continue
         if person is not None and not proto.applies_to.covers_age(person.age_on(start)):
             if protocol is not None:
@@ -623,8 +611,10 @@ def schedule(
     age = person.age_on(start) if person is not None else None
     applied = {p.protocol for p in plans}
     notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    notes.extend(formulation_notes(drug, formulation, applied, lang))
     return Plan(
         drug=drug,
+        formulation=formulation,
         start=start,
         lang=lang,
         protocols=plans,
