@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from cvrisk._version import __version__
@@ -80,13 +79,15 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             raise CvriskError(f"--score-input {key!r}: use MODEL.FIELD=VALUE")
         score_inputs.setdefault(model, {})[field] = _csv_value(value)
     report = evaluate(
-        Path(args.file),
+        args.file,
         as_of=args.as_of,
         protocols=args.protocol or None,
         jurisdiction=args.jurisdiction,
         lang=args.lang,
         score_inputs=score_inputs or None,
         record_complete=args.record_complete,
+        on_invalid="report" if args.lenient else "raise",
+        strict=args.strict,
     )
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
@@ -97,6 +98,12 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         f"Patient {report.patient_id or ''} — {_word('as_of', lang)} {report.as_of} — "
         f"{_word('protocols', lang)}{_colon(lang)} {protocols}\n\n"
     )
+    warnings = [i for i in report.data_issues if i.severity == "warning"]
+    if warnings:  # said first: what may make the rest incomplete or wrong
+        out.write(f"{_word('warnings', lang)} ({len(warnings)}){_colon(lang)}\n")
+        for issue in warnings:
+            out.write(f"  !! {issue.message}\n")
+        out.write("\n")
     unconfirmed = False
     if report.tests:
         header = [
@@ -113,7 +120,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
                     t.label + _mark(t.evidence_status),
                     t.due_date,
                     f"{t.window.start}..{t.window.end}",
-                    f"{t.protocol}/{t.rule}",
+                    f"{t.protocol}/{t.rule}"
+                    + (f" (+{len(t.requested_by) - 1})" if len(t.requested_by) > 1 else ""),
                     t.last_result or "-",
                 ]
             )
@@ -141,9 +149,10 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             out.write(missing + "\n")
             for caveat in s.caveats:
                 out.write(f"      {_word('note', lang)}{_colon(lang)} {caveat}\n")
-    if report.data_issues:
+    others = [i for i in report.data_issues if i.severity != "warning"]
+    if others:
         out.write(f"\n{_word('issues', lang)}{_colon(lang)}\n")
-        for issue in report.data_issues:
+        for issue in others:
             out.write(f"  - {issue.message}\n")
     if unconfirmed:
         out.write("\n" + _word("unconfirmed", lang) + "\n")
@@ -151,7 +160,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.rules.evaluate import schedule
+    from cvrisk.rules.plan import schedule
 
     patient = None
     if args.birth_date is not None:
@@ -301,7 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="tests due and alerts for a patient record (JSON)")
-    ev.add_argument("file", help="native JSON patient record")
+    ev.add_argument(
+        "file",
+        help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
+        "NDJSON (a path, or - for standard input)",
+    )
     ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
     ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
@@ -319,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
         "(repeatable)",
+    )
+    ev.add_argument(
+        "--lenient",
+        action="store_true",
+        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
+    )
+    ev.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the record on any reading issue or warning-level data issue",
     )
     ev.set_defaults(handler=_cmd_evaluate)
 

@@ -21,13 +21,14 @@ may be the pamoate long-acting injection) also gets a warning ``missing``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from cvrisk import vocab
 from cvrisk.drugs import DrugMatch, fold
 from cvrisk.issues import DataIssue
 from cvrisk.record import Medication, PatientRecord
 from cvrisk.rules.catalog import shipped_protocols
-from cvrisk.rules.episodes import Prescription
+from cvrisk.rules.episodes import Prescription, merge_courses
 from cvrisk.rules.messages import drug_label, phrase
 from cvrisk.rules.schema import Protocol
 
@@ -53,14 +54,20 @@ def courses_of(
                 issues.append(_unknown(med, shown, field, lang))
             continue
         if match.category == "not_covered":
-            issues.append(_not_covered(match, shown, field, lang))
+            issues.append(_not_covered(match, shown, field, lang, med.id))
             continue
         if not match.catalogued:
             text = phrase(
                 "issue.uncatalogued_antipsychotic", lang, code=shown, drug=match.label(lang)
             )
             issues.append(
-                DataIssue(kind="unknown_drug", severity="warning", message=text, field=field)
+                DataIssue(
+                    kind="unknown_drug",
+                    severity="warning",
+                    message=text,
+                    field=field,
+                    resource=med.id,
+                )
             )
             continue
         assert match.ingredient is not None
@@ -68,7 +75,9 @@ def courses_of(
             text = phrase(
                 "issue.future_prescription", lang, code=shown, start=med.start, as_of=as_of
             )
-            issues.append(DataIssue(kind="excluded", message=text, field=field))
+            issues.append(
+                DataIssue(kind="excluded", message=text, field=field, resource=med.id)
+            )
             continue
         formulation = med.formulation_id
         courses.append(Prescription(match.ingredient, med.start, med.stop, formulation))
@@ -110,15 +119,19 @@ def _unknown(med: Medication, shown: str, field: str, lang: str) -> DataIssue:
         hint=hint,
         specific=", ".join(_specific_protocols()),
     )
-    return DataIssue(kind="unknown_drug", severity="warning", message=text, field=field)
+    return DataIssue(
+        kind="unknown_drug", severity="warning", message=text, field=field, resource=med.id
+    )
 
 
-def _not_covered(match: DrugMatch, shown: str, field: str, lang: str) -> DataIssue:
+def _not_covered(
+    match: DrugMatch, shown: str, field: str, lang: str, resource: str | None
+) -> DataIssue:
     drug_class = (match.drug_class or {}).get(lang) or (match.drug_class or {}).get("en", "")
     text = phrase(
         "issue.not_covered", lang, code=shown, drug=match.label(lang), drug_class=drug_class
     )
-    return DataIssue(kind="not_covered", message=text, field=field)
+    return DataIssue(kind="not_covered", message=text, field=field, resource=resource)
 
 
 def _formulation_protocols(ingredient: str) -> list[Protocol]:
@@ -153,7 +166,11 @@ def _formulation_unknown(
         protocols=", ".join(sorted(p.id for p in protocols)),
         example=ids[0],
     )
-    return [DataIssue(kind="missing", severity="warning", message=text, field=field)]
+    return [
+        DataIssue(
+            kind="missing", severity="warning", message=text, field=field, resource=med.id
+        )
+    ]
 
 
 def formulation_coverage(
@@ -233,3 +250,13 @@ def formulation_notes(
 def _formulation_label(formulation: str, lang: str) -> str:
     label = vocab.formulations()[formulation]["label"]
     return str(label.get(lang) or label["en"])
+
+
+def active_drugs(courses: Sequence[Prescription], as_of: dt.date) -> list[str]:
+    """The antipsychotics taken on ``as_of``, sorted."""
+    return sorted({c.drug for c in courses if c.active_on(as_of)})
+
+
+def current_starts(courses: Sequence[Prescription], as_of: dt.date) -> dict[str, dt.date]:
+    """Start of the current (merged) course of each antipsychotic active on ``as_of``."""
+    return {c.drug: c.start for c in merge_courses(courses) if c.active_on(as_of)}

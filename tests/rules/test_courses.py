@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from cvrisk import vocab
 from cvrisk.errors import DataIssueError, RecordError
-from cvrisk.rules.evaluate import evaluate, schedule
+from cvrisk.rules.evaluate import evaluate
+from cvrisk.rules.plan import schedule
 
 AS_OF = dt.date(2025, 6, 1)
 PATIENT = {"id": "p", "birth_date": "1980-01-01", "sex": "female"}
