@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
+from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -52,6 +53,8 @@ def _when(item: Any, lang: str) -> str:
     """When a plan item falls: baseline, a delay after the start, or a recurring interval."""
     if item.occurrence == "baseline":
         return _word("baseline", lang)
+    if item.occurrence == EACH_ADMINISTRATION:
+        return _word("each_administration", lang)
     if item.recurring:
         return every_text(item.occurrence, lang)
     return duration_text(item.occurrence, lang)
@@ -339,7 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(handler=_cmd_evaluate)
 
     sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")
-    sc.add_argument("--drug", required=True, help="ingredient, e.g. olanzapine")
+    sc.add_argument(
+        "--drug",
+        required=True,
+        help="antipsychotic by ingredient, salt or brand, e.g. olanzapine, Zyprexa, "
+        "'olanzapine pamoate' (unknown names get suggestions)",
+    )
     sc.add_argument("--start", type=_date, required=True, help="start date YYYY-MM-DD")
     sc.add_argument("--protocol", help="protocol id (default: all that apply)")
     sc.add_argument(

@@ -62,7 +62,9 @@ def coverage_issues(
             )
         # protocols for this one drug only (clozapine's blood monitoring), not class protocols
         specific = sorted(
-            p.id for p in shipped_protocols().values() if p.applies_to.drugs == [drug]
+            p.id
+            for p in shipped_protocols().values()
+            if p.applies_to.drugs == [drug] and p.applies_to.formulations is None
         )
         if specific and not applied & set(specific):
             text = phrase(

@@ -183,6 +183,9 @@ class Plan(_Out):
     """The prescribing prompt for a drug started on a date."""
 
     drug: str
+    formulation: str | None = Field(
+        None, description="Formulation planned for (olanzapine-pamoate), when named."
+    )
     start: dt.date
     lang: str
     protocols: list[ProtocolPlan]

@@ -126,10 +126,29 @@ def _check_drug(drug: str) -> str:
 DrugId = Annotated[str, AfterValidator(_check_drug)]
 
 
+def _check_formulation(formulation: str) -> str:
+    if formulation not in vocab.formulations():
+        raise ValueError(
+            f"unknown formulation {formulation!r}: use ids from [formulations] of "
+            f"cvrisk/data/drug_names.toml ({', '.join(sorted(vocab.formulations()))})"
+        )
+    return formulation
+
+
+#: A formulation id ([formulations] of cvrisk/data/drug_names.toml), e.g. olanzapine-pamoate.
+FormulationId = Annotated[str, AfterValidator(_check_formulation)]
+
+
 class AppliesTo(_Strict):
     """Which patients and drugs a protocol applies to, and what (re)starts its schedule."""
 
     drugs: list[DrugId] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
+    formulations: list[FormulationId] | None = Field(
+        None,
+        min_length=1,
+        description="Only courses of these formulations (e.g. olanzapine-pamoate); "
+        "default: every formulation of the drugs.",
+    )
     min_age_years: int | None = Field(None, ge=0)
     max_age_years: int | None = Field(None, ge=0)
     restart_on: list[RestartEvent] = Field(default_factory=lambda: list[RestartEvent](["start"]))
@@ -140,6 +159,23 @@ class AppliesTo(_Strict):
         if drug in self.drugs:
             return True
         return "antipsychotic" in self.drugs and vocab.is_antipsychotic(drug)
+
+    def covers_course(self, drug: str, formulation: str | None) -> bool:
+        """True when the protocol applies to a course of this ingredient and formulation."""
+        if not self.covers(drug):
+            return False
+        return self.formulations is None or formulation in self.formulations
+
+    @model_validator(mode="after")
+    def _formulations_of_drugs(self) -> AppliesTo:
+        for formulation in self.formulations or ():
+            ingredient = vocab.formulations()[formulation]["ingredient"]
+            if not self.covers(ingredient):
+                raise ValueError(
+                    f"formulation {formulation!r} is a form of {ingredient}, which drugs "
+                    f"{self.drugs} does not cover"
+                )
+        return self
 
     def covers_age(self, age: float) -> bool:
         """True when the protocol applies at this age (bounds inclusive)."""
@@ -156,6 +192,11 @@ class ScheduleItem(_Strict):
     baseline: bool = False
     followups: tuple[DurationText, ...] = Field(default=(), description="ISO 8601 durations.")
     then_every: DurationText | None = None
+    each_administration: bool = Field(
+        False,
+        description="Due at every administration (each injection) while the course runs, "
+        "not on dates: a standing instruction.",
+    )
     drugs: tuple[DrugId, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
@@ -168,7 +209,7 @@ class ScheduleItem(_Strict):
 
     @model_validator(mode="after")
     def _something_scheduled(self) -> ScheduleItem:
-        if not (self.baseline or self.followups or self.then_every):
+        if not (self.baseline or self.followups or self.then_every or self.each_administration):
             raise ValueError(f"schedule item {self.id!r} schedules nothing")
         return self
 
