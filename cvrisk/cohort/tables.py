@@ -333,6 +333,8 @@ def _text(series: pd.Series, where: str) -> pd.Categorical:
             return pd.Categorical.from_codes(codes, categories=stripped)
         values = stripped.take(codes).where(codes >= 0, None)
         return pd.Categorical(values)
+    if series.isna().all():
+        return pd.Categorical([None] * len(series), categories=pd.Index([], dtype=object))
     kind = series.dtype.kind
     if kind in "fcb" or (kind == "i" and not where.endswith(".id")):
         raise TableError(f"{where}: expected text, found {series.dtype} values")
@@ -368,6 +370,8 @@ def _dates(series: pd.Series, where: str, *, with_time: bool) -> pd.Series:
         return series.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series.astype("datetime64[ns]")
+    if series.dtype.kind in "iufb" and series.isna().all():
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if series.dtype.kind in "iufb":
         raise TableError(
             f"{where}: dates are numbers; give dates, date-times or ISO 8601 texts"

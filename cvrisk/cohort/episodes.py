@@ -1,0 +1,194 @@
+"""Antipsychotic courses and treatment episodes over the whole cohort (the vectorised twin of
+:mod:`cvrisk.rules.courses` and :mod:`cvrisk.rules.episodes`).
+
+Each distinct medication (name, code, system, formulation, route) is classified once by the
+core's :func:`~cvrisk.rules.courses.courses_of` (course or data issue, with its message);
+the rows are then merged into continuous courses per (patient, drug, formulation) as
+gaps-and-islands (a grouped cumulative maximum of the stops), and each protocol's episode
+follows the rules of :func:`~cvrisk.rules.episodes.current_episode`: cumulative "any open
+course", cumulative last stop and "drug seen before" per patient give each course's event
+(addition, continuation, switch, start), and the anchor is the start of the last course
+whose event re-anchors (``restart_on``), forward-filled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cvrisk.cohort.tables import _cells
+from cvrisk.cohort.validate import day_numbers, per_key
+from cvrisk.issues import DataIssue
+from cvrisk.record import Medication, Patient, PatientRecord
+from cvrisk.rules.courses import courses_of
+from cvrisk.rules.episodes import SWITCH_GAP_DAYS
+from cvrisk.rules.schema import Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Day number of an open course's stop (a course without stop runs for ever).
+OPEN = np.int64(10**9)
+_DUMMY = Patient(birth_date=dt.date(1800, 1, 1), sex="female")
+_MED_KEY = ["drug", "code", "system", "formulation", "route"]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What ``courses_of`` makes of one distinct medication (started on the evaluation day)."""
+
+    drug: str | None  # the course's ingredient, None: not a course
+    formulation: str | None
+    issues: tuple[DataIssue, ...]
+
+
+def _classify(row: Any, as_of: dt.date, lang: str) -> _Kind:
+    cells = {k: v for k, v in _cells(row, "medications").items() if k not in ("start", "stop")}
+    med = Medication.model_validate({**cells, "start": as_of.isoformat()})
+    courses, issues = courses_of(PatientRecord(patient=_DUMMY, medications=[med]), lang, as_of)
+    course = courses[0] if courses else None
+    return _Kind(
+        course.drug if course else None, course.formulation if course else None, tuple(issues)
+    )
+
+
+def courses(
+    meds: pd.DataFrame, as_of: dt.date, lang: str
+) -> tuple[pd.DataFrame, list[tuple[int, tuple[Any, ...], DataIssue]]]:
+    """(courses: pidx, pos, drug, formulation, start, stop day numbers; the drug issues)."""
+    import pandas as pd
+
+    issues: list[tuple[int, tuple[Any, ...], DataIssue]] = []
+    if not len(meds):
+        empty = pd.DataFrame(
+            {"pidx": [], "pos": [], "drug": [], "formulation": [], "start": [], "stop": []}
+        )
+        return empty.astype({"pidx": np.int64, "start": np.int64, "stop": np.int64}), issues
+    kinds = per_key(meds, _MED_KEY, lambda row: _classify(row, as_of, lang))
+    start, _ = day_numbers(meds["start"])
+    stop, stop_ok = day_numbers(meds["stop"])
+    stop = np.where(stop_ok, stop, OPEN)
+    as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
+    future = start > as_of_day
+    pidx = meds["pidx"].to_numpy()
+    pos = meds["pos"].to_numpy()
+    ids = meds["id"].astype(object).where(meds["id"].notna(), None).to_numpy()
+    keep = np.zeros(len(meds), dtype=bool)
+    for index, kind in enumerate(kinds):
+        field = f"medications[{pos[index]}]"
+        found: tuple[DataIssue, ...] = kind.issues
+        if kind.drug is not None and future[index]:
+            found = _future(meds.iloc[index], as_of, lang)
+        elif kind.drug is not None:
+            keep[index] = True
+        for number, issue in enumerate(found):
+            moved = issue.model_copy(update={"field": field, "resource": ids[index]})
+            issues.append((int(pidx[index]), (1, int(pos[index]), number), moved))
+    frame = pd.DataFrame(
+        {
+            "pidx": pidx[keep],
+            "pos": pos[keep],
+            "drug": [k.drug for k, kept in zip(kinds, keep, strict=True) if kept],
+            "formulation": [k.formulation for k, kept in zip(kinds, keep, strict=True) if kept],
+            "start": start[keep],
+            "stop": stop[keep],
+        }
+    )
+    return frame, issues
+
+
+def _future(row: Any, as_of: dt.date, lang: str) -> tuple[DataIssue, ...]:
+    cells = _cells(row, "medications")
+    med = Medication.model_validate(cells)
+    _courses, issues = courses_of(PatientRecord(patient=_DUMMY, medications=[med]), lang, as_of)
+    return tuple(issues)
+
+
+def merged(courses_frame: pd.DataFrame) -> pd.DataFrame:
+    """Continuous courses (:func:`~cvrisk.rules.episodes.merge_courses`): each drug's
+    overlapping or back-to-back prescriptions of one formulation merged, ordered by
+    (patient, start, drug) as the core orders them."""
+    import pandas as pd
+
+    frame = courses_frame.assign(form=courses_frame["formulation"].fillna(""))
+    frame = frame.sort_values(["pidx", "drug", "form", "start", "pos"], kind="stable")
+    frame = frame.reset_index(drop=True)
+    group = ["pidx", "drug", "form"]
+    running = frame.groupby(group, sort=False)["stop"].cummax()
+    before = running.groupby([frame[g] for g in group], sort=False).shift(1)
+    new = before.isna().to_numpy() | (
+        (before.to_numpy() < OPEN) & (frame["start"].to_numpy() > before.to_numpy() + 1)
+    )
+    island = np.cumsum(new)
+    out = frame.groupby(island, sort=False).agg(
+        pidx=("pidx", "first"),
+        drug=("drug", "first"),
+        formulation=("formulation", "first"),
+        form=("form", "first"),
+        start=("start", "first"),
+        stop=("stop", "max"),
+        pos=("pos", "first"),
+    )
+    out = out.reset_index(drop=True)
+    out["order"] = np.arange(len(out))
+    out = out.sort_values(["pidx", "start", "drug", "order"], kind="stable")
+    return pd.DataFrame(out.reset_index(drop=True))
+
+
+def episodes(
+    runs: pd.DataFrame, protocol: Protocol, as_of_day: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The protocol's current episode per patient: (episodes indexed by pidx with ``anchor``
+    and ``event``; the covered courses active on the evaluation date: pidx, drug, start)."""
+    import pandas as pd
+
+    applies = protocol.applies_to
+    covered_keys = {
+        (d, f): applies.covers_course(d, f or None)
+        for d, f in set(zip(runs["drug"], runs["form"], strict=True))
+    }
+    mask = np.array(
+        [covered_keys[(d, f)] for d, f in zip(runs["drug"], runs["form"], strict=True)],
+        dtype=bool,
+    )
+    frame = runs[mask].reset_index(drop=True)
+    if not len(frame):
+        none = pd.DataFrame({"anchor": pd.Series([], dtype=np.int64), "event": []})
+        return none, pd.DataFrame({"pidx": [], "drug": [], "start": []})
+    pidx, start, stop = (frame[c].to_numpy() for c in ("pidx", "start", "stop"))
+    first = np.r_[True, pidx[1:] != pidx[:-1]]
+    by_patient = frame.groupby("pidx", sort=False)
+    open_before = (
+        by_patient["stop"].transform(lambda s: (s == OPEN).cummax().shift(1, fill_value=False))
+        .to_numpy()
+        .astype(bool)
+    )
+    finite = pd.Series(np.where(stop < OPEN, stop, np.iinfo(np.int64).min), index=frame.index)
+    last_stop = (
+        finite.groupby(frame["pidx"], sort=False).cummax().groupby(frame["pidx"], sort=False)
+        .shift(1).to_numpy()
+    )
+    has_stop = ~np.isnan(last_stop.astype(float)) & (
+        last_stop > np.iinfo(np.int64).min
+    )
+    last_stop_days = np.where(has_stop, last_stop, 0).astype(np.int64)
+    active = open_before | (has_stop & (last_stop_days > start))
+    resumed = frame.groupby(["pidx", "drug"], sort=False).cumcount().to_numpy() > 0
+    near = has_stop & ((start - last_stop_days) <= SWITCH_GAP_DAYS)
+    kind = np.where(
+        active, "addition", np.where(near, np.where(resumed, "continuation", "switch"), "start")
+    )
+    kind = np.where(first, "start", kind)
+    restart = first | np.isin(kind, ["start", *applies.restart_on])
+    marker = pd.Series(np.where(restart, np.arange(len(frame)), -1))
+    anchored = marker.where(marker >= 0).groupby(pidx, sort=False).ffill().to_numpy().astype(int)
+    frame["anchor"] = start[anchored]
+    frame["event"] = kind[anchored]
+    live = (start <= as_of_day) & (as_of_day <= stop)
+    now = frame[live][["pidx", "drug", "start"]].reset_index(drop=True)
+    last = frame.groupby("pidx", sort=False).tail(1).set_index("pidx")[["anchor", "event"]]
+    last = last[last.index.isin(now["pidx"])]
+    return last, now

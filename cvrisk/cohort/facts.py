@@ -1,0 +1,190 @@
+"""Results and alert facts over the whole cohort (the vectorised twin of
+:mod:`cvrisk.rules.facts`), and the alert rules' compiled conditions evaluated over them.
+
+Results are the valid observations dated on or before the evaluation date, values in the
+analyte's canonical unit by the core's affine conversion (``facts._affine``), ordered per
+(patient, analyte) by day then record order; BMI is derived from weight and height as
+:func:`~cvrisk.rules.facts.derived_bmi` does (an as-of join). Facts (latest, coded,
+change_from_baseline, change_within) become columns, and each rule's condition, the JSON that
+:func:`cvrisk.rules.engine.rule_condition` compiles for durable-rules, is evaluated over those
+columns by :func:`matches` with durable-rules' semantics (a field a fact lacks matches no
+comparison), so alert logic is the protocols' data, read once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cvrisk import vocab
+from cvrisk.rules.facts import _affine, _unit_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NONE = np.iinfo(np.int64).min
+
+
+def results(obs: pd.DataFrame, analytes: list[str], as_of_day: int) -> pd.DataFrame:
+    """Results (see the module docstring): pidx, analyte, day, value (canonical, NaN when
+    coded), orig, unit, coded, row (index of the observation), kind (0 recorded, 1 derived),
+    pos; sorted by (pidx, analyte, day, kind, pos)."""
+    import pandas as pd
+
+    from cvrisk.cohort.validate import day_numbers
+
+    day, _ = day_numbers(obs["date"])
+    values = obs["value"].to_numpy(dtype=np.float64)
+    canonical = np.full(len(obs), np.nan)
+    units = obs["unit"]
+    for (name, unit), rows in pd.DataFrame(
+        {"a": analytes, "u": units.astype(object)}
+    ).groupby(["a", "u"], sort=False).indices.items():
+        if vocab.analyte(name).unit is None:
+            continue
+        slope, offset = _affine(str(unit), name)
+        canonical[rows] = values[rows] * slope + offset
+    frame = pd.DataFrame(
+        {
+            "pidx": obs["pidx"].to_numpy(),
+            "analyte": pd.Categorical(analytes),
+            "day": day,
+            "value": canonical,
+            "row": np.arange(len(obs)),
+            "kind": np.zeros(len(obs), dtype=np.int8),
+            "pos": obs["pos"].to_numpy(),
+        }
+    )
+    frame = frame[frame["day"] <= as_of_day]
+    return frame.sort_values(["pidx", "analyte", "day", "pos"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
+    """Add BMI derived from each weight and the latest height on or before it (or the first
+    height), on days without a recorded BMI (:func:`cvrisk.rules.facts.derived_bmi`)."""
+    import pandas as pd
+
+    weights = res[res["analyte"] == "weight"]
+    heights = res[res["analyte"] == "height"]
+    if not len(weights) or not len(heights):
+        return res
+    weights = weights[weights["pidx"].isin(heights["pidx"])]
+    heights = heights.assign(order=np.arange(len(heights)))
+    joined = pd.merge_asof(
+        weights.assign(order=np.arange(len(weights))).sort_values(["day", "order"]),
+        heights[["pidx", "day", "value", "row", "order"]].rename(
+            columns={"value": "height", "row": "height_row", "order": "height_order"}
+        ).sort_values(["day", "height_order"]),
+        on="day",
+        by="pidx",
+        direction="backward",
+        allow_exact_matches=True,
+    ).sort_values("order")
+    first = heights.groupby("pidx", sort=False).head(1).set_index("pidx")
+    missing = joined["height"].isna().to_numpy()
+    if missing.any():
+        lookup = first.loc[joined["pidx"].to_numpy()[missing]]
+        joined.loc[missing, "height"] = lookup["value"].to_numpy()
+        joined.loc[missing, "height_row"] = lookup["row"].to_numpy()
+    joined = joined[joined["height"] > 0]
+    metres = joined["height"].to_numpy() / 100.0
+    bmi = joined["value"].to_numpy() / (metres * metres)
+    recorded = res[res["analyte"] == "bmi"]
+    taken = set(zip(recorded["pidx"], recorded["day"], strict=True))
+    derived = pd.DataFrame(
+        {
+            "pidx": joined["pidx"].to_numpy(),
+            "analyte": "bmi",
+            "day": joined["day"].to_numpy(),
+            "value": bmi,
+            "row": joined["row"].to_numpy(),
+            "kind": np.ones(len(joined), dtype=np.int8),
+            "pos": joined["pos"].to_numpy(),
+            "height_row": joined["height_row"].to_numpy().astype(np.int64),
+        }
+    )
+    derived = derived[
+        [(p, d) not in taken for p, d in zip(derived["pidx"], derived["day"], strict=True)]
+    ]
+    out = pd.concat([res.assign(height_row=-1), derived], ignore_index=True)
+    out["analyte"] = out["analyte"].astype("category")
+    return out.sort_values(["pidx", "analyte", "day", "kind"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last row of each patient (the frame is sorted by patient)."""
+    pidx = frame["pidx"].to_numpy()
+    is_last = np.r_[pidx[1:] != pidx[:-1], True] if len(frame) else np.array([], bool)
+    return frame[is_last]
+
+
+def reported_unit(units: pd.Series) -> np.ndarray:
+    """The parsed unit name of each reported unit (``%`` -> ``percent``), as rule
+    equivalents compare it."""
+    names = {u: _unit_name(str(u)) for u in units.dropna().unique()}
+    return units.map(names).to_numpy(dtype=object)
+
+
+# -- compiled conditions over columns ------------------------------------------------------
+
+Columns = dict[str, Any]
+_COMPARE = {"$gt": np.greater, "$gte": np.greater_equal, "$lt": np.less, "$lte": np.less_equal}
+
+
+def matches(condition: dict[str, Any], facts: Columns, n: int) -> np.ndarray:
+    """Which facts (rows of the ``facts`` columns) a compiled durable-rules condition matches.
+
+    ``facts`` maps a field name to a scalar (the same for every row) or an array, ``None``
+    (or NaN in a numeric array) meaning the fact lacks the field; a lacking field matches no
+    comparison (``$neq`` included), as in durable-rules.
+    """
+    out = np.ones(n, dtype=bool)
+    for key, term in condition.items():
+        if key == "$and":
+            for part in term:
+                out &= matches(part, facts, n)
+        elif key == "$or":
+            any_of = np.zeros(n, dtype=bool)
+            for part in term:
+                any_of |= matches(part, facts, n)
+            out &= any_of
+        elif key == "$neq":
+            ((name, value),) = term.items()
+            present, column = _field(facts, name, n)
+            out &= present & _unequal(column, value)
+        elif key in _COMPARE:
+            ((name, value),) = term.items()
+            present, column = _field(facts, name, n)
+            numbers = np.where(present, column, np.nan).astype(np.float64)
+            with np.errstate(invalid="ignore"):
+                out &= present & _COMPARE[key](numbers, value)
+        elif key.startswith("$"):
+            raise ValueError(f"condition operator {key!r} is not supported by the cohort path")
+        else:
+            present, column = _field(facts, key, n)
+            out &= present & ~_unequal(column, term)
+    return out
+
+
+def _unequal(column: Any, value: Any) -> Any:
+    return column != value
+
+
+def _field(facts: Columns, name: str, n: int) -> tuple[np.ndarray, Any]:
+    """(present mask, values) of one field."""
+    if name not in facts:
+        return np.zeros(n, dtype=bool), np.full(n, None, dtype=object)
+    column = facts[name]
+    if not isinstance(column, np.ndarray):
+        present = np.full(n, column is not None, dtype=bool)
+        return present, np.full(n, column, dtype=object if isinstance(column, str) else None)
+    if column.dtype.kind == "f":
+        return ~np.isnan(column), column
+    if column.dtype == object:
+        return np.array([v is not None for v in column], dtype=bool), column
+    return np.ones(n, dtype=bool), column

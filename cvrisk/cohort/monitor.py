@@ -1,0 +1,983 @@
+"""``monitor``: the tests due, alerts and data issues of every patient of a cohort, at once.
+
+The vectorised twin of :func:`cvrisk.rules.evaluate.evaluate` (``scores=[]``,
+``on_invalid="report"``), stage by stage: rows validated (:mod:`~cvrisk.cohort.validate`),
+courses and episodes (:mod:`~cvrisk.cohort.episodes`), protocol selection and coverage, the
+tests due (:mod:`~cvrisk.cohort.due`), the facts and the alert rules' compiled conditions
+(:mod:`~cvrisk.cohort.facts`), the repeat tests alerts ask for, one entry per test (the merge
+of :func:`cvrisk.rules.due.merge_requests`), the data issues in report order. Every interval,
+threshold and text comes from the protocols and vocabularies through the core's loaders and
+functions; texts are worded once per distinct key and joined back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cvrisk import vocab
+from cvrisk.cohort import due as cohort_due
+from cvrisk.cohort import episodes as cohort_episodes
+from cvrisk.cohort import facts as cohort_facts
+from cvrisk.cohort.result import CohortResult, empty_result
+from cvrisk.cohort.tables import CohortTables, read_tables
+from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
+from cvrisk.issues import DataIssue
+from cvrisk.rules import engine
+from cvrisk.rules.alerts import SEVERITY_ORDER, alert_of
+from cvrisk.rules.courses import formulation_coverage
+from cvrisk.rules.coverage import coverage_issues, ended_issues
+from cvrisk.rules.due import STATUS_ORDER
+from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.episodes import Episode, Prescription
+from cvrisk.rules.facts import FactSet, Results, _no_baseline, future_results_issue
+from cvrisk.rules.messages import drug_label, duration_text, phrase, test_label
+from cvrisk.rules.options import EvaluationOptions
+from cvrisk.rules.schema import AlertRule, Protocol, text_in
+from cvrisk.rules.scoring import wanted_models
+from cvrisk.rules.selection import select_protocols
+from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NONE = cohort_due.NONE
+IssueRow = tuple[int, tuple[Any, ...], DataIssue]
+
+
+def monitor(
+    tables: Any,
+    *,
+    as_of: dt.date | str | None = None,
+    jurisdiction: str | None = None,
+    protocols: Sequence[str | Path] | str | Path | None = None,
+    lang: str = "en",
+    progress: bool = False,
+) -> CohortResult:
+    """Tests due, alerts, data issues and a worklist for every patient of a cohort.
+
+    Args:
+        tables: the cohort tables (:func:`cvrisk.cohort.read_tables` reads every supported
+            source), or a mapping of Dask DataFrames partitioned by patient (then every
+            result table is a Dask DataFrame computed partition by partition).
+        as_of, jurisdiction, protocols, lang: as for :func:`cvrisk.evaluate`.
+        progress: show a progress bar (patients done) on a terminal.
+
+    Computes what ``evaluate(record, ..., scores=[], on_invalid="report")`` gives for each
+    patient's record (:func:`cvrisk.cohort.patient_records`): no risk score is computed, a
+    rule reading a score is reported as not assessed.
+
+    Raises:
+        TableError: a table does not follow the contract. OptionError, ProtocolError: an
+        invalid argument.
+    """
+    opts = EvaluationOptions.check(
+        as_of=as_of,
+        protocols=protocols,
+        jurisdiction=jurisdiction,
+        lang=lang,
+        scores=[],
+        score_inputs=None,
+        record_complete=False,
+        on_invalid="report",
+        strict=False,
+    )
+    from cvrisk.cohort import distributed
+
+    if distributed.is_dask(tables):
+        return distributed.monitor_dask(tables, opts)
+    data = read_tables(tables)
+    return monitor_tables(data, opts, progress=progress)
+
+
+#: Patients per batch: bounds the memory of one pass (and paces the progress bar).
+BATCH_PATIENTS = 200_000
+
+
+def monitor_tables(
+    data: CohortTables, opts: EvaluationOptions, *, progress: bool = False
+) -> CohortResult:
+    """:func:`monitor` over in-memory tables, in batches of patients."""
+    n = len(data.patients)
+    if n <= BATCH_PATIENTS:
+        return _monitor(data, opts)
+    import pandas as pd
+
+    bar = _progress_bar(n) if progress else None
+    parts = []
+    for batch in _batches(data):
+        parts.append(_monitor(batch, opts))
+        if bar is not None:
+            bar.update(len(batch.patients))
+    if bar is not None:
+        bar.close()
+    return CohortResult(
+        **{
+            name: pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+            for name in CohortResult.TABLES
+        }
+    )
+
+
+def _progress_bar(total: int) -> Any:
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="patients", disable=not sys.stderr.isatty())
+
+
+def _batches(data: CohortTables) -> list[CohortTables]:
+    ids = data.patients["patient_id"].astype(str).to_numpy()
+    out = []
+    for start in range(0, len(ids), BATCH_PATIENTS):
+        chosen = set(ids[start : start + BATCH_PATIENTS])
+        out.append(
+            CohortTables(
+                **{
+                    name: frame[frame["patient_id"].astype(str).isin(chosen)].reset_index(
+                        drop=True
+                    )
+                    for name, frame in (
+                        ("patients", data.patients),
+                        ("conditions", data.conditions),
+                        ("medications", data.medications),
+                        ("observations", data.observations),
+                    )
+                }
+            )
+        )
+    return out
+
+
+def age_years(birth: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """Completed years on ``as_of`` of each birth day number (:meth:`Patient.age_on`)."""
+    stamps = birth.astype("datetime64[D]")
+    year = stamps.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (stamps - stamps.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    before = (as_of.month, as_of.day) < (0, 0)
+    years = as_of.year - year
+    before = (as_of.month * 100 + as_of.day) < (month * 100 + day)
+    return (years - before).astype(np.float64)
+
+
+class _Cohort:
+    """The per-patient arrays of one batch, filled stage by stage."""
+
+    def __init__(self, checked: Checked, opts: EvaluationOptions) -> None:
+        self.opts = opts
+        self.as_of: dt.date = opts.as_of
+        self.as_of_day = cohort_due.day_of(opts.as_of)
+        self.lang = opts.lang
+        self.checked = checked
+        patients = checked.patients
+        self.n = len(patients)
+        self.ids = patients["patient_id"].astype(str).to_numpy()
+        self.age = age_years(patients["birth"].to_numpy(), opts.as_of)
+        self.sex = patients["sex"].astype(object).to_numpy()
+        eth = patients["ethnicity"].astype(object)
+        self.eth = eth.where(eth.notna(), "unknown").to_numpy()
+        self.issues: list[IssueRow] = list(checked.issues)
+
+
+def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
+    checked = check(data, opts.as_of)
+    cohort = _Cohort(checked, opts)
+    lang, as_of = cohort.lang, cohort.as_of
+    courses, drug_issues = cohort_episodes.courses(checked.entries["medications"], as_of, lang)
+    cohort.issues.extend(drug_issues)
+    runs = cohort_episodes.merged(courses)
+    live = runs[(runs["start"] <= cohort.as_of_day) & (cohort.as_of_day <= runs["stop"])]
+    active: dict[int, tuple[str, ...]] = {
+        int(p): tuple(sorted(set(g))) for p, g in live.groupby("pidx", sort=False)["drug"]
+    }
+    starts: dict[str, dict[int, int]] = defaultdict(dict)
+    for p, drug, start in zip(live["pidx"], live["drug"], live["start"], strict=True):
+        starts[str(drug)][int(p)] = int(start)  # in (start, drug) order: the last wins
+    selected = select_protocols(opts.protocols, opts.jurisdiction)
+    episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    applied: list[list[str]] = [[] for _ in range(cohort.n)]
+    for protocol in selected:
+        ep, now = cohort_episodes.episodes(runs, protocol, cohort.as_of_day)
+        pidx = ep.index.to_numpy()
+        fits = np.array([protocol.applies_to.covers_age(a) for a in cohort.age[pidx]], bool)
+        ep = ep[fits] if len(ep) else ep
+        now = now[now["pidx"].isin(ep.index)] if len(now) else now
+        episodes[protocol.id] = (ep, now)
+        for p in ep.index:
+            applied[int(p)].append(protocol.id)
+    _coverage(cohort, selected, applied, active, courses)
+    _ended(cohort, selected, episodes)
+    obs = checked.entries["observations"]
+    analytes = per_key(obs, ["analyte", "code", "system"], observation_analyte) if len(obs) else []
+    day_all = cohort_facts.results(obs, analytes, 10**9) if len(obs) else None
+    future = (
+        day_all[day_all["day"] > cohort.as_of_day].groupby("pidx").size()
+        if day_all is not None
+        else None
+    )
+    if future is not None:
+        for p, count in future.items():
+            for issue in future_results_issue(Results({}, int(count)), as_of, lang):
+                cohort.issues.append((int(p), (5,), issue))
+    res = (
+        day_all[day_all["day"] <= cohort.as_of_day].reset_index(drop=True)
+        if day_all is not None
+        else None
+    )
+    tests = _tests(cohort, selected, episodes, res)
+    alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts)
+    _score_issues(cohort, selected, applied)
+    return _assemble(cohort, [*tests, *rechecks], alerts)
+
+
+# -- coverage ----------------------------------------------------------------------------
+
+
+def _coverage(
+    cohort: _Cohort,
+    selected: list[Protocol],
+    applied: list[list[str]],
+    active: dict[int, tuple[str, ...]],
+    courses: pd.DataFrame,
+) -> None:
+    lang, opts = cohort.lang, cohort.opts
+    live = courses[
+        (courses["start"] <= cohort.as_of_day)
+        & (cohort.as_of_day <= courses["stop"])
+        & courses["formulation"].notna()
+    ].sort_values(["pidx", "pos"])
+    formulated: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for p, drug, form in zip(live["pidx"], live["drug"], live["formulation"], strict=True):
+        if (drug, form) not in formulated[int(p)]:
+            formulated[int(p)].append((str(drug), str(form)))
+    cache: dict[Any, list[DataIssue]] = {}
+    none_text = [DataIssue(kind="no_protocol", message=phrase(
+        "issue.no_antipsychotic", lang, as_of=cohort.as_of))]
+    for p in range(cohort.n):
+        drugs = active.get(p)
+        if not drugs:
+            cohort.issues.append((p, (2, 0), none_text[0]))
+            continue
+        key = (tuple(applied[p]), drugs, cohort.age[p], tuple(formulated.get(p, ())))
+        found = cache.get(key)
+        if found is None:
+            ids = set(applied[p])
+            found = coverage_issues(selected, ids, list(drugs), cohort.age[p],
+                                    opts.jurisdiction, lang)
+            fake = [Prescription(d, cohort.as_of, None, f) for d, f in key[3]]
+            found = [*found, *formulation_coverage(fake, ids, cohort.as_of, lang)]
+            cache[key] = found
+        for number, issue in enumerate(found):
+            cohort.issues.append((p, (2, number), issue))
+
+
+def _ended(
+    cohort: _Cohort,
+    selected: list[Protocol],
+    episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+) -> None:
+    for number, protocol in enumerate(selected):
+        if protocol.ends is None:
+            continue
+        ep, _ = episodes[protocol.id]
+        cache: dict[int, list[DataIssue]] = {}
+        for p, anchor in zip(ep.index, ep["anchor"], strict=True):
+            if anchor not in cache:
+                episode = Episode(cohort_due.to_date(anchor), "start", ())
+                cache[anchor] = ended_issues([(protocol, episode)], cohort.as_of, cohort.lang)
+            for issue in cache[anchor]:
+                cohort.issues.append((int(p), (4, number), issue))
+
+
+def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: list[list[str]]) -> None:
+    by_id = {p.id: p for p in selected}
+    cache: dict[tuple[str, ...], list[DataIssue]] = {}
+    for p in range(cohort.n):
+        key = tuple(applied[p])
+        if key not in cache:
+            scores = engine.needs_of([by_id[i] for i in key]).scores
+            _models, _options, found = wanted_models(
+                (), scores, cohort.opts.jurisdiction, 0.0, cohort.lang
+            )
+            cache[key] = found
+        for number, issue in enumerate(cache[key]):
+            cohort.issues.append((p, (7, number), issue))
+
+
+# -- tests due -----------------------------------------------------------------------------
+
+
+def _latest_days(res: pd.DataFrame | None, cohort: _Cohort) -> dict[str, np.ndarray]:
+    """Latest day with a recorded result, per analyte, per patient (NONE: none)."""
+    out: dict[str, np.ndarray] = {}
+    if res is None or not len(res):
+        return out
+    recorded = res[res["kind"] == 0]
+    for analyte, group in recorded.groupby("analyte", observed=True):
+        days = np.full(cohort.n, NONE, dtype=np.int64)
+        last = group.groupby("pidx")["day"].max()
+        days[last.index.to_numpy()] = last.to_numpy()
+        out[str(analyte)] = days
+    return out
+
+
+def _drugs_text(
+    drugs: tuple[str, ...], cache: dict[tuple[str, ...], str], lang: str
+) -> str:
+    if drugs not in cache:
+        cache[drugs] = ", ".join(drug_label(d, lang) for d in drugs)
+    return cache[drugs]
+
+
+def _tests(
+    cohort: _Cohort,
+    selected: list[Protocol],
+    episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+    res: pd.DataFrame | None,
+) -> list[pd.DataFrame]:
+    import pandas as pd
+
+    lang = cohort.lang
+    latest = _latest_days(res, cohort)
+    texts: dict[tuple[str, ...], str] = {}
+    frames = []
+    for protocol in selected:
+        ep, now = episodes[protocol.id]
+        if not len(ep):
+            continue
+        pidx = ep.index.to_numpy()
+        anchor = ep["anchor"].to_numpy().astype(np.int64)
+        now_groups = now.groupby("pidx", sort=False)
+        all_drugs = {int(p): tuple(sorted(set(g["drug"]))) for p, g in now_groups}
+        for item in protocol.schedule:
+            if item.drugs is None:
+                item_anchor, keep = anchor, np.ones(len(pidx), bool)
+            else:
+                wanted = now[now["drug"].isin(item.drugs)]
+                first = wanted.groupby("pidx")["start"].min()
+                found = first.reindex(pidx)
+                keep = found.notna().to_numpy()
+                item_anchor = np.maximum(anchor, found.fillna(NONE).to_numpy().astype(np.int64))
+            if not keep.any():
+                continue
+            p_k, a_k = pidx[keep], item_anchor[keep]
+            test_days = [latest[a][p_k] for a in vocab.test_analytes(item.test) if a in latest]
+            last = np.max(test_days, axis=0) if test_days else np.full(len(p_k), NONE)
+            req = cohort_due.requirements(item, a_k, last, cohort.as_of)
+            rows = req["keep"]
+            if not rows.any():
+                continue
+            started = _started(now, p_k[rows], a_k[rows], all_drugs)
+            drugs = [_drugs_text(s, texts, lang) for s in started]
+            frame = pd.DataFrame(
+                {
+                    "pidx": p_k[rows],
+                    "test": item.test,
+                    "label": test_label(item.test, lang),
+                    "status": req["status"][rows],
+                    "due_date": req["due"][rows],
+                    "window_start": req["start"][rows],
+                    "window_end": req["end"][rows],
+                    "occurrence": req["label"][rows],
+                    "protocol": protocol.id,
+                    "rule": item.id,
+                    "source": item.source,
+                    "evidence_status": item.status,
+                    "verifiable": item.observable,
+                    "last_result": req["last"][rows],
+                    "note": text_in(item.note, lang),
+                    "recurring": req["recurring"][rows],
+                    "anchor": a_k[rows],
+                    "drugs": drugs,
+                }
+            )
+            keys = pd.DataFrame(
+                {
+                    "label": frame["occurrence"],
+                    "recurring": frame["recurring"],
+                    "anchor": frame["anchor"],
+                    "drugs": frame["drugs"],
+                    "last": frame["last_result"],
+                }
+            )
+            frame["reason"] = cohort_due.reasons(item, keys, lang)
+            frames.append(frame.drop(columns=["recurring", "anchor", "drugs"]))
+    return frames
+
+
+def _started(
+    now: pd.DataFrame,
+    pidx: np.ndarray,
+    anchors: np.ndarray,
+    all_drugs: dict[int, tuple[str, ...]],
+) -> list[tuple[str, ...]]:
+    """:meth:`Episode.started_at` for each (patient, anchor)."""
+    import pandas as pd
+
+    wanted = pd.DataFrame({"pidx": pidx, "anchor": anchors})
+    joined = now.merge(wanted, on="pidx")
+    same = joined[joined["start"] == joined["anchor"]]
+    at = {
+        (int(p), int(a)): tuple(sorted(set(g)))
+        for (p, a), g in same.groupby(["pidx", "anchor"], sort=False)["drug"]
+    }
+    return [at.get((int(p), int(a))) or all_drugs[int(p)] for p, a in zip(pidx, anchors, strict=True)]
+
+
+# -- facts and alerts ----------------------------------------------------------------------
+
+
+class _Facts:
+    """The facts of one analyte: latest result per patient, its baseline and its lowest
+    earlier result, computed on demand."""
+
+    def __init__(self, cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> None:
+        self.cohort = cohort
+        self.res = res
+        self.obs = obs
+        self.by_analyte: dict[str, pd.DataFrame] = {
+            str(a): g for a, g in res.groupby("analyte", observed=True, sort=False)
+        }
+        self._latest: dict[str, pd.DataFrame] = {}
+        self.units = cohort_facts.reported_unit(obs["unit"].astype(object))
+        self.orig = obs["value"].to_numpy(dtype=np.float64)
+        self.unit = obs["unit"].astype(object).where(obs["unit"].notna(), None).to_numpy()
+        self.coded = obs["coded"].astype(object).where(obs["coded"].notna(), None).to_numpy()
+
+    def results(self, analyte: str) -> pd.DataFrame | None:
+        return self.by_analyte.get(analyte)
+
+    def latest(self, analyte: str) -> pd.DataFrame | None:
+        if analyte not in self._latest:
+            found = self.results(analyte)
+            self._latest[analyte] = (
+                cohort_facts.last_rows(found).set_index("pidx") if found is not None else None
+            )
+        return self._latest[analyte]
+
+    def evidence(self, analyte: str, row: Any, role: str) -> list[dict[str, Any]]:
+        """:meth:`cvrisk.rules.facts.Result.evidence` of one result row."""
+        day = cohort_due.to_date(row.day).isoformat()
+        if row.kind == 1:
+            weight = self.res_row(int(row.row))
+            height = self.res_row(int(row.height_row))
+            value = round(float(row.value), 2)
+            unit = vocab.analyte(analyte).unit
+            derived = _evidence(analyte, day, value, unit, None, f"{role} (derived)")
+            return [
+                derived,
+                _evidence("weight", weight[0], weight[1], weight[2], weight[3], "source"),
+                _evidence("height", height[0], height[1], height[2], height[3], "source"),
+            ]
+        index = int(row.row)
+        value = self.orig[index]
+        return [
+            _evidence(
+                analyte,
+                day,
+                None if np.isnan(value) else float(value),
+                self.unit[index],
+                self.coded[index],
+                role,
+            )
+        ]
+
+    def res_row(self, index: int) -> tuple[str, float | None, str | None, str | None]:
+        from cvrisk.cohort.validate import day_numbers
+
+        if not hasattr(self, "_days"):
+            self._days = day_numbers(self.obs["date"])[0]
+        value = self.orig[index]
+        return (
+            cohort_due.to_date(self._days[index]).isoformat(),
+            None if np.isnan(value) else float(value),
+            self.unit[index],
+            self.coded[index],
+        )
+
+
+def _evidence(
+    analyte: str, day: str | None, value: float | None, unit: str | None, coded: str | None,
+    role: str,
+) -> dict[str, Any]:
+    return {"analyte": analyte, "date": day, "value": value, "unit": unit, "coded": coded,
+            "role": role}
+
+
+def _alerts(
+    cohort: _Cohort,
+    selected: list[Protocol],
+    episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+    res: pd.DataFrame | None,
+    obs: pd.DataFrame,
+    starts: dict[str, dict[int, int]],
+) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
+    import pandas as pd
+
+    alerts: list[dict[str, Any]] = []
+    rechecks: list[dict[str, Any]] = []
+    if res is None or not len(res):
+        return alerts, []
+    needs_bmi = any(
+        r.analyte == "bmi" for p in selected for r in p.alerts
+    )
+    if needs_bmi:
+        res = cohort_facts.with_bmi(res)
+    elif "height_row" not in res.columns:
+        res = res.assign(height_row=-1)
+    facts = _Facts(cohort, res, obs)
+    conditions = cohort.checked.entries["conditions"]
+    condition_sets = _condition_sets(cohort, conditions)
+    messages: dict[Any, str] = {}
+    baseline_done: set[tuple[str, str]] = set()
+    for protocol in selected:
+        ep, _ = episodes[protocol.id]
+        if not len(ep):
+            continue
+        applicable = np.zeros(cohort.n, dtype=bool)
+        applicable[ep.index.to_numpy()] = True
+        anchors = np.full(cohort.n, NONE, dtype=np.int64)
+        anchors[ep.index.to_numpy()] = ep["anchor"].to_numpy()
+        for rule in protocol.alerts:
+            if rule.measure == "score" or rule.analyte is None:
+                continue
+            if rule.measure == "change_from_baseline":
+                key = (protocol.id, rule.analyte)
+                fired = _baseline_facts(
+                    facts, rule.analyte, anchors, applicable, cohort,
+                    report=key not in baseline_done, protocol=protocol.id,
+                )
+                baseline_done.add(key)
+            elif rule.measure == "change_within":
+                assert rule.within is not None
+                fired = _within_facts(facts, rule.analyte, rule.within, applicable)
+            else:
+                fired = _latest_facts(facts, rule, applicable)
+            if fired is None or not len(fired["pidx"]):
+                continue
+            columns = _patient_columns(cohort, fired, rule, starts, condition_sets)
+            condition = engine.rule_condition(protocol, rule)
+            mask = cohort_facts.matches(condition, columns, len(fired["pidx"]))
+            for i in np.nonzero(mask)[0]:
+                alert = _alert_row(protocol, rule, fired, int(i), messages, cohort.lang)
+                alerts.append(alert)
+                trigger = int(fired["day"][i])
+                for recheck in rule.recheck:
+                    rechecks.append(
+                        _recheck(protocol, rule, recheck, alert, trigger,
+                                 int(anchors[alert["pidx"]]), cohort)
+                    )
+    frames = [pd.DataFrame(rechecks)] if rechecks else []
+    return alerts, frames
+
+
+def _condition_sets(cohort: _Cohort, conditions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per condition set, which patients have an active diagnosis in it (0/1)."""
+    from cvrisk.cohort.validate import day_numbers
+
+    out: dict[str, np.ndarray] = {
+        name: np.zeros(cohort.n, dtype=np.float64) for name in vocab.condition_sets()
+    }
+    if not len(conditions):
+        return out
+    onset, onset_ok = day_numbers(conditions["onset"])
+    end, end_ok = day_numbers(conditions["abatement"])
+    live = ~(onset_ok & (onset > cohort.as_of_day)) & ~(end_ok & (end <= cohort.as_of_day))
+    sets = per_key(
+        conditions, ["code", "system"],
+        lambda row: vocab.conditions_matching(str(row["code"]), str(row["system"])),
+    )
+    pidx = conditions["pidx"].to_numpy()
+    for i in np.nonzero(live)[0]:
+        for name in sets[i]:
+            out[name][pidx[i]] = 1.0
+    return out
+
+
+def _latest_facts(facts: _Facts, rule: AlertRule, applicable: np.ndarray) -> dict[str, Any] | None:
+    assert rule.analyte is not None
+    latest = facts.latest(rule.analyte)
+    if latest is None:
+        return None
+    latest = latest[applicable[latest.index.to_numpy()]]
+    values = latest["value"].to_numpy()
+    coded = rule.measure == "coded"
+    rows = latest["row"].to_numpy()
+    if coded:
+        codes = np.array([facts.coded[r] if k == 0 else None for r, k in
+                          zip(rows, latest["kind"], strict=True)], dtype=object)
+        keep = np.isnan(values) & np.array([c is not None for c in codes], bool)
+    else:
+        keep = ~np.isnan(values)
+    latest = latest[keep]
+    rows = latest["row"].to_numpy()
+    derived = latest["kind"].to_numpy() == 1
+    out: dict[str, Any] = {
+        "pidx": latest.index.to_numpy(),
+        "t": "coded" if coded else "latest",
+        "analyte": rule.analyte,
+        "day": latest["day"].to_numpy(),
+        "value": latest["value"].to_numpy(),
+        "results": [("latest", r) for r in latest.itertuples()],
+        "facts": facts,
+    }
+    if coded:
+        out["code"] = np.array([facts.coded[r] for r in rows], dtype=object)
+    else:
+        out["u"] = np.where(derived, "derived", facts.units[rows]).astype(object)
+        out["orig"] = np.where(derived, out["value"], facts.orig[rows])
+    return out
+
+
+def _baseline_facts(
+    facts: _Facts,
+    analyte: str,
+    anchors: np.ndarray,
+    applicable: np.ndarray,
+    cohort: _Cohort,
+    *,
+    report: bool,
+    protocol: str,
+) -> dict[str, Any] | None:
+    results = facts.results(analyte)
+    latest = facts.latest(analyte)
+    if results is None or latest is None:
+        return None
+    before, after = BASELINE_WINDOW_DAYS
+    anchor = anchors[results["pidx"].to_numpy()]
+    day = results["day"].to_numpy()
+    inside = (
+        applicable[results["pidx"].to_numpy()]
+        & (day >= anchor - before) & (day <= anchor + after)
+        & ~np.isnan(results["value"].to_numpy())
+    )
+    base = cohort_facts.last_rows(results[inside]).set_index("pidx")
+    latest = latest[applicable[latest.index.to_numpy()]]
+    if report:
+        lacking = latest.index.difference(base.index)
+        cache: dict[int, DataIssue] = {}
+        for p in lacking:
+            a = int(anchors[p])
+            if a not in cache:
+                cache[a] = _no_baseline(protocol, analyte, cohort_due.to_date(a), cohort.lang)
+            cohort.issues.append((int(p), (6, protocol, analyte), cache[a]))
+    both = latest.join(base, how="inner", rsuffix="_base")
+    both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
+    rise, pct = _rise(both["value"].to_numpy(), both["value_base"].to_numpy())
+    base_rows = both[[c for c in both.columns if c.endswith("_base")]].rename(
+        columns=lambda c: c.removesuffix("_base")
+    )
+    return {
+        "pidx": both.index.to_numpy(),
+        "t": "change_from_baseline",
+        "analyte": analyte,
+        "protocol": protocol,
+        "day": both["day"].to_numpy(),
+        "value": both["value"].to_numpy(),
+        "rise_abs": rise,
+        "rise_pct": pct,
+        "results": [
+            ("baseline", b, "latest", r)
+            for b, r in zip(base_rows.itertuples(), both.itertuples(), strict=True)
+        ],
+        "facts": facts,
+    }
+
+
+def _rise(latest: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cvrisk.rules.facts._rise` over arrays."""
+    rise = latest - reference
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(reference > 0, 100.0 * rise / np.where(reference > 0, reference, 1), 0.0)
+    return rise, pct
+
+
+def _within_facts(
+    facts: _Facts, analyte: str, within: str, applicable: np.ndarray
+) -> dict[str, Any] | None:
+    results = facts.results(analyte)
+    latest = facts.latest(analyte)
+    if results is None or latest is None:
+        return None
+    latest = latest[applicable[latest.index.to_numpy()] & ~np.isnan(latest["value"].to_numpy())]
+    start = pd_series(
+        cohort_due.add(parse_duration(within), latest["day"].to_numpy(), -1), latest.index
+    )
+    last_day = pd_series(latest["day"].to_numpy(), latest.index)
+    p = results["pidx"].to_numpy()
+    known = np.isin(p, latest.index.to_numpy())
+    sub = results[known]
+    p = sub["pidx"].to_numpy()
+    begin = start.reindex(p).to_numpy()
+    end = last_day.reindex(p).to_numpy()
+    day = sub["day"].to_numpy()
+    earlier = sub[(day >= begin) & (day < end) & ~np.isnan(sub["value"].to_numpy())]
+    earlier = earlier.assign(order=np.arange(len(earlier)))
+    lowest = earlier.sort_values(["pidx", "value", "day", "order"], kind="stable")
+    lowest = lowest.groupby("pidx", sort=False).head(1).set_index("pidx")
+    both = latest.join(lowest, how="inner", rsuffix="_low")
+    rise, pct = _rise(both["value"].to_numpy(), both["value_low"].to_numpy())
+    low_rows = both[[c for c in both.columns if c.endswith("_low")]].rename(
+        columns=lambda c: c.removesuffix("_low")
+    )
+    return {
+        "pidx": both.index.to_numpy(),
+        "t": "change_within",
+        "analyte": analyte,
+        "within": within,
+        "day": both["day"].to_numpy(),
+        "value": both["value"].to_numpy(),
+        "rise_abs": rise,
+        "rise_pct": pct,
+        "results": [
+            ("reference", b, "latest", r)
+            for b, r in zip(low_rows.itertuples(), both.itertuples(), strict=True)
+        ],
+        "facts": facts,
+    }
+
+
+def pd_series(values: np.ndarray, index: Any) -> pd.Series:
+    import pandas as pd
+
+    return pd.Series(values, index=index)
+
+
+def _patient_columns(
+    cohort: _Cohort,
+    fired: dict[str, Any],
+    rule: AlertRule,
+    starts: dict[str, dict[int, int]],
+    condition_sets: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """The fields every fact carries (:func:`cvrisk.rules.facts.patient_fields` and
+    ``FactSet.add``), for the facts' patients."""
+    pidx = fired["pidx"]
+    columns: dict[str, Any] = {
+        k: v for k, v in fired.items() if k not in ("pidx", "results", "facts", "day")
+    }
+    columns["sex"] = cohort.sex[pidx]
+    columns["eth"] = cohort.eth[pidx]
+    columns["age"] = cohort.age[pidx]
+    for name in rule.unless_conditions:
+        columns[engine.condition_field(name)] = condition_sets[name][pidx]
+    day = fired["day"]
+    for drug in rule.drugs or ():
+        begun = np.array([starts.get(drug, {}).get(int(p), NONE) for p in pidx], np.int64)
+        on = begun != NONE
+        columns[f"from_{drug}"] = np.where(
+            on & (day >= begun - BASELINE_WINDOW_DAYS[0]), 1.0, np.nan
+        )
+        columns[f"on_{drug}"] = np.where(on & (day >= begun), 1.0, np.nan)
+    return columns
+
+
+def _alert_row(
+    protocol: Protocol,
+    rule: AlertRule,
+    fired: dict[str, Any],
+    i: int,
+    messages: dict[Any, str],
+    lang: str,
+) -> dict[str, Any]:
+    facts: _Facts = fired["facts"]
+    analyte = fired["analyte"]
+    shown: dict[str, Any] = {"date": cohort_due.to_date(int(fired["day"][i]))}
+    if fired["t"] != "coded":
+        shown["value"] = float(fired["value"][i])
+    for name in ("u", "orig", "rise_abs", "rise_pct"):
+        if name in fired:
+            value = fired[name][i]
+            shown[name] = value if isinstance(value, str) else float(value)
+    key = (protocol.id, rule.id, *sorted((k, v) for k, v in shown.items() if k != "date"))
+    if "{date" in rule.message.get(lang):
+        key = (*key, shown["date"])
+    if key not in messages:
+        fact_set = FactSet(patient={})
+        fact_set.values["f"] = shown
+        fact_set.evidence["f"] = []
+        messages[key] = alert_of(protocol, rule, fact_set, "f", lang).message
+    parts = fired["results"][i]
+    evidence: list[dict[str, Any]] = []
+    for role, row in zip(parts[::2], parts[1::2], strict=True):
+        evidence.extend(facts.evidence(analyte, row, role))
+    return {
+        "pidx": int(fired["pidx"][i]),
+        "code": f"{protocol.id}/{rule.id}",
+        "severity": rule.severity,
+        "message": messages[key],
+        "protocol": protocol.id,
+        "rule": rule.id,
+        "source": rule.source,
+        "evidence_status": rule.status,
+        "lead": json.dumps([{"role": x.role, "leads": x.leads} for x in rule.lead]),
+        "analyte": analyte,
+        "date": int(fired["day"][i]),
+        "evidence": json.dumps(evidence),
+    }
+
+
+def _recheck(
+    protocol: Protocol,
+    rule: AlertRule,
+    recheck: Any,
+    alert: dict[str, Any],
+    trigger: int,
+    anchor: int,
+    cohort: _Cohort,
+) -> dict[str, Any]:
+    """:func:`cvrisk.rules.due.recheck_entry` as a row."""
+    lang = cohort.lang
+    label = test_label(recheck.test, lang)
+    due = max(int(cohort_due.add(parse_duration(recheck.within), np.array([trigger]))[0]), anchor)
+    return {
+        "pidx": alert["pidx"],
+        "test": recheck.test,
+        "label": label,
+        "status": "overdue" if cohort.as_of_day > due else "due",
+        "due_date": due,
+        "window_start": trigger,
+        "window_end": due,
+        "occurrence": f"recheck {recheck.within}",
+        "protocol": protocol.id,
+        "rule": rule.id,
+        "source": rule.source,
+        "evidence_status": rule.status,
+        "verifiable": True,
+        "last_result": trigger,
+        "note": None,
+        "reason": phrase(
+            "reason.recheck", lang, test=label, within=duration_text(recheck.within, lang),
+            date=cohort_due.to_date(trigger), alert=alert["code"],
+        ),
+    }
+
+
+# -- assembly ------------------------------------------------------------------------------
+
+
+def _assemble(
+    cohort: _Cohort, test_frames: list[pd.DataFrame], alerts: list[dict[str, Any]]
+) -> CohortResult:
+    import pandas as pd
+
+    result = empty_result()
+    ids = cohort.ids
+    if test_frames:
+        tests = pd.concat([f.astype({"reason": object}) for f in test_frames], ignore_index=True)
+        rank = tests["status"].map(STATUS_ORDER).to_numpy()
+        tests = tests.assign(_rank=rank).sort_values(
+            ["pidx", "test", "_rank", "due_date", "protocol", "rule"], kind="stable"
+        )
+        tests["request"] = tests.groupby(["pidx", "test"], sort=False).cumcount()
+        codes = tests["protocol"].astype(str) + "/" + tests["rule"].astype(str)
+        tests["requested_by"] = codes.groupby([tests["pidx"], tests["test"]], sort=False).transform(
+            "; ".join
+        )
+        tests["requests"] = tests.groupby(["pidx", "test"], sort=False)["rule"].transform("size")
+        requests = tests[["pidx", "test", "request", "protocol", "rule", "status", "due_date",
+                          "window_start", "window_end", "occurrence", "source",
+                          "evidence_status"]]
+        lead = tests[tests["request"] == 0].sort_values(
+            ["pidx", "_rank", "due_date", "protocol", "rule"], kind="stable"
+        )
+        status = lead.drop(columns=["_rank", "request"])
+        result.status = _finish(status, ids, ["due_date", "window_start", "window_end",
+                                              "last_result"])
+        result.requests = _finish(requests.sort_values(["pidx", "test", "request"]), ids,
+                                  ["due_date", "window_start", "window_end"])
+    if alerts:
+        frame = pd.DataFrame(alerts)
+        frame["_rank"] = frame["severity"].map(SEVERITY_ORDER)
+        frame = frame.sort_values(["pidx", "_rank", "protocol", "rule"], kind="stable")
+        result.alerts = _finish(frame.drop(columns=["_rank"]), ids, ["date"])
+    result.issues = _issues(cohort)
+    result.worklist = worklist(result.status, result.alerts)
+    return result
+
+
+def _finish(frame: pd.DataFrame, ids: np.ndarray, dates: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    out = frame.reset_index(drop=True)
+    out.insert(0, "patient_id", ids[out["pidx"].to_numpy()])
+    for name in dates:
+        values = out[name].to_numpy().astype(np.int64)
+        stamps = values.astype("datetime64[D]").astype("datetime64[ns]")
+        stamps[values == NONE] = np.datetime64("NaT")
+        out[name] = pd.Series(stamps, index=out.index)
+    return out.drop(columns=["pidx"])
+
+
+def _issues(cohort: _Cohort) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = sorted(
+        ((p, order, i) for p, order, i in cohort.issues), key=lambda r: (r[0], r[1])
+    )
+    frame = pd.DataFrame(
+        [
+            {"patient_id": cohort.ids[p], **issue.model_dump()}
+            for p, _order, issue in rows
+        ]
+        + [{"patient_id": pid, **issue.model_dump()} for pid, issue in cohort.checked.skipped],
+        columns=["patient_id", "kind", "message", "severity", "protocol", "rule", "field",
+                 "resource"],
+    )
+    return frame
+
+
+def worklist(status: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
+    """What to do, by patient: overdue tests and critical alerts first, then due tests and
+    other alerts. One row per action (``kind`` test or alert), patients ordered by their most
+    urgent action, then by the earliest overdue date, then by id."""
+    import pandas as pd
+
+    tests = status[status["status"].isin(["overdue", "due"])]
+    rows = pd.DataFrame(
+        {
+            "patient_id": tests["patient_id"],
+            "priority": np.where(tests["status"] == "overdue", 0, 1),
+            "kind": "test",
+            "what": tests["label"],
+            "status": tests["status"],
+            "due_date": tests["due_date"],
+            "action": tests["reason"].astype(object),
+            "protocol": tests["protocol"],
+            "rule": tests["rule"],
+        }
+    )
+    found = pd.DataFrame(
+        {
+            "patient_id": alerts["patient_id"],
+            "priority": alerts["severity"].map({"critical": 0, "warning": 1, "info": 2}),
+            "kind": "alert",
+            "what": alerts["code"],
+            "status": alerts["severity"],
+            "due_date": pd.Series(pd.NaT, index=alerts.index, dtype="datetime64[ns]"),
+            "action": alerts["message"],
+            "protocol": alerts["protocol"],
+            "rule": alerts["rule"],
+        }
+    )
+    both = pd.concat([r for r in (found, rows) if len(r)], ignore_index=True) if (
+        len(rows) or len(found)) else rows
+    if not len(both):
+        return both
+    best = both.groupby("patient_id")["priority"].transform("min")
+    both = both.assign(_best=best).sort_values(
+        ["_best", "patient_id", "priority", "kind", "due_date"], kind="stable"
+    )
+    return both.drop(columns=["_best"]).reset_index(drop=True)
+
+
+__all__: list[str] = ["monitor", "worklist"]
+_unused: Callable[..., Any] | None = None
