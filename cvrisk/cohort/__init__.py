@@ -8,6 +8,8 @@ protocol files and vocabularies; tests/cohort proves the two agree exactly.
 
 from __future__ import annotations
 
+from cvrisk.cohort.pipeline import monitor, worklist
+from cvrisk.cohort.result import CohortResult
 from cvrisk.cohort.tables import (
     TABLES,
     CohortTables,
@@ -18,8 +20,11 @@ from cvrisk.cohort.tables import (
 
 __all__ = [
     "TABLES",
+    "CohortResult",
     "CohortTables",
     "TableError",
+    "monitor",
     "patient_records",
     "read_tables",
+    "worklist",
 ]

@@ -75,10 +75,13 @@ def courses(
     future = start > as_of_day
     pidx = meds["pidx"].to_numpy()
     pos = meds["pos"].to_numpy()
+    # The core names a medication by its index among the entries kept after lenient reading
+    # (an invalid entry before it shifts it): the same index here.
+    kept_pos = meds.groupby("pidx", sort=False).cumcount().to_numpy()
     ids = meds["id"].astype(object).where(meds["id"].notna(), None).to_numpy()
     keep = np.zeros(len(meds), dtype=bool)
     for index, kind in enumerate(kinds):
-        field = f"medications[{pos[index]}]"
+        field = f"medications[{kept_pos[index]}]"
         found: tuple[DataIssue, ...] = kind.issues
         if kind.drug is not None and future[index]:
             found = _future(meds.iloc[index], as_of, lang)

@@ -669,7 +669,7 @@ def _baseline_facts(
             if a not in cache:
                 cache[a] = _no_baseline(protocol, analyte, cohort_due.to_date(a), cohort.lang)
             cohort.issues.append((int(p), (6, protocol, analyte), cache[a]))
-    both = latest.join(base, how="inner", rsuffix="_base")
+    both = latest.join(base.add_suffix("_base"), how="inner")
     both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
     rise, pct = _rise(both["value"].to_numpy(), both["value_base"].to_numpy())
     base_rows = both[[c for c in both.columns if c.endswith("_base")]].rename(
@@ -723,7 +723,7 @@ def _within_facts(
     earlier = earlier.assign(order=np.arange(len(earlier)))
     lowest = earlier.sort_values(["pidx", "value", "day", "order"], kind="stable")
     lowest = lowest.groupby("pidx", sort=False).head(1).set_index("pidx")
-    both = latest.join(lowest, how="inner", rsuffix="_low")
+    both = latest.join(lowest.add_suffix("_low"), how="inner")
     rise, pct = _rise(both["value"].to_numpy(), both["value_low"].to_numpy())
     low_rows = both[[c for c in both.columns if c.endswith("_low")]].rename(
         columns=lambda c: c.removesuffix("_low")
