@@ -487,6 +487,8 @@ def test_every_caveat_has_both_languages_and_a_source() -> None:
             "source": "s",
             "count": 1,
             "codes": "I21.9",
+            "date": "2020-01-01",
+            "name": "n",
         }
         assert caveat["en"].format(**fields) and caveat["fr"].format(**fields)
 
