@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from cvrisk import vocab
 from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
 from cvrisk.record import PatientRecord, day_of, load_record
 from cvrisk.scores.base import InputSpec, RiskModel
@@ -29,6 +28,7 @@ from cvrisk.scores.from_record.caveats import (
     patient_caveats,
     value_text,
 )
+from cvrisk.scores.from_record.codes import recorded_codes
 from cvrisk.scores.from_record.conflicts import find_conflicts
 from cvrisk.scores.from_record.lookup import Found, Lookup, NotFound
 from cvrisk.scores.from_record.resolve import Resolver
@@ -170,30 +170,13 @@ def _exclusion(
         if any(name in given and given[name] == value for name, value in lifted.items()):
             continue
         title = model_title(get_model(model), lang)
-        codes = _recorded_codes(record, day, exclusion.get("condition_sets", ()))
+        codes = recorded_codes(record, day, exclusion.get("condition_sets", ()))
         if codes:
             return caveat(exclusion["caveat"], lang, title=title, codes=", ".join(codes))
         required = exclusion.get("required_condition_sets", ())
-        if required and not _recorded_codes(record, day, required):
+        if required and not recorded_codes(record, day, required):
             return caveat(exclusion["caveat"], lang, title=title, codes="")
     return None
-
-
-def _recorded_codes(record: PatientRecord, day: dt.date, set_ids: Any) -> list[str]:
-    """Codes of the record's diagnoses in these condition sets, with an onset on or before
-    ``day`` or none (a diagnosis counts after it resolves: a past infarction is established
-    CVD)."""
-    sets = set(set_ids)
-    if not sets:
-        return []
-    return sorted(
-        {
-            condition.code
-            for condition in record.conditions
-            if (condition.onset is None or condition.onset <= day)
-            and sets & set(vocab.conditions_matching(condition.code, condition.system))
-        }
-    )
 
 
 def _age_outside_range(risk_model: RiskModel, age: Any) -> Problem | None:
