@@ -24,6 +24,7 @@ from cvrisk.errors import CvriskError, OptionError, ProtocolError, RecordError
 from cvrisk.record import Medication, Patient, PatientRecord, load_record, record_error
 from cvrisk.rules import engine
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
+from cvrisk.rules.default_scores import fitting_scores
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription, current_episode, merge_courses
 from cvrisk.rules.facts import (
@@ -230,13 +231,9 @@ def evaluate(
     model_options = dict(defaults.get("options", {}))
     if scores is not None:
         wanted = sorted(set(scores) | set(ruleset.needs.scores))
-    else:  # the jurisdiction's usual scores that fit the age, with or without a protocol
-        fitting = [m for m in defaults["scores"] if _age_fits(m, age)]
-        if not fitting:
-            text = phrase(
-                "issue.no_score_for_age", lang, age=int(age), models=", ".join(defaults["scores"])
-            )
-            issues.append(DataIssue(kind="not_computable", message=text))
+    else:  # the jurisdiction's usual scores that fit the patient, with or without a protocol
+        fitting, unfit = fitting_scores(defaults, rec, as_of, lang)
+        issues.extend(unfit)
         wanted = sorted(set(ruleset.needs.scores) | set(fitting))
     options = _ScoreOptions(dict(score_inputs or {}), record_complete, model_options)
     score_entries = [_score(rec, model, as_of, lang, facts, issues, options) for model in wanted]
@@ -454,13 +451,6 @@ def default_scores(jurisdiction: str | None) -> dict[str, Any]:
     return dict(table.get(jurisdiction or "default", table["default"]))
 
 
-def _age_fits(model: str, age: float) -> bool:
-    spec = get_model(model).inputs.get("age")
-    if spec is None or spec.minimum is None or spec.maximum is None:
-        return True
-    return spec.minimum <= age <= spec.maximum
-
-
 def _score(
     record: PatientRecord,
     model: str,
@@ -488,6 +478,7 @@ def _score(
         issues.append(DataIssue(kind="not_computable", field=model, message=text))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
     missing = [m.name for m in result.missing]
+    issues.extend(result.conflicts)  # given values the record contradicts (warnings)
     for problem in result.invalid:
         field = f"{model}.{problem.column}"
         issues.append(DataIssue(kind="not_computable", field=field, message=str(problem)))
@@ -499,7 +490,10 @@ def _score(
                 kind="not_computable",
                 field=model,
                 message=phrase(
-                    "issue.score_missing", lang, model=model, missing=", ".join(missing)
+                    "issue.score_missing",
+                    lang,
+                    model=model,
+                    missing=", ".join(m.label or m.name for m in result.missing),
                 ),
             )
         )
