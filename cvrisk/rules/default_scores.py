@@ -23,7 +23,7 @@ from cvrisk.scores.registry import get_model
 
 
 def age_fits(model: str, age: float) -> bool:
-    """True when ``age`` is inside the model's validated age range (or it has none)."""
+    """True when ``age`` is inside the model's validated age range."""
     spec = get_model(model).inputs.get("age")
     if spec is None or spec.minimum is None or spec.maximum is None:
         return True
