@@ -29,6 +29,7 @@ from cvrisk.cohort.result import CohortResult, empty_result
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
 from cvrisk.issues import DataIssue
+from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import SEVERITY_ORDER, alert_of
 from cvrisk.rules.courses import formulation_coverage
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 NONE = cohort_due.NONE
 IssueRow = tuple[int, tuple[Any, ...], DataIssue]
+_NOBODY = PatientRecord(patient=Patient(birth_date=dt.date(1800, 1, 1), sex="female"))
 
 
 def monitor(
@@ -304,8 +306,10 @@ def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: list[list[
         key = tuple(applied[p])
         if key not in cache:
             scores = engine.needs_of([by_id[i] for i in key]).scores
+            # With no score requested (scores=[]), only the rules' models matter: each one is
+            # reported as not assessed, whoever the patient is.
             _models, _options, found = wanted_models(
-                (), scores, cohort.opts.jurisdiction, 0.0, cohort.lang
+                (), scores, cohort.opts.jurisdiction, _NOBODY, cohort.as_of, cohort.lang
             )
             cache[key] = found
         for number, issue in enumerate(cache[key]):
