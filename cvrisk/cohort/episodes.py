@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cvrisk.cohort.issuelog import DRUGS, IssueLog, order_key
 from cvrisk.cohort.tables import _cells
 from cvrisk.cohort.validate import day_numbers, per_key
 from cvrisk.issues import DataIssue
@@ -55,52 +56,57 @@ def _classify(row: Any, as_of: dt.date, lang: str) -> _Kind:
     )
 
 
-def courses(
-    meds: pd.DataFrame, as_of: dt.date, lang: str
-) -> tuple[pd.DataFrame, list[tuple[int, tuple[Any, ...], DataIssue]]]:
-    """(courses: pidx, pos, drug, formulation, start, stop day numbers; the drug issues)."""
+def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.DataFrame:
+    """The courses (pidx, pos, drug, formulation, start, stop day numbers); the drug issues
+    go to ``log``."""
     import pandas as pd
 
-    issues: list[tuple[int, tuple[Any, ...], DataIssue]] = []
     if not len(meds):
         empty = pd.DataFrame(
             {"pidx": [], "pos": [], "drug": [], "formulation": [], "start": [], "stop": []}
         )
-        return empty.astype({"pidx": np.int64, "start": np.int64, "stop": np.int64}), issues
+        return empty.astype({"pidx": np.int64, "pos": np.int64, "start": np.int64,
+                             "stop": np.int64, "drug": object, "formulation": object})
     kinds = per_key(meds, _MED_KEY, lambda row: _classify(row, as_of, lang))
     start, _ = day_numbers(meds["start"])
     stop, stop_ok = day_numbers(meds["stop"])
     stop = np.where(stop_ok, stop, OPEN)
     as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
-    future = start > as_of_day
     pidx = meds["pidx"].to_numpy()
-    pos = meds["pos"].to_numpy()
     # The core names a medication by its index among the entries kept after lenient reading
     # (an invalid entry before it shifts it): the same index here.
     kept_pos = meds.groupby("pidx", sort=False).cumcount().to_numpy()
     ids = meds["id"].astype(object).where(meds["id"].notna(), None).to_numpy()
-    keep = np.zeros(len(meds), dtype=bool)
-    for index, kind in enumerate(kinds):
-        field = f"medications[{kept_pos[index]}]"
-        found: tuple[DataIssue, ...] = kind.issues
-        if kind.drug is not None and future[index]:
-            found = _future(meds.iloc[index], as_of, lang)
-        elif kind.drug is not None:
-            keep[index] = True
-        for number, issue in enumerate(found):
-            moved = issue.model_copy(update={"field": field, "resource": ids[index]})
-            issues.append((int(pidx[index]), (1, int(pos[index]), number), moved))
-    frame = pd.DataFrame(
+    kind_number = {id(k): n for n, k in enumerate({id(k): k for k in kinds}.values())}
+    distinct = list({id(k): k for k in kinds}.values())
+    which = np.array([kind_number[id(k)] for k in kinds], dtype=np.int64)
+    is_course = np.array([k.drug is not None for k in distinct], dtype=bool)[which]
+    future = is_course & (start > as_of_day)
+    fields = np.char.add("medications[", np.char.add(kept_pos.astype(str), "]")).astype(object)
+    for number, kind in enumerate(distinct):
+        rows = (which == number) & ~future
+        if not rows.any() or not kind.issues:
+            continue
+        for sub, issue in enumerate(kind.issues):
+            keys = order_key(DRUGS, 0, sub) + (kept_pos[rows] << 25)
+            log.add_many(pidx[rows], keys, issue, field=fields[rows], resource=ids[rows])
+    for index in np.nonzero(future)[0]:
+        for sub, issue in enumerate(_future(meds.iloc[index], as_of, lang)):
+            moved = issue.model_copy(update={"field": fields[index], "resource": ids[index]})
+            log.add(int(pidx[index]), order_key(DRUGS, int(kept_pos[index]), sub), moved)
+    keep = is_course & ~future
+    drugs = np.array([k.drug for k in distinct], dtype=object)[which]
+    forms = np.array([k.formulation for k in distinct], dtype=object)[which]
+    return pd.DataFrame(
         {
             "pidx": pidx[keep],
-            "pos": pos[keep],
-            "drug": [k.drug for k, kept in zip(kinds, keep, strict=True) if kept],
-            "formulation": [k.formulation for k, kept in zip(kinds, keep, strict=True) if kept],
+            "pos": meds["pos"].to_numpy()[keep],
+            "drug": drugs[keep],
+            "formulation": forms[keep],
             "start": start[keep],
             "stop": stop[keep],
         }
     )
-    return frame, issues
 
 
 def _future(row: Any, as_of: dt.date, lang: str) -> tuple[DataIssue, ...]:
@@ -163,35 +169,37 @@ def episodes(
         return none, pd.DataFrame({"pidx": [], "drug": [], "start": []})
     pidx, start, stop = (frame[c].to_numpy() for c in ("pidx", "start", "stop"))
     first = np.r_[True, pidx[1:] != pidx[:-1]]
-    by_patient = frame.groupby("pidx", sort=False)
-    open_before = (
-        by_patient["stop"].transform(lambda s: (s == OPEN).cummax().shift(1, fill_value=False))
-        .to_numpy()
-        .astype(bool)
-    )
-    finite = pd.Series(np.where(stop < OPEN, stop, np.iinfo(np.int64).min), index=frame.index)
-    last_stop = (
-        finite.groupby(frame["pidx"], sort=False).cummax().groupby(frame["pidx"], sort=False)
-        .shift(1).to_numpy()
-    )
-    has_stop = ~np.isnan(last_stop.astype(float)) & (
-        last_stop > np.iinfo(np.int64).min
-    )
-    last_stop_days = np.where(has_stop, last_stop, 0).astype(np.int64)
-    active = open_before | (has_stop & (last_stop_days > start))
+    group = np.cumsum(first) - 1
+    open_before = _previous_max(group, first, (stop == OPEN).astype(np.int64), 0) > 0
+    low = np.int64(-(10**9))
+    last_stop = _previous_max(group, first, np.where(stop < OPEN, stop, low), low)
+    has_stop = last_stop > low
+    active = open_before | (has_stop & (last_stop > start))
     resumed = frame.groupby(["pidx", "drug"], sort=False).cumcount().to_numpy() > 0
-    near = has_stop & ((start - last_stop_days) <= SWITCH_GAP_DAYS)
+    near = has_stop & ((start - last_stop) <= SWITCH_GAP_DAYS)
     kind = np.where(
         active, "addition", np.where(near, np.where(resumed, "continuation", "switch"), "start")
     )
     kind = np.where(first, "start", kind)
     restart = first | np.isin(kind, ["start", *applies.restart_on])
-    marker = pd.Series(np.where(restart, np.arange(len(frame)), -1))
-    anchored = marker.where(marker >= 0).groupby(pidx, sort=False).ffill().to_numpy().astype(int)
+    # forward-fill the index of the last re-anchoring course (every group's first row is one)
+    anchored = np.maximum.accumulate(np.where(restart, np.arange(len(frame)), 0))
     frame["anchor"] = start[anchored]
     frame["event"] = kind[anchored]
     live = (start <= as_of_day) & (as_of_day <= stop)
     now = frame[live][["pidx", "drug", "start"]].reset_index(drop=True)
-    last = frame.groupby("pidx", sort=False).tail(1).set_index("pidx")[["anchor", "event"]]
+    is_last = np.r_[pidx[1:] != pidx[:-1], True]
+    last = frame[is_last].set_index("pidx")[["anchor", "event"]]
     last = last[last.index.isin(now["pidx"])]
     return last, now
+
+
+def _previous_max(group: np.ndarray, first: np.ndarray, values: np.ndarray, empty: Any) -> Any:
+    """Per row, the maximum of ``values`` over the earlier rows of its group (contiguous
+    groups numbered from 0), ``empty`` for a group's first row: a grouped cumulative maximum,
+    shifted by one."""
+    spread = np.int64(1) << np.int64(42)
+    shifted = values.astype(np.int64) + group * spread
+    running = np.maximum.accumulate(shifted) - group * spread
+    previous = np.r_[empty, running[:-1]]
+    return np.where(first, empty, previous)

@@ -25,7 +25,16 @@ from cvrisk import vocab
 from cvrisk.cohort import due as cohort_due
 from cvrisk.cohort import episodes as cohort_episodes
 from cvrisk.cohort import facts as cohort_facts
-from cvrisk.cohort.result import CohortResult, empty_result
+from cvrisk.cohort.issuelog import (
+    BASELINE,
+    COVERAGE,
+    ENDED,
+    FUTURE,
+    SCORES,
+    IssueLog,
+    order_key,
+)
+from cvrisk.cohort.result import ISSUE_COLUMNS, CohortResult, empty_result
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
 from cvrisk.issues import DataIssue
@@ -186,49 +195,49 @@ class _Cohort:
         self.sex = patients["sex"].astype(object).to_numpy()
         eth = patients["ethnicity"].astype(object)
         self.eth = eth.where(eth.notna(), "unknown").to_numpy()
-        self.issues: list[IssueRow] = list(checked.issues)
+        self.issues: IssueLog = checked.issues
 
 
 def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     checked = check(data, opts.as_of)
     cohort = _Cohort(checked, opts)
     lang, as_of = cohort.lang, cohort.as_of
-    courses, drug_issues = cohort_episodes.courses(checked.entries["medications"], as_of, lang)
-    cohort.issues.extend(drug_issues)
+    courses = cohort_episodes.courses(checked.entries["medications"], as_of, lang, cohort.issues)
     runs = cohort_episodes.merged(courses)
     live = runs[(runs["start"] <= cohort.as_of_day) & (cohort.as_of_day <= runs["stop"])]
-    active: dict[int, tuple[str, ...]] = {
-        int(p): tuple(sorted(set(g))) for p, g in live.groupby("pidx", sort=False)["drug"]
-    }
-    starts: dict[str, dict[int, int]] = defaultdict(dict)
-    for p, drug, start in zip(live["pidx"], live["drug"], live["start"], strict=True):
-        starts[str(drug)][int(p)] = int(start)  # in (start, drug) order: the last wins
+    drug_ids = sorted(vocab.antipsychotics())
+    drug_bit = {d: np.int64(1) << np.int64(i) for i, d in enumerate(drug_ids)}
+    active = np.zeros(cohort.n, dtype=np.int64)
+    np.bitwise_or.at(active, live["pidx"].to_numpy(), np.array(
+        [drug_bit[d] for d in live["drug"]], dtype=np.int64))
+    starts: dict[str, np.ndarray] = {}
+    latest_start = live.drop_duplicates(["pidx", "drug"], keep="last")  # (start, drug) order
+    for drug, group in latest_start.groupby("drug", sort=False):
+        begun = np.full(cohort.n, NONE, dtype=np.int64)
+        begun[group["pidx"].to_numpy()] = group["start"].to_numpy()
+        starts[str(drug)] = begun
     selected = select_protocols(opts.protocols, opts.jurisdiction)
     episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    applied: list[list[str]] = [[] for _ in range(cohort.n)]
-    for protocol in selected:
+    applied = np.zeros(cohort.n, dtype=np.int64)
+    for number, protocol in enumerate(selected):
         ep, now = cohort_episodes.episodes(runs, protocol, cohort.as_of_day)
         pidx = ep.index.to_numpy()
-        fits = np.array([protocol.applies_to.covers_age(a) for a in cohort.age[pidx]], bool)
+        ages = cohort.age[pidx]
+        fits = np.array([protocol.applies_to.covers_age(a) for a in ages], dtype=bool)
         ep = ep[fits] if len(ep) else ep
         now = now[now["pidx"].isin(ep.index)] if len(now) else now
         episodes[protocol.id] = (ep, now)
-        for p in ep.index:
-            applied[int(p)].append(protocol.id)
-    _coverage(cohort, selected, applied, active, courses)
+        applied[ep.index.to_numpy()] |= np.int64(1) << np.int64(number)
+    _coverage(cohort, selected, applied, active, drug_ids, courses)
     _ended(cohort, selected, episodes)
     obs = checked.entries["observations"]
     analytes = per_key(obs, ["analyte", "code", "system"], observation_analyte) if len(obs) else []
     day_all = cohort_facts.results(obs, analytes, 10**9) if len(obs) else None
-    future = (
-        day_all[day_all["day"] > cohort.as_of_day].groupby("pidx").size()
-        if day_all is not None
-        else None
-    )
-    if future is not None:
-        for p, count in future.items():
+    if day_all is not None:
+        future = day_all[day_all["day"] > cohort.as_of_day].groupby("pidx").size()
+        for count, group in future.groupby(future.to_numpy()):
             for issue in future_results_issue(Results({}, int(count)), as_of, lang):
-                cohort.issues.append((int(p), (5,), issue))
+                cohort.issues.add_many(group.index.to_numpy(), order_key(FUTURE), issue)
     res = (
         day_all[day_all["day"] <= cohort.as_of_day].reset_index(drop=True)
         if day_all is not None
@@ -243,13 +252,29 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
 # -- coverage ----------------------------------------------------------------------------
 
 
+def _groups(*columns: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """(distinct combination of the integer columns, the rows having it)."""
+    import pandas as pd
+
+    if not len(columns[0]):
+        return []
+    frame = pd.DataFrame({str(i): c for i, c in enumerate(columns)})
+    return [
+        (tuple(int(v) for v in (key if isinstance(key, tuple) else (key,))), rows)
+        for key, rows in frame.groupby(list(frame.columns), sort=False).indices.items()
+    ]
+
+
 def _coverage(
     cohort: _Cohort,
     selected: list[Protocol],
-    applied: list[list[str]],
-    active: dict[int, tuple[str, ...]],
+    applied: np.ndarray,
+    active: np.ndarray,
+    drug_ids: list[str],
     courses: pd.DataFrame,
 ) -> None:
+    """:func:`~cvrisk.rules.coverage.coverage_issues` and ``formulation_coverage`` once per
+    distinct (protocols applied, drugs taken, age, formulations taken)."""
     lang, opts = cohort.lang, cohort.opts
     live = courses[
         (courses["start"] <= cohort.as_of_day)
@@ -260,25 +285,28 @@ def _coverage(
     for p, drug, form in zip(live["pidx"], live["drug"], live["formulation"], strict=True):
         if (drug, form) not in formulated[int(p)]:
             formulated[int(p)].append((str(drug), str(form)))
-    cache: dict[Any, list[DataIssue]] = {}
-    none_text = [DataIssue(kind="no_protocol", message=phrase(
-        "issue.no_antipsychotic", lang, as_of=cohort.as_of))]
-    for p in range(cohort.n):
-        drugs = active.get(p)
-        if not drugs:
-            cohort.issues.append((p, (2, 0), none_text[0]))
-            continue
-        key = (tuple(applied[p]), drugs, cohort.age[p], tuple(formulated.get(p, ())))
-        found = cache.get(key)
-        if found is None:
-            ids = set(applied[p])
-            found = coverage_issues(selected, ids, list(drugs), cohort.age[p],
-                                    opts.jurisdiction, lang)
-            fake = [Prescription(d, cohort.as_of, None, f) for d, f in key[3]]
-            found = [*found, *formulation_coverage(fake, ids, cohort.as_of, lang)]
-            cache[key] = found
+    kinds: dict[tuple[tuple[str, str], ...], int] = {(): 0}
+    form_key = np.zeros(cohort.n, dtype=np.int64)
+    for p, found in formulated.items():
+        form_key[p] = kinds.setdefault(tuple(found), len(kinds))
+    by_number = {n: k for k, n in kinds.items()}
+    none = active == 0
+    text = phrase("issue.no_antipsychotic", lang, as_of=cohort.as_of)
+    cohort.issues.add_many(
+        np.nonzero(none)[0], order_key(COVERAGE, 0), DataIssue(kind="no_protocol", message=text)
+    )
+    rows = np.nonzero(~none)[0]
+    ages = cohort.age[rows].astype(np.int64)
+    for (bits, drugs, age, form), group in _groups(
+        applied[rows], active[rows], ages, form_key[rows]
+    ):
+        ids = {p.id for n, p in enumerate(selected) if bits >> n & 1}
+        taken = [d for n, d in enumerate(drug_ids) if drugs >> n & 1]
+        found = coverage_issues(selected, ids, taken, float(age), opts.jurisdiction, lang)
+        fake = [Prescription(d, cohort.as_of, None, f) for d, f in by_number[form]]
+        found = [*found, *formulation_coverage(fake, ids, cohort.as_of, lang)]
         for number, issue in enumerate(found):
-            cohort.issues.append((p, (2, number), issue))
+            cohort.issues.add_many(rows[group], order_key(COVERAGE, number), issue)
 
 
 def _ended(
@@ -290,30 +318,23 @@ def _ended(
         if protocol.ends is None:
             continue
         ep, _ = episodes[protocol.id]
-        cache: dict[int, list[DataIssue]] = {}
-        for p, anchor in zip(ep.index, ep["anchor"], strict=True):
-            if anchor not in cache:
-                episode = Episode(cohort_due.to_date(anchor), "start", ())
-                cache[anchor] = ended_issues([(protocol, episode)], cohort.as_of, cohort.lang)
-            for issue in cache[anchor]:
-                cohort.issues.append((int(p), (4, number), issue))
+        for (anchor,), group in _groups(ep["anchor"].to_numpy().astype(np.int64)):
+            episode = Episode(cohort_due.to_date(anchor), "start", ())
+            for issue in ended_issues([(protocol, episode)], cohort.as_of, cohort.lang):
+                cohort.issues.add_many(ep.index.to_numpy()[group], order_key(ENDED, number), issue)
 
 
-def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: list[list[str]]) -> None:
-    by_id = {p.id: p for p in selected}
-    cache: dict[tuple[str, ...], list[DataIssue]] = {}
-    for p in range(cohort.n):
-        key = tuple(applied[p])
-        if key not in cache:
-            scores = engine.needs_of([by_id[i] for i in key]).scores
-            # With no score requested (scores=[]), only the rules' models matter: each one is
-            # reported as not assessed, whoever the patient is.
-            _models, _options, found = wanted_models(
-                (), scores, cohort.opts.jurisdiction, _NOBODY, cohort.as_of, cohort.lang
-            )
-            cache[key] = found
-        for number, issue in enumerate(cache[key]):
-            cohort.issues.append((p, (7, number), issue))
+def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: np.ndarray) -> None:
+    for (bits,), group in _groups(applied):
+        chosen = [p for n, p in enumerate(selected) if bits >> n & 1]
+        scores = engine.needs_of(chosen).scores
+        # With no score requested (scores=[]), only the rules' models matter: each one is
+        # reported as not assessed, whoever the patient is.
+        _models, _options, found = wanted_models(
+            (), scores, cohort.opts.jurisdiction, _NOBODY, cohort.as_of, cohort.lang
+        )
+        for number, issue in enumerate(found):
+            cohort.issues.add_many(group, order_key(SCORES, number), issue)
 
 
 # -- tests due -----------------------------------------------------------------------------
@@ -359,8 +380,7 @@ def _tests(
             continue
         pidx = ep.index.to_numpy()
         anchor = ep["anchor"].to_numpy().astype(np.int64)
-        now_groups = now.groupby("pidx", sort=False)
-        all_drugs = {int(p): tuple(sorted(set(g["drug"]))) for p, g in now_groups}
+        all_drugs = _drug_sets(now["pidx"].to_numpy(), now["drug"].to_numpy(object))
         for item in protocol.schedule:
             if item.drugs is None:
                 item_anchor, keep = anchor, np.ones(len(pidx), bool)
@@ -417,6 +437,14 @@ def _tests(
     return frames
 
 
+def _drug_sets(pidx: np.ndarray, drugs: np.ndarray) -> dict[int, tuple[str, ...]]:
+    """The sorted distinct drugs of each patient."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for p, d in zip(pidx.tolist(), drugs.tolist(), strict=True):
+        out[p].add(d)
+    return {p: tuple(sorted(found)) for p, found in out.items()}
+
+
 def _started(
     now: pd.DataFrame,
     pidx: np.ndarray,
@@ -429,11 +457,15 @@ def _started(
     wanted = pd.DataFrame({"pidx": pidx, "anchor": anchors})
     joined = now.merge(wanted, on="pidx")
     same = joined[joined["start"] == joined["anchor"]]
-    at = {
-        (int(p), int(a)): tuple(sorted(set(g)))
-        for (p, a), g in same.groupby(["pidx", "anchor"], sort=False)["drug"]
-    }
-    return [at.get((int(p), int(a))) or all_drugs[int(p)] for p, a in zip(pidx, anchors, strict=True)]
+    at: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for p, a, d in zip(same["pidx"].tolist(), same["anchor"].tolist(), same["drug"].tolist(),
+                       strict=True):
+        at[(p, a)].add(d)
+    sets = {key: tuple(sorted(found)) for key, found in at.items()}
+    return [
+        sets.get((p, a)) or all_drugs[p]
+        for p, a in zip(pidx.tolist(), anchors.tolist(), strict=True)
+    ]
 
 
 # -- facts and alerts ----------------------------------------------------------------------
@@ -455,6 +487,9 @@ class _Facts:
         self.orig = obs["value"].to_numpy(dtype=np.float64)
         self.unit = obs["unit"].astype(object).where(obs["unit"].notna(), None).to_numpy()
         self.coded = obs["coded"].astype(object).where(obs["coded"].notna(), None).to_numpy()
+        from cvrisk.cohort.validate import day_numbers
+
+        self.days = day_numbers(obs["date"])[0]
 
     def results(self, analyte: str) -> pd.DataFrame | None:
         return self.by_analyte.get(analyte)
@@ -467,54 +502,6 @@ class _Facts:
             )
         return self._latest[analyte]
 
-    def evidence(self, analyte: str, row: Any, role: str) -> list[dict[str, Any]]:
-        """:meth:`cvrisk.rules.facts.Result.evidence` of one result row."""
-        day = cohort_due.to_date(row.day).isoformat()
-        if row.kind == 1:
-            weight = self.res_row(int(row.row))
-            height = self.res_row(int(row.height_row))
-            value = round(float(row.value), 2)
-            unit = vocab.analyte(analyte).unit
-            derived = _evidence(analyte, day, value, unit, None, f"{role} (derived)")
-            return [
-                derived,
-                _evidence("weight", weight[0], weight[1], weight[2], weight[3], "source"),
-                _evidence("height", height[0], height[1], height[2], height[3], "source"),
-            ]
-        index = int(row.row)
-        value = self.orig[index]
-        return [
-            _evidence(
-                analyte,
-                day,
-                None if np.isnan(value) else float(value),
-                self.unit[index],
-                self.coded[index],
-                role,
-            )
-        ]
-
-    def res_row(self, index: int) -> tuple[str, float | None, str | None, str | None]:
-        from cvrisk.cohort.validate import day_numbers
-
-        if not hasattr(self, "_days"):
-            self._days = day_numbers(self.obs["date"])[0]
-        value = self.orig[index]
-        return (
-            cohort_due.to_date(self._days[index]).isoformat(),
-            None if np.isnan(value) else float(value),
-            self.unit[index],
-            self.coded[index],
-        )
-
-
-def _evidence(
-    analyte: str, day: str | None, value: float | None, unit: str | None, coded: str | None,
-    role: str,
-) -> dict[str, Any]:
-    return {"analyte": analyte, "date": day, "value": value, "unit": unit, "coded": coded,
-            "role": role}
-
 
 def _alerts(
     cohort: _Cohort,
@@ -522,12 +509,10 @@ def _alerts(
     episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
     res: pd.DataFrame | None,
     obs: pd.DataFrame,
-    starts: dict[str, dict[int, int]],
-) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
-    import pandas as pd
-
-    alerts: list[dict[str, Any]] = []
-    rechecks: list[dict[str, Any]] = []
+    starts: dict[str, np.ndarray],
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    alerts: list[pd.DataFrame] = []
+    rechecks: list[pd.DataFrame] = []
     if res is None or not len(res):
         return alerts, []
     needs_bmi = any(
@@ -540,8 +525,10 @@ def _alerts(
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]
     condition_sets = _condition_sets(cohort, conditions)
-    messages: dict[Any, str] = {}
     baseline_done: set[tuple[str, str]] = set()
+    baseline_rank = {
+        key: n for n, key in enumerate(sorted(engine.needs_of(selected).baseline))
+    }
     for protocol in selected:
         ep, _ = episodes[protocol.id]
         if not len(ep):
@@ -558,6 +545,7 @@ def _alerts(
                 fired = _baseline_facts(
                     facts, rule.analyte, anchors, applicable, cohort,
                     report=key not in baseline_done, protocol=protocol.id,
+                    rank=baseline_rank[key],
                 )
                 baseline_done.add(key)
             elif rule.measure == "change_within":
@@ -570,17 +558,13 @@ def _alerts(
             columns = _patient_columns(cohort, fired, rule, starts, condition_sets)
             condition = engine.rule_condition(protocol, rule)
             mask = cohort_facts.matches(condition, columns, len(fired["pidx"]))
-            for i in np.nonzero(mask)[0]:
-                alert = _alert_row(protocol, rule, fired, int(i), messages, cohort.lang)
-                alerts.append(alert)
-                trigger = int(fired["day"][i])
-                for recheck in rule.recheck:
-                    rechecks.append(
-                        _recheck(protocol, rule, recheck, alert, trigger,
-                                 int(anchors[alert["pidx"]]), cohort)
-                    )
-    frames = [pd.DataFrame(rechecks)] if rechecks else []
-    return alerts, frames
+            if not mask.any():
+                continue
+            table = _alert_table(protocol, rule, fired, mask, cohort.lang)
+            alerts.append(table)
+            for recheck in rule.recheck:
+                rechecks.append(_rechecks(protocol, rule, recheck, table, anchors, cohort))
+    return alerts, rechecks
 
 
 def _condition_sets(cohort: _Cohort, conditions: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -630,7 +614,7 @@ def _latest_facts(facts: _Facts, rule: AlertRule, applicable: np.ndarray) -> dic
         "analyte": rule.analyte,
         "day": latest["day"].to_numpy(),
         "value": latest["value"].to_numpy(),
-        "results": [("latest", r) for r in latest.itertuples()],
+        "results": [("latest", _refs(latest))],
         "facts": facts,
     }
     if coded:
@@ -650,6 +634,7 @@ def _baseline_facts(
     *,
     report: bool,
     protocol: str,
+    rank: int,
 ) -> dict[str, Any] | None:
     results = facts.results(analyte)
     latest = facts.latest(analyte)
@@ -666,13 +651,10 @@ def _baseline_facts(
     base = cohort_facts.last_rows(results[inside]).set_index("pidx")
     latest = latest[applicable[latest.index.to_numpy()]]
     if report:
-        lacking = latest.index.difference(base.index)
-        cache: dict[int, DataIssue] = {}
-        for p in lacking:
-            a = int(anchors[p])
-            if a not in cache:
-                cache[a] = _no_baseline(protocol, analyte, cohort_due.to_date(a), cohort.lang)
-            cohort.issues.append((int(p), (6, protocol, analyte), cache[a]))
+        lacking = latest.index.difference(base.index).to_numpy()
+        for (a,), group in _groups(anchors[lacking]):
+            issue = _no_baseline(protocol, analyte, cohort_due.to_date(a), cohort.lang)
+            cohort.issues.add_many(lacking[group], order_key(BASELINE, rank), issue)
     both = latest.join(base.add_suffix("_base"), how="inner")
     both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
     rise, pct = _rise(both["value"].to_numpy(), both["value_base"].to_numpy())
@@ -688,10 +670,7 @@ def _baseline_facts(
         "value": both["value"].to_numpy(),
         "rise_abs": rise,
         "rise_pct": pct,
-        "results": [
-            ("baseline", b, "latest", r)
-            for b, r in zip(base_rows.itertuples(), both.itertuples(), strict=True)
-        ],
+        "results": [("baseline", _refs(base_rows)), ("latest", _refs(both))],
         "facts": facts,
     }
 
@@ -741,10 +720,7 @@ def _within_facts(
         "value": both["value"].to_numpy(),
         "rise_abs": rise,
         "rise_pct": pct,
-        "results": [
-            ("reference", b, "latest", r)
-            for b, r in zip(low_rows.itertuples(), both.itertuples(), strict=True)
-        ],
+        "results": [("reference", _refs(low_rows)), ("latest", _refs(both))],
         "facts": facts,
     }
 
@@ -759,7 +735,7 @@ def _patient_columns(
     cohort: _Cohort,
     fired: dict[str, Any],
     rule: AlertRule,
-    starts: dict[str, dict[int, int]],
+    starts: dict[str, np.ndarray],
     condition_sets: dict[str, np.ndarray],
 ) -> dict[str, Any]:
     """The fields every fact carries (:func:`cvrisk.rules.facts.patient_fields` and
@@ -775,7 +751,7 @@ def _patient_columns(
         columns[engine.condition_field(name)] = condition_sets[name][pidx]
     day = fired["day"]
     for drug in rule.drugs or ():
-        begun = np.array([starts.get(drug, {}).get(int(p), NONE) for p in pidx], np.int64)
+        begun = starts[drug][pidx] if drug in starts else np.full(len(pidx), NONE)
         on = begun != NONE
         columns[f"from_{drug}"] = np.where(
             on & (day >= begun - BASELINE_WINDOW_DAYS[0]), 1.0, np.nan
@@ -784,92 +760,208 @@ def _patient_columns(
     return columns
 
 
-def _alert_row(
+def _refs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The result columns evidence is made of (day, kind, row, height_row, value)."""
+    return {
+        "day": frame["day"].to_numpy().astype(np.int64),
+        "kind": frame["kind"].to_numpy(),
+        "row": frame["row"].to_numpy().astype(np.int64),
+        "height_row": frame["height_row"].to_numpy().astype(np.int64),
+        "value": frame["value"].to_numpy(dtype=np.float64),
+    }
+
+
+def _json_of(values: np.ndarray) -> np.ndarray:
+    """Each value as JSON text (computed once per distinct value)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    texts = np.array([json.dumps(_plain(u)) for u in uniques] + ["null"], dtype=object)
+    return texts[codes]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _evidence_json(
+    facts: _Facts, analyte: str, parts: list[tuple[str, dict[str, np.ndarray]]]
+) -> np.ndarray:
+    """Each fact's evidence as the JSON of ``Alert.evidence`` (Evidence.model_dump, in
+    order), built column-wise: :meth:`cvrisk.rules.facts.Result.evidence` of each result."""
+    items: list[np.ndarray] = []
+    for role, refs in parts:
+        n = len(refs["day"])
+        derived = refs["kind"] == 1
+        dates = _json_of(_iso_days(refs["day"]))
+        rows = refs["row"]
+        recorded = _item(
+            json.dumps(analyte), dates, _json_of(_none_nan(facts.orig[rows])),
+            _json_of(facts.unit[rows]), _json_of(facts.coded[rows]), json.dumps(role),
+        )
+        if not derived.any():
+            items.append(recorded)
+            continue
+        bmi_value = _json_of(np.round(refs["value"], 2))
+        derived_item = _item(
+            json.dumps(analyte), dates, bmi_value, json.dumps(vocab.analyte(analyte).unit),
+            "null", json.dumps(f"{role} (derived)"),
+        )
+        sources = []
+        for name, source_rows in (("weight", rows), ("height", refs["height_row"])):
+            safe = np.where(source_rows >= 0, source_rows, 0)
+            sources.append(_item(
+                json.dumps(name), _json_of(_iso_days(facts.days[safe])),
+                _json_of(_none_nan(facts.orig[safe])), _json_of(facts.unit[safe]),
+                _json_of(facts.coded[safe]), json.dumps("source"),
+            ))
+        joined = np.char.add(np.char.add(derived_item.astype(str), ", "),
+                             np.char.add(np.char.add(sources[0].astype(str), ", "),
+                                         sources[1].astype(str))).astype(object)
+        items.append(np.where(derived, joined, recorded) if n else recorded)
+    out = items[0]
+    for more in items[1:]:
+        out = _concat(out, ", ", more)
+    return _concat(np.full(len(out), "[", dtype=object), "", _concat(out, "", "]"))
+
+
+def _concat(left: Any, middle: str, right: Any) -> np.ndarray:
+    return np.asarray(np.char.add(np.char.add(np.asarray(left, dtype=str), middle),
+                                  np.asarray(right, dtype=str)), dtype=object)
+
+
+def _item(analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any) -> np.ndarray:
+    """JSON objects with the Evidence fields, in Evidence's field order."""
+    out = _concat('{"analyte": ', "", analyte)
+    for name, part in (("date", date), ("value", value), ("unit", unit), ("coded", coded),
+                       ("role", role)):
+        out = _concat(out, f', "{name}": ', part)
+    return _concat(out, "", "}")
+
+
+def _none_nan(values: np.ndarray) -> np.ndarray:
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out
+
+
+def _iso_days(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+
+
+def _alert_table(
     protocol: Protocol,
     rule: AlertRule,
     fired: dict[str, Any],
-    i: int,
-    messages: dict[Any, str],
+    mask: np.ndarray,
     lang: str,
-) -> dict[str, Any]:
+) -> pd.DataFrame:
+    """The alerts one rule raises (its facts where ``mask``), as table rows: messages worded
+    once per distinct shown value by :func:`cvrisk.rules.alerts.alert_of`."""
+    import pandas as pd
+
     facts: _Facts = fired["facts"]
-    analyte = fired["analyte"]
-    shown: dict[str, Any] = {"date": cohort_due.to_date(int(fired["day"][i]))}
-    if fired["t"] != "coded":
-        shown["value"] = float(fired["value"][i])
-    for name in ("u", "orig", "rise_abs", "rise_pct"):
-        if name in fired:
-            value = fired[name][i]
-            shown[name] = value if isinstance(value, str) else float(value)
-    key = (protocol.id, rule.id, *sorted((k, v) for k, v in shown.items() if k != "date"))
-    if "{date" in rule.message.get(lang):
-        key = (*key, shown["date"])
-    if key not in messages:
+    chosen = {
+        k: (v[mask] if isinstance(v, np.ndarray) else v)
+        for k, v in fired.items() if k not in ("results", "facts")
+    }
+    shown_names = [k for k in ("value", "u", "orig", "rise_abs", "rise_pct") if k in chosen
+                   and not (k == "value" and fired["t"] == "coded")]
+    day = chosen["day"]
+    template = rule.message.get(lang)
+    key_columns = {k: chosen[k] for k in shown_names}
+    if "{date" in template:
+        key_columns["day"] = day
+    n = int(mask.sum())
+    if key_columns:
+        keys = pd.DataFrame(key_columns)
+        codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+        rows = [dict(zip(keys.columns, u if isinstance(u, tuple) else (u,), strict=True))
+                for u in uniques]
+    else:
+        codes, rows = np.zeros(n, dtype=np.int64), [{}]
+    texts = []
+    for row in rows:
+        shown = {k: (v if isinstance(v, str) else float(v)) for k, v in row.items()
+                 if k != "day"}
+        shown["date"] = cohort_due.to_date(int(row.get("day", day[0] if n else 0)))
         fact_set = FactSet(patient={})
         fact_set.values["f"] = shown
         fact_set.evidence["f"] = []
-        messages[key] = alert_of(protocol, rule, fact_set, "f", lang).message
-    parts = fired["results"][i]
-    evidence: list[dict[str, Any]] = []
-    for role, row in zip(parts[::2], parts[1::2], strict=True):
-        evidence.extend(facts.evidence(analyte, row, role))
-    return {
-        "pidx": int(fired["pidx"][i]),
-        "code": f"{protocol.id}/{rule.id}",
-        "severity": rule.severity,
-        "message": messages[key],
-        "protocol": protocol.id,
-        "rule": rule.id,
-        "source": rule.source,
-        "evidence_status": rule.status,
-        "lead": json.dumps([{"role": x.role, "leads": x.leads} for x in rule.lead]),
-        "analyte": analyte,
-        "date": int(fired["day"][i]),
-        "evidence": json.dumps(evidence),
-    }
+        texts.append(alert_of(protocol, rule, fact_set, "f", lang).message)
+    parts = [(role, {k: v[mask] for k, v in refs.items()}) for role, refs in fired["results"]]
+    return pd.DataFrame(
+        {
+            "pidx": chosen["pidx"],
+            "code": f"{protocol.id}/{rule.id}",
+            "severity": rule.severity,
+            "message": np.array(texts, dtype=object)[codes],
+            "protocol": protocol.id,
+            "rule": rule.id,
+            "source": rule.source,
+            "evidence_status": rule.status,
+            "lead": json.dumps([{"role": x.role, "leads": x.leads} for x in rule.lead]),
+            "analyte": fired["analyte"],
+            "date": day,
+            "evidence": _evidence_json(facts, fired["analyte"], parts),
+        }
+    )
 
 
-def _recheck(
+def _rechecks(
     protocol: Protocol,
     rule: AlertRule,
     recheck: Any,
-    alert: dict[str, Any],
-    trigger: int,
-    anchor: int,
+    alerts: pd.DataFrame,
+    anchors: np.ndarray,
     cohort: _Cohort,
-) -> dict[str, Any]:
-    """:func:`cvrisk.rules.due.recheck_entry` as a row."""
+) -> pd.DataFrame:
+    """:func:`cvrisk.rules.due.recheck_entry` of each alert, as rows."""
+    import pandas as pd
+
     lang = cohort.lang
     label = test_label(recheck.test, lang)
-    due = max(int(cohort_due.add(parse_duration(recheck.within), np.array([trigger]))[0]), anchor)
-    return {
-        "pidx": alert["pidx"],
-        "test": recheck.test,
-        "label": label,
-        "status": "overdue" if cohort.as_of_day > due else "due",
-        "due_date": due,
-        "window_start": trigger,
-        "window_end": due,
-        "occurrence": f"recheck {recheck.within}",
-        "protocol": protocol.id,
-        "rule": rule.id,
-        "source": rule.source,
-        "evidence_status": rule.status,
-        "verifiable": True,
-        "last_result": trigger,
-        "note": None,
-        "reason": phrase(
-            "reason.recheck", lang, test=label, within=duration_text(recheck.within, lang),
-            date=cohort_due.to_date(trigger), alert=alert["code"],
-        ),
-    }
+    trigger = alerts["date"].to_numpy().astype(np.int64)
+    pidx = alerts["pidx"].to_numpy()
+    due = np.maximum(cohort_due.add(parse_duration(recheck.within), trigger), anchors[pidx])
+    within = duration_text(recheck.within, lang)
+    codes, uniques = pd.factorize(trigger)
+    reasons = np.array([
+        phrase("reason.recheck", lang, test=label, within=within,
+               date=cohort_due.to_date(int(t)), alert=f"{protocol.id}/{rule.id}")
+        for t in uniques
+    ], dtype=object)
+    return pd.DataFrame(
+        {
+            "pidx": pidx,
+            "test": recheck.test,
+            "label": label,
+            "status": np.where(cohort.as_of_day > due, "overdue", "due").astype(object),
+            "due_date": due,
+            "window_start": trigger,
+            "window_end": due,
+            "occurrence": f"recheck {recheck.within}",
+            "protocol": protocol.id,
+            "rule": rule.id,
+            "source": rule.source,
+            "evidence_status": rule.status,
+            "verifiable": True,
+            "last_result": trigger,
+            "note": None,
+            "reason": reasons[codes],
+        }
+    )
 
 
 # -- assembly ------------------------------------------------------------------------------
 
 
 def _assemble(
-    cohort: _Cohort, test_frames: list[pd.DataFrame], alerts: list[dict[str, Any]]
+    cohort: _Cohort, test_frames: list[pd.DataFrame], alerts: list[pd.DataFrame]
 ) -> CohortResult:
     import pandas as pd
 
@@ -881,12 +973,20 @@ def _assemble(
         tests = tests.assign(_rank=rank).sort_values(
             ["pidx", "test", "_rank", "due_date", "protocol", "rule"], kind="stable"
         )
-        tests["request"] = tests.groupby(["pidx", "test"], sort=False).cumcount()
-        codes = tests["protocol"].astype(str) + "/" + tests["rule"].astype(str)
-        tests["requested_by"] = codes.groupby([tests["pidx"], tests["test"]], sort=False).transform(
-            "; ".join
-        )
-        tests["requests"] = tests.groupby(["pidx", "test"], sort=False)["rule"].transform("size")
+        tests = tests.reset_index(drop=True)
+        pidx, test = tests["pidx"].to_numpy(), tests["test"].to_numpy()
+        first = np.r_[True, (pidx[1:] != pidx[:-1]) | (test[1:] != test[:-1])]
+        group = np.cumsum(first) - 1
+        starts_at = np.nonzero(first)[0]
+        tests["request"] = np.arange(len(tests)) - starts_at[group]
+        sizes = np.diff(np.r_[starts_at, len(tests)])
+        tests["requests"] = sizes[group]
+        codes = (tests["protocol"].astype(str) + "/" + tests["rule"].astype(str)).to_numpy(object)
+        joined = codes.copy()
+        for number in np.nonzero(sizes > 1)[0]:  # the few tests asked for by several items
+            begin = starts_at[number]
+            joined[begin] = "; ".join(codes[begin : begin + sizes[number]])
+        tests["requested_by"] = joined
         requests = tests[["pidx", "test", "request", "protocol", "rule", "status", "due_date",
                           "window_start", "window_end", "occurrence", "source",
                           "evidence_status"]]
@@ -899,7 +999,7 @@ def _assemble(
         result.requests = _finish(requests.sort_values(["pidx", "test", "request"]), ids,
                                   ["due_date", "window_start", "window_end"])
     if alerts:
-        frame = pd.DataFrame(alerts)
+        frame = pd.concat(alerts, ignore_index=True)
         frame["_rank"] = frame["severity"].map(SEVERITY_ORDER)
         frame = frame.sort_values(["pidx", "_rank", "protocol", "rule"], kind="stable")
         result.alerts = _finish(frame.drop(columns=["_rank"]), ids, ["date"])
@@ -924,19 +1024,12 @@ def _finish(frame: pd.DataFrame, ids: np.ndarray, dates: list[str]) -> pd.DataFr
 def _issues(cohort: _Cohort) -> pd.DataFrame:
     import pandas as pd
 
-    rows = sorted(
-        ((p, order, i) for p, order, i in cohort.issues), key=lambda r: (r[0], r[1])
+    frame = cohort.issues.frame(cohort.ids, ISSUE_COLUMNS)
+    skipped = pd.DataFrame(
+        [{"patient_id": pid, **issue.model_dump()} for pid, issue in cohort.checked.skipped],
+        columns=ISSUE_COLUMNS,
     )
-    frame = pd.DataFrame(
-        [
-            {"patient_id": cohort.ids[p], **issue.model_dump()}
-            for p, _order, issue in rows
-        ]
-        + [{"patient_id": pid, **issue.model_dump()} for pid, issue in cohort.checked.skipped],
-        columns=["patient_id", "kind", "message", "severity", "protocol", "rule", "field",
-                 "resource"],
-    )
-    return frame
+    return pd.concat([frame, skipped], ignore_index=True) if len(skipped) else frame
 
 
 def worklist(status: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from cvrisk import sources, vocab
+from cvrisk.cohort.issuelog import READ, IssueLog, order_key
 from cvrisk.cohort.tables import ENTRY_TABLES, TABLES, CohortTables, _cells
 from cvrisk.errors import CvriskError
 from cvrisk.issues import DataIssue
@@ -64,7 +65,7 @@ class Checked:
 
     patients: pd.DataFrame
     entries: dict[str, pd.DataFrame]
-    issues: list[tuple[int, tuple[Any, ...], DataIssue]]
+    issues: IssueLog
     skipped: list[tuple[str, DataIssue]]  # (patient_id, issue) of patients not evaluated
 
 
@@ -109,7 +110,7 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
     index_of = pd.Index(kept_ids)
     kept["pidx"] = np.arange(len(kept), dtype=np.int64)
     kept["birth"] = birth[good]
-    issues: list[tuple[int, tuple[Any, ...], DataIssue]] = []
+    issues = IssueLog()
     entries: dict[str, pd.DataFrame] = {}
     not_evaluated = set(ids) - set(kept_ids)
     orphans: dict[str, dict[str, int]] = {}
@@ -117,7 +118,7 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
         frame = tables.table(name).reset_index(drop=True)
         pids = frame["patient_id"]
         pos = frame.groupby("patient_id", sort=False, observed=True).cumcount().to_numpy()
-        pidx = index_of.get_indexer(pids.astype(str)) if len(frame) else np.array([], int)
+        pidx = _patient_index(pids, index_of)
         lost = pidx < 0
         if lost.any():
             for pid, count in pids[lost].astype(str).value_counts().items():
@@ -133,7 +134,7 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
             if issue is None:
                 valid[index] = True
             else:
-                issues.append((int(row.pidx), (0, table_number, int(row.pos)), issue))
+                issues.add(int(row.pidx), order_key(READ, table_number, int(row.pos)), issue)
         entries[name] = frame[valid].reset_index(drop=True)
     for pid, counts in sorted(orphans.items()):
         rows = ", ".join(f"{n} {t}" for t, n in counts.items())
@@ -143,6 +144,18 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
         )
         skipped.append((pid, _patient_issue(text)))
     return Checked(kept, entries, issues, skipped)
+
+
+def _patient_index(pids: Any, index_of: Any) -> np.ndarray:
+    """Each row's patient index (-1: not an evaluated patient), mapped per category."""
+    import pandas as pd
+
+    if not len(pids):
+        return np.array([], dtype=np.int64)
+    values = pd.Categorical(pids)
+    by_category = index_of.get_indexer(pd.Index(values.categories).astype(str))
+    codes = values.codes.astype(np.int64)
+    return np.where(codes >= 0, by_category[codes], -1).astype(np.int64)
 
 
 def _patient_issue(text: str) -> DataIssue:
