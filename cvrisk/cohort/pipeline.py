@@ -34,7 +34,7 @@ from cvrisk.cohort.issuelog import (
     IssueLog,
     order_key,
 )
-from cvrisk.cohort.result import ISSUE_COLUMNS, CohortResult, empty_result
+from cvrisk.cohort.result import ISSUE_COLUMNS, CohortResult, conform, empty_result
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
 from cvrisk.issues import DataIssue
@@ -1005,6 +1005,8 @@ def _assemble(
         result.alerts = _finish(frame.drop(columns=["_rank"]), ids, ["date"])
     result.issues = _issues(cohort)
     result.worklist = worklist(result.status, result.alerts)
+    for table in CohortResult.TABLES:
+        setattr(result, table, conform(table, getattr(result, table)))
     return result
 
 

@@ -10,31 +10,66 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _frame(columns: list[str]) -> pd.DataFrame:
+#: The columns of each result table and their kinds: text, date, int or bool.
+SCHEMAS: dict[str, dict[str, str]] = {
+    "status": {
+        "patient_id": "text", "test": "text", "label": "text", "status": "text",
+        "due_date": "date", "window_start": "date", "window_end": "date", "occurrence": "text",
+        "protocol": "text", "rule": "text", "source": "text", "evidence_status": "text",
+        "verifiable": "bool", "last_result": "date", "note": "text", "reason": "text",
+        "requested_by": "text", "requests": "int",
+    },
+    "requests": {
+        "patient_id": "text", "test": "text", "request": "int", "protocol": "text",
+        "rule": "text", "status": "text", "due_date": "date", "window_start": "date",
+        "window_end": "date", "occurrence": "text", "source": "text", "evidence_status": "text",
+    },
+    "alerts": {
+        "patient_id": "text", "code": "text", "severity": "text", "message": "text",
+        "protocol": "text", "rule": "text", "source": "text", "evidence_status": "text",
+        "lead": "text", "analyte": "text", "date": "date", "evidence": "text",
+    },
+    "issues": {
+        "patient_id": "text", "kind": "text", "message": "text", "severity": "text",
+        "protocol": "text", "rule": "text", "field": "text", "resource": "text",
+    },
+    "worklist": {
+        "patient_id": "text", "priority": "int", "kind": "text", "what": "text",
+        "status": "text", "due_date": "date", "action": "text", "protocol": "text",
+        "rule": "text",
+    },
+}
+STATUS_COLUMNS = list(SCHEMAS["status"])
+REQUEST_COLUMNS = list(SCHEMAS["requests"])
+ALERT_COLUMNS = list(SCHEMAS["alerts"])
+ISSUE_COLUMNS = list(SCHEMAS["issues"])
+WORKLIST_COLUMNS = list(SCHEMAS["worklist"])
+
+
+def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` (None: an empty one) with exactly the table's columns and kinds, so every
+    partition and every output file has one schema."""
+    import numpy as np
     import pandas as pd
 
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-
-
-STATUS_COLUMNS = [
-    "patient_id", "test", "label", "status", "due_date", "window_start", "window_end",
-    "occurrence", "protocol", "rule", "source", "evidence_status", "verifiable",
-    "last_result", "note", "reason", "requested_by", "requests",
-]
-REQUEST_COLUMNS = [
-    "patient_id", "test", "request", "protocol", "rule", "status", "due_date", "window_start",
-    "window_end", "occurrence", "source", "evidence_status",
-]
-ALERT_COLUMNS = [
-    "patient_id", "code", "severity", "message", "protocol", "rule", "source",
-    "evidence_status", "lead", "analyte", "date", "evidence",
-]
-ISSUE_COLUMNS = [
-    "patient_id", "kind", "message", "severity", "protocol", "rule", "field", "resource",
-]
-WORKLIST_COLUMNS = [
-    "patient_id", "priority", "kind", "what", "status", "due_date", "action", "protocol", "rule",
-]
+    schema = SCHEMAS[table]
+    if frame is None:
+        frame = pd.DataFrame({c: [] for c in schema})
+    out = {}
+    for name, kind in schema.items():
+        column = frame[name] if name in frame.columns else pd.Series(
+            [None] * len(frame), index=frame.index, dtype=object
+        )
+        if kind == "date":
+            out[name] = pd.to_datetime(column).astype("datetime64[ns]")
+        elif kind == "int":
+            out[name] = column.astype(np.int64)
+        elif kind == "bool":
+            out[name] = column.astype(bool)
+        else:
+            values = column.astype(object)
+            out[name] = values.where(values.notna(), None)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
 @dataclass
@@ -57,20 +92,29 @@ class CohortResult:
 
     TABLES: ClassVar[tuple[str, ...]] = ("status", "requests", "alerts", "issues", "worklist")
 
-    status: Any = field(default_factory=lambda: _frame(STATUS_COLUMNS))
-    requests: Any = field(default_factory=lambda: _frame(REQUEST_COLUMNS))
-    alerts: Any = field(default_factory=lambda: _frame(ALERT_COLUMNS))
-    issues: Any = field(default_factory=lambda: _frame(ISSUE_COLUMNS))
-    worklist: Any = field(default_factory=lambda: _frame(WORKLIST_COLUMNS))
+    status: Any = field(default_factory=lambda: conform("status", None))
+    requests: Any = field(default_factory=lambda: conform("requests", None))
+    alerts: Any = field(default_factory=lambda: conform("alerts", None))
+    issues: Any = field(default_factory=lambda: conform("issues", None))
+    worklist: Any = field(default_factory=lambda: conform("worklist", None))
 
     def compute(self) -> CohortResult:
         """The pandas result (computes Dask tables; a pandas result is returned as is)."""
-        if all(hasattr(getattr(self, n), "iloc") for n in self.TABLES):
+        if not self.is_dask():
             return self
         import dask
 
         computed = dask.compute(*(getattr(self, n) for n in self.TABLES))
-        return CohortResult(**dict(zip(self.TABLES, computed, strict=True)))
+        return CohortResult(
+            **{n: conform(n, f.reset_index(drop=True)) for n, f in zip(self.TABLES, computed,
+                                                                       strict=True)}
+        )
+
+    def is_dask(self) -> bool:
+        """True when the tables are Dask DataFrames (not computed yet)."""
+        import pandas as pd
+
+        return not all(isinstance(getattr(self, n), pd.DataFrame) for n in self.TABLES)
 
     def write(self, folder: str | Path, format: str = "parquet") -> list[Path]:
         """Write each table to ``folder/<table>.parquet`` (or ``.csv``); returns the paths.
@@ -85,7 +129,7 @@ class CohortResult:
         for name in self.TABLES:
             frame = getattr(self, name)
             path = out / f"{name}.{format}"
-            if not hasattr(frame, "iloc"):  # Dask: one file per partition
+            if self.is_dask():  # one file per partition
                 if format == "parquet":
                     frame.to_parquet(str(path), write_index=False)
                 else:
