@@ -108,7 +108,7 @@ def monitor(
 
 
 #: Patients per batch: bounds the memory of one pass (and paces the progress bar).
-BATCH_PATIENTS = 200_000
+BATCH_PATIENTS = 100_000
 
 
 def monitor_tables(
@@ -145,23 +145,29 @@ def _progress_bar(total: int) -> Any:
 
 
 def _batches(data: CohortTables) -> list[CohortTables]:
-    ids = data.patients["patient_id"].astype(str).to_numpy()
+    """The tables cut into batches of BATCH_PATIENTS patients (in the patients' order), each
+    table's rows keeping their order."""
+    import pandas as pd
+
+    ids = pd.Index(data.patients["patient_id"].astype(str))
+    batch_of_patient = np.arange(len(ids)) // BATCH_PATIENTS
+    count = int(batch_of_patient.max()) + 1 if len(ids) else 0
+    numbers = {}
+    for name in ("conditions", "medications", "observations"):
+        values = pd.Categorical(data.table(name)["patient_id"])
+        where = ids.get_indexer(pd.Index(values.categories).astype(str))
+        row_patient = np.where(values.codes >= 0, where[values.codes], -1)
+        # rows of patients missing from the patients table go with the first batch (reported)
+        numbers[name] = np.where(row_patient >= 0, batch_of_patient[row_patient], 0)
     out = []
-    for start in range(0, len(ids), BATCH_PATIENTS):
-        chosen = set(ids[start : start + BATCH_PATIENTS])
+    for batch in range(count):
         out.append(
             CohortTables(
+                patients=data.patients[batch_of_patient == batch].reset_index(drop=True),
                 **{
-                    name: frame[frame["patient_id"].astype(str).isin(chosen)].reset_index(
-                        drop=True
-                    )
-                    for name, frame in (
-                        ("patients", data.patients),
-                        ("conditions", data.conditions),
-                        ("medications", data.medications),
-                        ("observations", data.observations),
-                    )
-                }
+                    name: data.table(name)[numbers[name] == batch].reset_index(drop=True)
+                    for name in ("conditions", "medications", "observations")
+                },
             )
         )
     return out
@@ -520,7 +526,7 @@ def _alerts(
     )
     if needs_bmi:
         res = cohort_facts.with_bmi(res)
-    elif "height_row" not in res.columns:
+    if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]

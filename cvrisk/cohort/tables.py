@@ -160,7 +160,8 @@ def read_tables(source: Any) -> CohortTables:
 
 
 def _is_duckdb_connection(source: Any) -> bool:
-    return type(source).__module__.startswith("duckdb") and hasattr(source, "table")
+    kind = type(source)
+    return "duckdb" in kind.__module__ and kind.__name__ == "DuckDBPyConnection"
 
 
 def _read_folder(folder: Path) -> dict[str, Any]:
