@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", required=True, help="folder to write the tables to")
     parser.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
-    parser.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
+    parser.add_argument(
+        "--jurisdiction", help="country code restricting protocol selection (GB...)"
+    )
     parser.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     parser.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
     parser.add_argument(

@@ -41,8 +41,8 @@ def _partitioned(name: str, frame: Any) -> Any:
 
 def monitor_dask(tables: Mapping[str, Any], opts: EvaluationOptions) -> CohortResult:
     """:func:`cvrisk.cohort.monitor` over Dask tables (see the module docstring)."""
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     from cvrisk.cohort.pipeline import monitor_tables
     from cvrisk.cohort.tables import read_tables
@@ -69,12 +69,12 @@ def monitor_dask(tables: Mapping[str, Any], opts: EvaluationOptions) -> CohortRe
 
     names = [n for n in ENTRY_TABLES if n in parts]
     results = [
-        dask.delayed(one)(p, *(parts[n][i] for n in names))
+        delayed(one)(p, *(parts[n][i] for n in names))
         for i, p in enumerate(parts["patients"])
     ]
     out = {}
     for table in CohortResult.TABLES:
         meta = conform(table, None)
-        pieces = [dask.delayed(getattr)(r, table) for r in results]
+        pieces = [delayed(getattr)(r, table) for r in results]
         out[table] = dd.from_delayed(pieces, meta=meta, verify_meta=False)
     return CohortResult(**out)

@@ -49,7 +49,8 @@ def add_months(days: np.ndarray, months: int) -> np.ndarray:
     length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]")
               - target.astype("datetime64[D]")).astype(np.int64)
     out = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
-    return out.astype(np.int64)
+    result: np.ndarray = out.astype(np.int64)
+    return result
 
 
 def add(duration: Duration, days: np.ndarray, sign: int = 1) -> np.ndarray:
@@ -66,9 +67,10 @@ def tolerance(item: ScheduleItem, gap: np.ndarray) -> np.ndarray:
     """:func:`~cvrisk.rules.timeline.tolerance_days` over an array of gaps (days)."""
     if item.tolerance_days is not None:
         return np.full(len(gap), item.tolerance_days, dtype=np.int64)
-    return np.clip(
+    result: np.ndarray = np.clip(
         gap // timeline.TOLERANCE_DIVISOR, timeline.TOLERANCE_MIN_DAYS, timeline.TOLERANCE_MAX_DAYS
     )
+    return result
 
 
 def requirements(

@@ -127,7 +127,8 @@ def reported_unit(units: pd.Series) -> np.ndarray:
     """The parsed unit name of each reported unit (``%`` -> ``percent``), as rule
     equivalents compare it."""
     names = {u: _unit_name(str(u)) for u in units.dropna().unique()}
-    return units.map(names).to_numpy(dtype=object)
+    result: np.ndarray = units.map(names).to_numpy(dtype=object)
+    return result
 
 
 # -- compiled conditions over columns ------------------------------------------------------

@@ -182,7 +182,8 @@ def age_years(birth: np.ndarray, as_of: dt.date) -> np.ndarray:
     before = (as_of.month, as_of.day) < (0, 0)
     years = as_of.year - year
     before = (as_of.month * 100 + as_of.day) < (month * 100 + day)
-    return (years - before).astype(np.float64)
+    result: np.ndarray = (years - before).astype(np.float64)
+    return result
 
 
 class _Cohort:
@@ -293,8 +294,8 @@ def _coverage(
             formulated[int(p)].append((str(drug), str(form)))
     kinds: dict[tuple[tuple[str, str], ...], int] = {(): 0}
     form_key = np.zeros(cohort.n, dtype=np.int64)
-    for p, found in formulated.items():
-        form_key[p] = kinds.setdefault(tuple(found), len(kinds))
+    for p, pairs in formulated.items():
+        form_key[p] = kinds.setdefault(tuple(pairs), len(kinds))
     by_number = {n: k for k, n in kinds.items()}
     none = active == 0
     text = phrase("issue.no_antipsychotic", lang, as_of=cohort.as_of)
@@ -308,9 +309,11 @@ def _coverage(
     ):
         ids = {p.id for n, p in enumerate(selected) if bits >> n & 1}
         taken = [d for n, d in enumerate(drug_ids) if drugs >> n & 1]
-        found = coverage_issues(selected, ids, taken, float(age), opts.jurisdiction, lang)
         fake = [Prescription(d, cohort.as_of, None, f) for d, f in by_number[form]]
-        found = [*found, *formulation_coverage(fake, ids, cohort.as_of, lang)]
+        found = [
+            *coverage_issues(selected, ids, taken, float(age), opts.jurisdiction, lang),
+            *formulation_coverage(fake, ids, cohort.as_of, lang),
+        ]
         for number, issue in enumerate(found):
             cohort.issues.add_many(rows[group], order_key(COVERAGE, number), issue)
 
@@ -783,7 +786,8 @@ def _json_of(values: np.ndarray) -> np.ndarray:
 
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     texts = np.array([json.dumps(_plain(u)) for u in uniques] + ["null"], dtype=object)
-    return texts[codes]
+    result: np.ndarray = texts[codes]
+    return result
 
 
 def _plain(value: Any) -> Any:
@@ -879,7 +883,7 @@ def _alert_table(
                    and not (k == "value" and fired["t"] == "coded")]
     day = chosen["day"]
     template = rule.message.get(lang)
-    key_columns = {k: chosen[k] for k in shown_names}
+    key_columns: dict[str, Any] = {k: chosen[k] for k in shown_names}
     if "{date" in template:
         key_columns["day"] = day
     n = int(mask.sum())
@@ -892,8 +896,9 @@ def _alert_table(
         codes, rows = np.zeros(n, dtype=np.int64), [{}]
     texts = []
     for row in rows:
-        shown = {k: (v if isinstance(v, str) else float(v)) for k, v in row.items()
-                 if k != "day"}
+        shown: dict[str, Any] = {
+            k: (v if isinstance(v, str) else float(v)) for k, v in row.items() if k != "day"
+        }
         shown["date"] = cohort_due.to_date(int(row.get("day", day[0] if n else 0)))
         fact_set = FactSet(patient={})
         fact_set.values["f"] = shown

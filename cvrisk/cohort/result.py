@@ -102,9 +102,9 @@ class CohortResult:
         """The pandas result (computes Dask tables; a pandas result is returned as is)."""
         if not self.is_dask():
             return self
-        import dask
+        from dask.base import compute
 
-        computed = dask.compute(*(getattr(self, n) for n in self.TABLES))
+        computed = compute(*(getattr(self, n) for n in self.TABLES))  # type: ignore[no-untyped-call]
         return CohortResult(
             **{n: conform(n, f.reset_index(drop=True)) for n, f in zip(self.TABLES, computed,
                                                                        strict=True)}

@@ -199,7 +199,8 @@ class _CsvText:
 
 
 def _read_duckdb(connection: Any) -> dict[str, Any]:
-    present = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    listed = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    present = {row[0] for row in listed}
     return {name: connection.table(name) for name in TABLE_NAMES if name in present}
 
 
@@ -345,7 +346,6 @@ def _text(series: pd.Series, where: str) -> pd.Categorical:
 
 def _number(series: pd.Series, where: str, from_text: bool) -> tuple[Any, Any]:
     """(values as float64, the texts that are not numbers: row validation reports them)."""
-    import numpy as np
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(series.dtype):
