@@ -58,7 +58,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 NONE = cohort_due.NONE
-IssueRow = tuple[int, tuple[Any, ...], DataIssue]
+#: Each request's place in the list evaluate merges (schedule items in protocol and item
+#: order, then the rechecks of the alerts in rule order): ties in report order keep it.
+_SEQ_STEP = 1000
+_SEQ_ITEM = _SEQ_STEP
+_SEQ_RECHECK = _SEQ_STEP**4
 _NOBODY = PatientRecord(patient=Patient(birth_date=dt.date(1800, 1, 1), sex="female"))
 
 
@@ -383,14 +387,14 @@ def _tests(
     latest = _latest_days(res, cohort)
     texts: dict[tuple[str, ...], str] = {}
     frames = []
-    for protocol in selected:
+    for number, protocol in enumerate(selected):
         ep, now = episodes[protocol.id]
         if not len(ep):
             continue
         pidx = ep.index.to_numpy()
         anchor = ep["anchor"].to_numpy().astype(np.int64)
         all_drugs = _drug_sets(now["pidx"].to_numpy(), now["drug"].to_numpy(object))
-        for item in protocol.schedule:
+        for item_number, item in enumerate(protocol.schedule):
             if item.drugs is None:
                 item_anchor, keep = anchor, np.ones(len(pidx), bool)
             else:
@@ -427,6 +431,7 @@ def _tests(
                     "verifiable": item.observable,
                     "last_result": req["last"][rows],
                     "note": text_in(item.note, lang),
+                    "seq": _SEQ_ITEM * (number * _SEQ_STEP + item_number),
                     "recurring": req["recurring"][rows],
                     "anchor": a_k[rows],
                     "drugs": drugs,
@@ -538,7 +543,7 @@ def _alerts(
     baseline_rank = {
         key: n for n, key in enumerate(sorted(engine.needs_of(selected).baseline))
     }
-    for protocol in selected:
+    for number, protocol in enumerate(selected):
         ep, _ = episodes[protocol.id]
         if not len(ep):
             continue
@@ -546,7 +551,7 @@ def _alerts(
         applicable[ep.index.to_numpy()] = True
         anchors = np.full(cohort.n, NONE, dtype=np.int64)
         anchors[ep.index.to_numpy()] = ep["anchor"].to_numpy()
-        for rule in protocol.alerts:
+        for rule_number, rule in enumerate(protocol.alerts):
             if rule.measure == "score" or rule.analyte is None:
                 continue
             if rule.measure == "change_from_baseline":
@@ -571,8 +576,11 @@ def _alerts(
                 continue
             table = _alert_table(protocol, rule, fired, mask, cohort.lang)
             alerts.append(table)
-            for recheck in rule.recheck:
-                rechecks.append(_rechecks(protocol, rule, recheck, table, anchors, cohort))
+            for recheck_number, recheck in enumerate(rule.recheck):
+                seq = _SEQ_RECHECK + (number * _SEQ_STEP + rule_number) * _SEQ_STEP + recheck_number
+                rechecks.append(
+                    _rechecks(protocol, rule, recheck, table, anchors, cohort).assign(seq=seq)
+                )
     return alerts, rechecks
 
 
@@ -1001,10 +1009,12 @@ def _assemble(
         requests = tests[["pidx", "test", "request", "protocol", "rule", "status", "due_date",
                           "window_start", "window_end", "occurrence", "source",
                           "evidence_status"]]
+        # a merged entry stands where its test first appears in evaluate's list
+        tests["_first"] = np.minimum.reduceat(tests["seq"].to_numpy(), starts_at)[group]
         lead = tests[tests["request"] == 0].sort_values(
-            ["pidx", "_rank", "due_date", "protocol", "rule"], kind="stable"
+            ["pidx", "_rank", "due_date", "protocol", "rule", "_first"], kind="stable"
         )
-        status = lead.drop(columns=["_rank", "request"])
+        status = lead.drop(columns=["_rank", "request", "_first", "seq"])
         result.status = _finish(status, ids, ["due_date", "window_start", "window_end",
                                               "last_result"])
         result.requests = _finish(requests.sort_values(["pidx", "test", "request"]), ids,

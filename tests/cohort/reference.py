@@ -136,5 +136,13 @@ def differences(
         g, w = got.get(pid, empty), want.get(pid, empty)
         for name in empty:
             if g[name] != w[name]:
-                found.append(f"{pid} {name}:\n  cohort:   {g[name]}\n  evaluate: {w[name]}")
+                pairs = [(i, a, b) for i, (a, b) in enumerate(zip(g[name], w[name])) if a != b]
+                shown = (
+                    f"first difference at [{pairs[0][0]}]:\n  cohort:   {pairs[0][1]}\n"
+                    f"  evaluate: {pairs[0][2]}"
+                    if pairs
+                    else f"cohort has {len(g[name])} rows, evaluate {len(w[name])}:\n"
+                    f"  cohort:   {g[name]}\n  evaluate: {w[name]}"
+                )
+                found.append(f"{pid} {name}: {shown}")
     return found
