@@ -136,7 +136,8 @@ def differences(
         g, w = got.get(pid, empty), want.get(pid, empty)
         for name in empty:
             if g[name] != w[name]:
-                pairs = [(i, a, b) for i, (a, b) in enumerate(zip(g[name], w[name])) if a != b]
+                both = zip(g[name], w[name], strict=False)
+                pairs = [(i, a, b) for i, (a, b) in enumerate(both) if a != b]
                 shown = (
                     f"first difference at [{pairs[0][0]}]:\n  cohort:   {pairs[0][1]}\n"
                     f"  evaluate: {pairs[0][2]}"
