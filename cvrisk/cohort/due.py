@@ -15,6 +15,7 @@ phrases.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -172,9 +173,11 @@ def reasons(
     item: ScheduleItem,
     frame: pd.DataFrame,
     lang: str,
+    drugs_text: Callable[[int], str],
 ) -> pd.Categorical:
     """Each entry's reason, worded once per distinct key by the core's phrases (the texts of
-    :func:`cvrisk.rules.due.test_entry`). ``frame``: label, recurring, anchor, drugs, last."""
+    :func:`cvrisk.rules.due.test_entry`). ``frame``: label, recurring, anchor, drugs (a key
+    that ``drugs_text`` words), last."""
     import pandas as pd
 
     label = test_label(item.test, lang)
@@ -185,14 +188,15 @@ def reasons(
         baseline = keys["label"] == "baseline"
         recurring = keys["recurring"].astype(bool)
         keys = keys.assign(
-            drugs=keys["drugs"].where(~recurring, ""),
+            drugs=keys["drugs"].where(~recurring, 0),
             anchor=keys["anchor"].where(~recurring, 0),
             last=keys["last"].where(recurring, 0),
         )
         keys.loc[baseline, "last"] = 0
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+    codes, first = _distinct_rows(keys)
+    uniques = keys.iloc[first].itertuples(index=False)
     texts = [
-        _reason(item, label, lbl, bool(rec), int(anc), str(drugs), int(last), lang)
+        _reason(item, label, lbl, bool(rec), int(anc), drugs_text(int(drugs)), int(last), lang)
         for lbl, rec, anc, drugs, last in uniques
     ]
     text_index = pd.Index(texts)
@@ -223,3 +227,17 @@ def _reason(
     return phrase(
         "reason.followup", lang, test=test, offset=offset, drugs=drugs, anchor=to_date(anchor)
     )
+
+
+def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's distinct combination of values, first row of each code): each
+    column factorised, the codes combined into one integer."""
+    import pandas as pd
+
+    key = np.zeros(len(frame), dtype=np.int64)
+    for name in frame.columns:
+        codes, uniques = pd.factorize(frame[name].to_numpy())
+        key = key * (len(uniques) + 1) + codes
+    codes, _uniques = pd.factorize(key)
+    _distinct, first = np.unique(codes, return_index=True)
+    return codes, first

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cvrisk.cohort.issuelog import DRUGS, IssueLog, order_key
+from cvrisk.cohort.result import objects
 from cvrisk.cohort.tables import _cells
 from cvrisk.cohort.validate import day_numbers, per_key
 from cvrisk.issues import DataIssue
@@ -97,7 +98,7 @@ def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.
     keep = is_course & ~future
     drugs = np.array([k.drug for k in distinct], dtype=object)[which]
     forms = np.array([k.formulation for k in distinct], dtype=object)[which]
-    return pd.DataFrame(
+    return objects(
         {
             "pidx": pidx[keep],
             "pos": meds["pos"].to_numpy()[keep],

@@ -93,7 +93,8 @@ def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
     metres = joined["height"].to_numpy() / 100.0
     bmi = joined["value"].to_numpy() / (metres * metres)
     recorded = res[res["analyte"] == "bmi"]
-    taken = set(zip(recorded["pidx"], recorded["day"], strict=True))
+    spread = np.int64(1) << np.int64(32)
+    taken = recorded["pidx"].to_numpy() * spread + recorded["day"].to_numpy()
     derived = pd.DataFrame(
         {
             "pidx": joined["pidx"].to_numpy(),
@@ -106,9 +107,8 @@ def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
             "height_row": joined["height_row"].to_numpy().astype(np.int64),
         }
     )
-    derived = derived[
-        [(p, d) not in taken for p, d in zip(derived["pidx"], derived["day"], strict=True)]
-    ]
+    mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
+    derived = derived[~np.isin(mine, taken)]
     out = pd.concat([res.assign(height_row=-1), derived], ignore_index=True)
     out["analyte"] = out["analyte"].astype("category")
     return out.sort_values(["pidx", "analyte", "day", "kind"], kind="stable").reset_index(
@@ -126,8 +126,11 @@ def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def reported_unit(units: pd.Series) -> np.ndarray:
     """The parsed unit name of each reported unit (``%`` -> ``percent``), as rule
     equivalents compare it."""
-    names = {u: _unit_name(str(u)) for u in units.dropna().unique()}
-    result: np.ndarray = units.map(names).to_numpy(dtype=object)
+    import pandas as pd
+
+    values = pd.Categorical(units)
+    names = np.array([_unit_name(str(u)) for u in values.categories] + [None], dtype=object)
+    result: np.ndarray = names[values.codes]
     return result
 
 

@@ -99,7 +99,9 @@ class IssueLog:
             if name in ("field", "resource"):
                 column = self._overridden(column, name)
             out[name] = column[order]
-        return pd.DataFrame(out, columns=columns)
+        from cvrisk.cohort.result import objects
+
+        return objects({name: out[name] for name in columns}, len(order))
 
     def _overridden(self, column: np.ndarray, name: str) -> np.ndarray:
         start = len(self._pidx)

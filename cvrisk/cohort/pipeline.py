@@ -34,7 +34,15 @@ from cvrisk.cohort.issuelog import (
     IssueLog,
     order_key,
 )
-from cvrisk.cohort.result import ISSUE_COLUMNS, CohortResult, conform, empty_result
+from cvrisk.cohort.result import (
+    ISSUE_COLUMNS,
+    REQUEST_COLUMNS,
+    STATUS_COLUMNS,
+    CohortResult,
+    conform,
+    empty_result,
+    objects,
+)
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
 from cvrisk.issues import DataIssue
@@ -201,7 +209,10 @@ class _Cohort:
         self.checked = checked
         patients = checked.patients
         self.n = len(patients)
-        self.ids = patients["patient_id"].astype(str).to_numpy()
+        import pandas as pd
+
+        ids = pd.Categorical(patients["patient_id"])
+        self.ids = np.asarray(ids.categories, dtype=object)[ids.codes]
         self.age = age_years(patients["birth"].to_numpy(), opts.as_of)
         self.sex = patients["sex"].astype(object).to_numpy()
         eth = patients["ethnicity"].astype(object)
@@ -254,10 +265,11 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         if day_all is not None
         else None
     )
-    tests = _tests(cohort, selected, episodes, res)
-    alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts)
+    items, book = _Items(selected), _Book()
+    tests = _tests(cohort, selected, episodes, res, items, book)
+    alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)
     _score_issues(cohort, selected, applied)
-    return _assemble(cohort, [*tests, *rechecks], alerts)
+    return _assemble(cohort, [*tests, *rechecks], alerts, items, book)
 
 
 # -- coverage ----------------------------------------------------------------------------
@@ -375,17 +387,90 @@ def _drugs_text(
     return cache[drugs]
 
 
+class _Book:
+    """Texts interned as integer codes: result tables are built from codes and each text is
+    stored once."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {None: 0}
+        self.texts: list[Any] = [None]
+
+    def code(self, text: Any) -> int:
+        found = self.index.get(text)
+        if found is None:
+            found = self.index[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def codes(self, texts: Any) -> np.ndarray:
+        return np.array([self.code(t) for t in texts], dtype=np.int64)
+
+    def array(self) -> np.ndarray:
+        out = np.empty(len(self.texts), dtype=object)
+        out[:] = self.texts
+        return out
+
+
+class _Items:
+    """What each request row stands for (a schedule item, or an alert's repeat test): its
+    test, label, protocol, rule, source... by row code, with the ranks report order uses."""
+
+    COLUMNS = ("test", "label", "protocol", "rule", "source", "evidence_status", "verifiable",
+               "note")
+
+    def __init__(self, selected: list[Protocol]) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        pairs = sorted(
+            {(p.id, x.id) for p in selected for x in (*p.schedule, *p.alerts)}
+        )
+        self.pair_rank = {pair: n for n, pair in enumerate(pairs)}
+        self.tests = {t: n for n, t in enumerate(sorted(vocab.tests()))}
+
+    def add(self, *values: Any) -> int:
+        self.rows.append(values)
+        return len(self.rows) - 1
+
+    def column(self, name: str) -> np.ndarray:
+        index = self.COLUMNS.index(name)
+        out = np.empty(len(self.rows), dtype=object)
+        out[:] = [row[index] for row in self.rows]
+        return out
+
+    def ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(test rank, (protocol, rule) rank) of each item."""
+        tests = np.array([self.tests[row[0]] for row in self.rows], dtype=np.int64)
+        pairs = np.array([self.pair_rank[(row[2], row[3])] for row in self.rows], np.int64)
+        return tests, pairs
+
+
+def _bits_of(drugs: Any, bit: dict[str, np.int64]) -> np.ndarray:
+    return np.array([bit[d] for d in drugs], dtype=np.int64)
+
+
 def _tests(
     cohort: _Cohort,
     selected: list[Protocol],
     episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
     res: pd.DataFrame | None,
+    items: _Items,
+    book: _Book,
 ) -> list[pd.DataFrame]:
+    """The tests due, as integer-coded rows (pidx, item, status, dates, occurrence and
+    reason codes, seq)."""
     import pandas as pd
 
     lang = cohort.lang
     latest = _latest_days(res, cohort)
-    texts: dict[tuple[str, ...], str] = {}
+    drug_ids = sorted(vocab.antipsychotics())
+    bit = {d: np.int64(1) << np.int64(i) for i, d in enumerate(drug_ids)}
+    texts: dict[int, str] = {}
+
+    def drugs_text(bits: int) -> str:
+        if bits not in texts:
+            names = [d for n, d in enumerate(drug_ids) if bits >> n & 1]
+            texts[bits] = ", ".join(drug_label(d, lang) for d in names)
+        return texts[bits]
+
     frames = []
     for number, protocol in enumerate(selected):
         ep, now = episodes[protocol.id]
@@ -393,7 +478,11 @@ def _tests(
             continue
         pidx = ep.index.to_numpy()
         anchor = ep["anchor"].to_numpy().astype(np.int64)
-        all_drugs = _drug_sets(now["pidx"].to_numpy(), now["drug"].to_numpy(object))
+        now_pidx = now["pidx"].to_numpy().astype(np.int64)
+        now_bits = _bits_of(now["drug"], bit)
+        now_start = now["start"].to_numpy().astype(np.int64)
+        all_bits = np.zeros(cohort.n, dtype=np.int64)
+        np.bitwise_or.at(all_bits, now_pidx, now_bits)
         for item_number, item in enumerate(protocol.schedule):
             if item.drugs is None:
                 item_anchor, keep = anchor, np.ones(len(pidx), bool)
@@ -412,74 +501,61 @@ def _tests(
             rows = req["keep"]
             if not rows.any():
                 continue
-            started = _started(now, p_k[rows], a_k[rows], all_drugs)
-            drugs = [_drugs_text(s, texts, lang) for s in started]
-            frame = pd.DataFrame(
-                {
-                    "pidx": p_k[rows],
-                    "test": item.test,
-                    "label": test_label(item.test, lang),
-                    "status": req["status"][rows],
-                    "due_date": req["due"][rows],
-                    "window_start": req["start"][rows],
-                    "window_end": req["end"][rows],
-                    "occurrence": req["label"][rows],
-                    "protocol": protocol.id,
-                    "rule": item.id,
-                    "source": item.source,
-                    "evidence_status": item.status,
-                    "verifiable": item.observable,
-                    "last_result": req["last"][rows],
-                    "note": text_in(item.note, lang),
-                    "seq": _SEQ_ITEM * (number * _SEQ_STEP + item_number),
-                    "recurring": req["recurring"][rows],
-                    "anchor": a_k[rows],
-                    "drugs": drugs,
-                }
+            p_r, a_r = p_k[rows], a_k[rows]
+            # Episode.started_at: the active drugs started on the anchor, else all of them
+            anchor_of = np.full(cohort.n, NONE, dtype=np.int64)
+            anchor_of[p_r] = a_r
+            started = np.zeros(cohort.n, dtype=np.int64)
+            same = now_start == anchor_of[now_pidx]
+            np.bitwise_or.at(started, now_pidx[same], now_bits[same])
+            started = np.where(started[p_r] != 0, started[p_r], all_bits[p_r])
+            code = items.add(
+                item.test, test_label(item.test, lang), protocol.id, item.id, item.source,
+                item.status, item.observable, text_in(item.note, lang),
             )
             keys = pd.DataFrame(
                 {
-                    "label": frame["occurrence"],
-                    "recurring": frame["recurring"],
-                    "anchor": frame["anchor"],
-                    "drugs": frame["drugs"],
-                    "last": frame["last_result"],
+                    "label": req["label"][rows],
+                    "recurring": req["recurring"][rows],
+                    "anchor": a_r,
+                    "drugs": started,
+                    "last": req["last"][rows],
                 }
             )
-            frame["reason"] = cohort_due.reasons(item, keys, lang)
-            frames.append(frame.drop(columns=["recurring", "anchor", "drugs"]))
+            reason = cohort_due.reasons(item, keys, lang, drugs_text)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "pidx": p_r,
+                        "item": code,
+                        "status": _status_codes(req["status"][rows]),
+                        "due_date": req["due"][rows],
+                        "window_start": req["start"][rows],
+                        "window_end": req["end"][rows],
+                        "occurrence": _text_codes(req["label"][rows], book),
+                        "last_result": req["last"][rows],
+                        "reason": book.codes(reason.categories)[reason.codes],
+                        "seq": _SEQ_ITEM * (number * _SEQ_STEP + item_number),
+                    }
+                )
+            )
     return frames
 
 
-def _drug_sets(pidx: np.ndarray, drugs: np.ndarray) -> dict[int, tuple[str, ...]]:
-    """The sorted distinct drugs of each patient."""
-    out: dict[int, set[str]] = defaultdict(set)
-    for p, d in zip(pidx.tolist(), drugs.tolist(), strict=True):
-        out[p].add(d)
-    return {p: tuple(sorted(found)) for p, found in out.items()}
+_STATUSES = sorted(STATUS_ORDER, key=STATUS_ORDER.__getitem__)
 
 
-def _started(
-    now: pd.DataFrame,
-    pidx: np.ndarray,
-    anchors: np.ndarray,
-    all_drugs: dict[int, tuple[str, ...]],
-) -> list[tuple[str, ...]]:
-    """:meth:`Episode.started_at` for each (patient, anchor)."""
-    import pandas as pd
+def _status_codes(statuses: np.ndarray) -> np.ndarray:
+    """Statuses as their report rank (overdue 0, due 1, conditional 2, upcoming 3)."""
+    out = np.empty(len(statuses), dtype=np.int64)
+    for name, rank in STATUS_ORDER.items():
+        out[statuses == name] = rank
+    return out
 
-    wanted = pd.DataFrame({"pidx": pidx, "anchor": anchors})
-    joined = now.merge(wanted, on="pidx")
-    same = joined[joined["start"] == joined["anchor"]]
-    at: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for p, a, d in zip(same["pidx"].tolist(), same["anchor"].tolist(), same["drug"].tolist(),
-                       strict=True):
-        at[(p, a)].add(d)
-    sets = {key: tuple(sorted(found)) for key, found in at.items()}
-    return [
-        sets.get((p, a)) or all_drugs[p]
-        for p, a in zip(pidx.tolist(), anchors.tolist(), strict=True)
-    ]
+
+def _text_codes(values: np.ndarray, book: _Book) -> np.ndarray:
+    distinct = {v: book.code(v) for v in set(values.tolist())}
+    return np.array([distinct[v] for v in values.tolist()], dtype=np.int64)
 
 
 # -- facts and alerts ----------------------------------------------------------------------
@@ -524,6 +600,8 @@ def _alerts(
     res: pd.DataFrame | None,
     obs: pd.DataFrame,
     starts: dict[str, np.ndarray],
+    items: _Items,
+    book: _Book,
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     alerts: list[pd.DataFrame] = []
     rechecks: list[pd.DataFrame] = []
@@ -574,12 +652,14 @@ def _alerts(
             mask = cohort_facts.matches(condition, columns, len(fired["pidx"]))
             if not mask.any():
                 continue
-            table = _alert_table(protocol, rule, fired, mask, cohort.lang)
+            rank = items.pair_rank[(protocol.id, rule.id)]
+            table = _alert_table(protocol, rule, fired, mask, cohort.lang, rank)
             alerts.append(table)
             for recheck_number, recheck in enumerate(rule.recheck):
                 seq = _SEQ_RECHECK + (number * _SEQ_STEP + rule_number) * _SEQ_STEP + recheck_number
                 rechecks.append(
-                    _rechecks(protocol, rule, recheck, table, anchors, cohort).assign(seq=seq)
+                    _rechecks(protocol, rule, recheck, table, anchors, cohort, items, book)
+                    .assign(seq=seq)
                 )
     return alerts, rechecks
 
@@ -813,11 +893,10 @@ def _evidence_json(
     order), built column-wise: :meth:`cvrisk.rules.facts.Result.evidence` of each result."""
     items: list[np.ndarray] = []
     for role, refs in parts:
-        n = len(refs["day"])
         derived = refs["kind"] == 1
         dates = _json_of(_iso_days(refs["day"]))
         rows = refs["row"]
-        recorded = _item(
+        recorded = _items(
             json.dumps(analyte), dates, _json_of(_none_nan(facts.orig[rows])),
             _json_of(facts.unit[rows]), _json_of(facts.coded[rows]), json.dumps(role),
         )
@@ -825,40 +904,39 @@ def _evidence_json(
             items.append(recorded)
             continue
         bmi_value = _json_of(np.round(refs["value"], 2))
-        derived_item = _item(
+        derived_item = _items(
             json.dumps(analyte), dates, bmi_value, json.dumps(vocab.analyte(analyte).unit),
             "null", json.dumps(f"{role} (derived)"),
         )
         sources = []
         for name, source_rows in (("weight", rows), ("height", refs["height_row"])):
             safe = np.where(source_rows >= 0, source_rows, 0)
-            sources.append(_item(
+            sources.append(_items(
                 json.dumps(name), _json_of(_iso_days(facts.days[safe])),
                 _json_of(_none_nan(facts.orig[safe])), _json_of(facts.unit[safe]),
                 _json_of(facts.coded[safe]), json.dumps("source"),
             ))
-        joined = np.char.add(np.char.add(derived_item.astype(str), ", "),
-                             np.char.add(np.char.add(sources[0].astype(str), ", "),
-                                         sources[1].astype(str))).astype(object)
-        items.append(np.where(derived, joined, recorded) if n else recorded)
-    out = items[0]
-    for more in items[1:]:
-        out = _concat(out, ", ", more)
-    return _concat(np.full(len(out), "[", dtype=object), "", _concat(out, "", "]"))
+        joined = [f"{a}, {b}, {c}" for a, b, c in zip(derived_item, *sources, strict=True)]
+        items.append(np.where(derived, np.array(joined, dtype=object), recorded))
+    texts = [f"[{', '.join(row)}]" for row in zip(*items, strict=True)]
+    out = np.empty(len(texts), dtype=object)
+    out[:] = texts
+    return out
 
 
-def _concat(left: Any, middle: str, right: Any) -> np.ndarray:
-    return np.asarray(np.char.add(np.char.add(np.asarray(left, dtype=str), middle),
-                                  np.asarray(right, dtype=str)), dtype=object)
-
-
-def _item(analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any) -> np.ndarray:
-    """JSON objects with the Evidence fields, in Evidence's field order."""
-    out = _concat('{"analyte": ', "", analyte)
-    for name, part in (("date", date), ("value", value), ("unit", unit), ("coded", coded),
-                       ("role", role)):
-        out = _concat(out, f', "{name}": ', part)
-    return _concat(out, "", "}")
+def _items(analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any) -> np.ndarray:
+    """JSON objects with the Evidence fields, in Evidence's field order (each argument a
+    JSON text, or an array of them)."""
+    n = max(len(x) for x in (date, value, unit, coded) if isinstance(x, np.ndarray))
+    columns = [x if isinstance(x, np.ndarray) else [x] * n
+               for x in (analyte, date, value, unit, coded, role)]
+    texts = [
+        f'{{"analyte": {a}, "date": {d}, "value": {v}, "unit": {u}, "coded": {c}, "role": {r}}}'
+        for a, d, v, u, c, r in zip(*columns, strict=True)
+    ]
+    out = np.empty(n, dtype=object)
+    out[:] = texts
+    return out
 
 
 def _none_nan(values: np.ndarray) -> np.ndarray:
@@ -877,6 +955,7 @@ def _alert_table(
     fired: dict[str, Any],
     mask: np.ndarray,
     lang: str,
+    rank: int,
 ) -> pd.DataFrame:
     """The alerts one rule raises (its facts where ``mask``), as table rows: messages worded
     once per distinct shown value by :func:`cvrisk.rules.alerts.alert_of`."""
@@ -913,9 +992,10 @@ def _alert_table(
         fact_set.evidence["f"] = []
         texts.append(alert_of(protocol, rule, fact_set, "f", lang).message)
     parts = [(role, {k: v[mask] for k, v in refs.items()}) for role, refs in fired["results"]]
-    return pd.DataFrame(
+    return objects(
         {
             "pidx": chosen["pidx"],
+            "_order": SEVERITY_ORDER[rule.severity] * _SEQ_STEP**2 + rank,
             "code": f"{protocol.id}/{rule.id}",
             "severity": rule.severity,
             "message": np.array(texts, dtype=object)[codes],
@@ -938,8 +1018,10 @@ def _rechecks(
     alerts: pd.DataFrame,
     anchors: np.ndarray,
     cohort: _Cohort,
+    items: _Items,
+    book: _Book,
 ) -> pd.DataFrame:
-    """:func:`cvrisk.rules.due.recheck_entry` of each alert, as rows."""
+    """:func:`cvrisk.rules.due.recheck_entry` of each alert, as integer-coded rows."""
     import pandas as pd
 
     lang = cohort.lang
@@ -950,27 +1032,23 @@ def _rechecks(
     within = duration_text(recheck.within, lang)
     codes, uniques = pd.factorize(trigger)
     reasons = np.array([
-        phrase("reason.recheck", lang, test=label, within=within,
-               date=cohort_due.to_date(int(t)), alert=f"{protocol.id}/{rule.id}")
+        book.code(phrase("reason.recheck", lang, test=label, within=within,
+                         date=cohort_due.to_date(int(t)), alert=f"{protocol.id}/{rule.id}"))
         for t in uniques
-    ], dtype=object)
+    ], dtype=np.int64)
+    code = items.add(recheck.test, label, protocol.id, rule.id, rule.source, rule.status, True,
+                     None)
     return pd.DataFrame(
         {
             "pidx": pidx,
-            "test": recheck.test,
-            "label": label,
-            "status": np.where(cohort.as_of_day > due, "overdue", "due").astype(object),
+            "item": code,
+            "status": np.where(cohort.as_of_day > due, STATUS_ORDER["overdue"],
+                               STATUS_ORDER["due"]).astype(np.int64),
             "due_date": due,
             "window_start": trigger,
             "window_end": due,
-            "occurrence": f"recheck {recheck.within}",
-            "protocol": protocol.id,
-            "rule": rule.id,
-            "source": rule.source,
-            "evidence_status": rule.status,
-            "verifiable": True,
+            "occurrence": book.code(f"recheck {recheck.within}"),
             "last_result": trigger,
-            "note": None,
             "reason": reasons[codes],
         }
     )
@@ -980,50 +1058,24 @@ def _rechecks(
 
 
 def _assemble(
-    cohort: _Cohort, test_frames: list[pd.DataFrame], alerts: list[pd.DataFrame]
+    cohort: _Cohort,
+    test_frames: list[pd.DataFrame],
+    alerts: list[pd.DataFrame],
+    items: _Items,
+    book: _Book,
 ) -> CohortResult:
     import pandas as pd
 
     result = empty_result()
     ids = cohort.ids
     if test_frames:
-        tests = pd.concat([f.astype({"reason": object}) for f in test_frames], ignore_index=True)
-        rank = tests["status"].map(STATUS_ORDER).to_numpy()
-        tests = tests.assign(_rank=rank).sort_values(
-            ["pidx", "test", "_rank", "due_date", "protocol", "rule"], kind="stable"
+        result.status, result.requests = _status_tables(
+            pd.concat(test_frames, ignore_index=True), ids, items, book
         )
-        tests = tests.reset_index(drop=True)
-        pidx, test = tests["pidx"].to_numpy(), tests["test"].to_numpy()
-        first = np.r_[True, (pidx[1:] != pidx[:-1]) | (test[1:] != test[:-1])]
-        group = np.cumsum(first) - 1
-        starts_at = np.nonzero(first)[0]
-        tests["request"] = np.arange(len(tests)) - starts_at[group]
-        sizes = np.diff(np.r_[starts_at, len(tests)])
-        tests["requests"] = sizes[group]
-        codes = (tests["protocol"].astype(str) + "/" + tests["rule"].astype(str)).to_numpy(object)
-        joined = codes.copy()
-        for number in np.nonzero(sizes > 1)[0]:  # the few tests asked for by several items
-            begin = starts_at[number]
-            joined[begin] = "; ".join(codes[begin : begin + sizes[number]])
-        tests["requested_by"] = joined
-        requests = tests[["pidx", "test", "request", "protocol", "rule", "status", "due_date",
-                          "window_start", "window_end", "occurrence", "source",
-                          "evidence_status"]]
-        # a merged entry stands where its test first appears in evaluate's list
-        tests["_first"] = np.minimum.reduceat(tests["seq"].to_numpy(), starts_at)[group]
-        lead = tests[tests["request"] == 0].sort_values(
-            ["pidx", "_rank", "due_date", "protocol", "rule", "_first"], kind="stable"
-        )
-        status = lead.drop(columns=["_rank", "request", "_first", "seq"])
-        result.status = _finish(status, ids, ["due_date", "window_start", "window_end",
-                                              "last_result"])
-        result.requests = _finish(requests.sort_values(["pidx", "test", "request"]), ids,
-                                  ["due_date", "window_start", "window_end"])
     if alerts:
         frame = pd.concat(alerts, ignore_index=True)
-        frame["_rank"] = frame["severity"].map(SEVERITY_ORDER)
-        frame = frame.sort_values(["pidx", "_rank", "protocol", "rule"], kind="stable")
-        result.alerts = _finish(frame.drop(columns=["_rank"]), ids, ["date"])
+        order = np.lexsort((frame["_order"].to_numpy(), frame["pidx"].to_numpy()))
+        result.alerts = _finish(frame.iloc[order].drop(columns=["_order"]), ids, ["date"])
     result.issues = _issues(cohort)
     result.worklist = worklist(result.status, result.alerts)
     for table in CohortResult.TABLES:
@@ -1031,11 +1083,73 @@ def _assemble(
     return result
 
 
+def _status_tables(
+    tests: pd.DataFrame, ids: np.ndarray, items: _Items, book: _Book
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(status, requests) from the integer-coded requests: one entry per (patient, test),
+    the most urgent request shown (:func:`cvrisk.rules.due.merge_requests`), in report order
+    (:func:`cvrisk.rules.due.ordered`)."""
+
+    test_rank, pair_rank = items.ranks()
+    item = tests["item"].to_numpy()
+    pidx = tests["pidx"].to_numpy()
+    status = tests["status"].to_numpy()
+    due = tests["due_date"].to_numpy()
+    seq = tests["seq"].to_numpy()
+    order = np.lexsort((seq, pair_rank[item], due, status, test_rank[item], pidx))
+    tests = tests.iloc[order].reset_index(drop=True)
+    item, pidx = item[order], pidx[order]
+    test = test_rank[item]
+    first = np.r_[True, (pidx[1:] != pidx[:-1]) | (test[1:] != test[:-1])]
+    group = np.cumsum(first) - 1
+    starts_at = np.nonzero(first)[0]
+    request = np.arange(len(tests)) - starts_at[group]
+    sizes = np.diff(np.r_[starts_at, len(tests)])
+    protocols, rules = items.column("protocol"), items.column("rule")
+    codes = np.char.add(np.char.add(protocols.astype(str), "/"), rules.astype(str))
+    joined = codes[item].astype(object)
+    for number in np.nonzero(sizes > 1)[0]:  # the few tests asked for by several items
+        begin = starts_at[number]
+        joined[begin] = "; ".join(joined[begin : begin + sizes[number]])
+    texts = book.array()
+    statuses = np.array(_STATUSES, dtype=object)
+
+    def table(rows: np.ndarray, names: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"pidx": tests["pidx"].to_numpy()[rows]}
+        for name in names:
+            if name in _Items.COLUMNS:
+                out[name] = items.column(name)[item[rows]]
+            elif name == "status":
+                out[name] = statuses[tests["status"].to_numpy()[rows]]
+            elif name in ("occurrence", "reason"):
+                out[name] = texts[tests[name].to_numpy()[rows]]
+            else:
+                out[name] = tests[name].to_numpy()[rows]
+        return out
+
+    requests = table(np.arange(len(tests)), [c for c in REQUEST_COLUMNS[1:] if c != "request"])
+    requests["request"] = request
+    # a merged entry stands where its test first appears in evaluate's list
+    first_seq = np.minimum.reduceat(tests["seq"].to_numpy(), starts_at)
+    lead = starts_at[
+        np.lexsort((first_seq, pair_rank[item[starts_at]], due[order][starts_at],
+                    status[order][starts_at], pidx[starts_at]))
+    ]
+    shown = table(lead, [c for c in STATUS_COLUMNS[1:] if c not in ("requested_by", "requests")])
+    shown["requested_by"] = joined[lead]
+    shown["requests"] = sizes[group[lead]]
+    dates = ["due_date", "window_start", "window_end"]
+    return (
+        _finish(objects(shown), ids, [*dates, "last_result"]),
+        _finish(objects(requests), ids, dates),
+    )
+
+
 def _finish(frame: pd.DataFrame, ids: np.ndarray, dates: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     out = frame.reset_index(drop=True)
-    out.insert(0, "patient_id", ids[out["pidx"].to_numpy()])
+    out.insert(0, "patient_id", pd.Series(ids[out["pidx"].to_numpy()], dtype=object))
     for name in dates:
         values = out[name].to_numpy().astype(np.int64)
         stamps = values.astype("datetime64[D]").astype("datetime64[ns]")
@@ -1057,46 +1171,51 @@ def _issues(cohort: _Cohort) -> pd.DataFrame:
 
 def worklist(status: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
     """What to do, by patient: overdue tests and critical alerts first, then due tests and
-    other alerts. One row per action (``kind`` test or alert), patients ordered by their most
-    urgent action, then by the earliest overdue date, then by id."""
+    other alerts. One row per action (``kind`` test or alert); patients ordered by their most
+    urgent action, then by id; within a patient, by priority, alerts before tests, due date."""
     import pandas as pd
 
     tests = status[status["status"].isin(["overdue", "due"])]
-    rows = pd.DataFrame(
+    rows = objects(
         {
-            "patient_id": tests["patient_id"],
-            "priority": np.where(tests["status"] == "overdue", 0, 1),
+            "patient_id": tests["patient_id"].to_numpy(dtype=object),
+            "priority": np.where(tests["status"].to_numpy() == "overdue", 0, 1),
             "kind": "test",
-            "what": tests["label"],
-            "status": tests["status"],
-            "due_date": tests["due_date"],
-            "action": tests["reason"].astype(object),
-            "protocol": tests["protocol"],
-            "rule": tests["rule"],
-        }
+            "what": tests["label"].to_numpy(dtype=object),
+            "status": tests["status"].to_numpy(dtype=object),
+            "due_date": tests["due_date"].to_numpy(),
+            "action": tests["reason"].to_numpy(dtype=object),
+            "protocol": tests["protocol"].to_numpy(dtype=object),
+            "rule": tests["rule"].to_numpy(dtype=object),
+        },
+        len(tests),
     )
-    found = pd.DataFrame(
+    severity = alerts["severity"].to_numpy(dtype=object)
+    found = objects(
         {
-            "patient_id": alerts["patient_id"],
-            "priority": alerts["severity"].map({"critical": 0, "warning": 1, "info": 2}),
+            "patient_id": alerts["patient_id"].to_numpy(dtype=object),
+            "priority": np.select([severity == "critical", severity == "warning"], [0, 1], 2),
             "kind": "alert",
-            "what": alerts["code"],
-            "status": alerts["severity"],
-            "due_date": pd.Series(pd.NaT, index=alerts.index, dtype="datetime64[ns]"),
-            "action": alerts["message"],
-            "protocol": alerts["protocol"],
-            "rule": alerts["rule"],
-        }
+            "what": alerts["code"].to_numpy(dtype=object),
+            "status": severity,
+            "due_date": np.full(len(alerts), np.datetime64("NaT"), dtype="datetime64[ns]"),
+            "action": alerts["message"].to_numpy(dtype=object),
+            "protocol": alerts["protocol"].to_numpy(dtype=object),
+            "rule": alerts["rule"].to_numpy(dtype=object),
+        },
+        len(alerts),
     )
-    both = pd.concat([r for r in (found, rows) if len(r)], ignore_index=True) if (
-        len(rows) or len(found)) else rows
+    both = pd.concat([found, rows], ignore_index=True)
     if not len(both):
         return both
-    best = both.groupby("patient_id")["priority"].transform("min")
-    both = both.assign(_best=best).sort_values(
-        ["_best", "patient_id", "priority", "kind", "due_date"], kind="stable"
-    )
-    return both.drop(columns=["_best"]).reset_index(drop=True)
+    patient, _ = pd.factorize(both["patient_id"].to_numpy(dtype=object), sort=True)
+    priority = both["priority"].to_numpy()
+    best = np.full(patient.max() + 1, 9, dtype=np.int64)
+    np.minimum.at(best, patient, priority)
+    kind = (both["kind"].to_numpy(dtype=object) == "test").astype(np.int64)
+    due = both["due_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((due, kind, priority, patient, best[patient]))
+    return both.iloc[order].reset_index(drop=True)
 
 
 __all__: list[str] = ["monitor", "worklist"]

@@ -46,6 +46,33 @@ ISSUE_COLUMNS = list(SCHEMAS["issues"])
 WORKLIST_COLUMNS = list(SCHEMAS["worklist"])
 
 
+def objects(columns: dict[str, Any], n: int | None = None) -> pd.DataFrame:
+    """A DataFrame from arrays and scalars whose text stays Python objects: pandas 3 would
+    turn every text column into Arrow strings, slow to build, sort and take from, only for
+    :func:`conform` to turn them back."""
+    import numpy as np
+    import pandas as pd
+
+    if n is None:
+        n = next((len(v) for v in columns.values() if hasattr(v, "__len__")
+                  and not isinstance(v, str)), 0)
+    out: dict[str, Any] = {}
+    for name, value in columns.items():
+        if isinstance(value, str) or value is None:
+            filled = np.empty(n, dtype=object)
+            filled[:] = value
+            out[name] = pd.Series(filled, dtype=object, copy=False)
+        elif isinstance(value, np.ndarray) and value.dtype == object:
+            out[name] = pd.Series(value, dtype=object, copy=False)
+        elif isinstance(value, list):
+            filled = np.empty(len(value), dtype=object)
+            filled[:] = value
+            out[name] = pd.Series(filled, dtype=object, copy=False)
+        else:
+            out[name] = value
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
 def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     """``frame`` (None: an empty one) with exactly the table's columns and kinds, so every
     partition and every output file has one schema."""
@@ -61,15 +88,22 @@ def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
             [None] * len(frame), index=frame.index, dtype=object
         )
         if kind == "date":
-            out[name] = pd.to_datetime(column).astype("datetime64[ns]")
+            out[name] = (
+                column if column.dtype == "datetime64[ns]"
+                else pd.to_datetime(column).astype("datetime64[ns]")
+            )
         elif kind == "int":
             out[name] = column.astype(np.int64)
         elif kind == "bool":
             out[name] = column.astype(bool)
         else:
-            values = column.astype(object)
-            out[name] = values.where(values.notna(), None)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+            values = column.to_numpy(dtype=object, na_value=None) if column.dtype != object \
+                else column.to_numpy()
+            if column.dtype == object and column.hasnans:
+                values = values.copy()
+                values[column.isna().to_numpy()] = None
+            out[name] = values
+    return objects(out, len(frame))
 
 
 @dataclass
