@@ -38,6 +38,21 @@ _DUMMY = Patient(birth_date=dt.date(1800, 1, 1), sex="female")
 _MED_KEY = ["drug", "code", "system", "formulation", "route"]
 
 
+def drug_ids() -> list[str]:
+    """Catalogue ingredients in id order: a course's drug code ``d`` indexes this list."""
+    from cvrisk import vocab
+
+    return sorted(vocab.antipsychotics())
+
+
+def formulation_ids() -> list[str | None]:
+    """None, then the formulations in id order: a course's code ``f`` indexes this list
+    (so codes sort as ``formulation or ""`` does)."""
+    from cvrisk import vocab
+
+    return [None, *sorted(vocab.formulations())]
+
+
 @dataclass(frozen=True)
 class _Kind:
     """What ``courses_of`` makes of one distinct medication (started on the evaluation day)."""
@@ -66,8 +81,10 @@ def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.
         empty = pd.DataFrame(
             {"pidx": [], "pos": [], "drug": [], "formulation": [], "start": [], "stop": []}
         )
-        return empty.astype({"pidx": np.int64, "pos": np.int64, "start": np.int64,
-                             "stop": np.int64, "drug": object, "formulation": object})
+        return empty.assign(d=[], f=[]).astype(
+            {"pidx": np.int64, "pos": np.int64, "start": np.int64, "stop": np.int64,
+             "drug": object, "formulation": object, "d": np.int64, "f": np.int64}
+        )
     kinds = per_key(meds, _MED_KEY, lambda row: _classify(row, as_of, lang))
     start, _ = day_numbers(meds["start"])
     stop, stop_ok = day_numbers(meds["stop"])
@@ -98,12 +115,16 @@ def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.
     keep = is_course & ~future
     drugs = np.array([k.drug for k in distinct], dtype=object)[which]
     forms = np.array([k.formulation for k in distinct], dtype=object)[which]
+    drug_code = {d: n for n, d in enumerate(drug_ids())}
+    form_code = {f: n for n, f in enumerate(formulation_ids())}
     return objects(
         {
             "pidx": pidx[keep],
             "pos": meds["pos"].to_numpy()[keep],
             "drug": drugs[keep],
             "formulation": forms[keep],
+            "d": np.array([drug_code[d] for d in drugs[keep]], dtype=np.int64),
+            "f": np.array([form_code[f] for f in forms[keep]], dtype=np.int64),
             "start": start[keep],
             "stop": stop[keep],
         }
@@ -123,29 +144,27 @@ def merged(courses_frame: pd.DataFrame) -> pd.DataFrame:
     (patient, start, drug) as the core orders them."""
     import pandas as pd
 
-    frame = courses_frame.assign(form=courses_frame["formulation"].fillna(""))
-    frame = frame.sort_values(["pidx", "drug", "form", "start", "pos"], kind="stable")
-    frame = frame.reset_index(drop=True)
-    group = ["pidx", "drug", "form"]
-    running = frame.groupby(group, sort=False)["stop"].cummax()
-    before = running.groupby([frame[g] for g in group], sort=False).shift(1)
-    new = before.isna().to_numpy() | (
-        (before.to_numpy() < OPEN) & (frame["start"].to_numpy() > before.to_numpy() + 1)
+
+    frame = courses_frame
+    order = np.lexsort(
+        tuple(frame[c].to_numpy() for c in ("pos", "start", "f", "d", "pidx"))
     )
-    island = np.cumsum(new)
-    out = frame.groupby(island, sort=False).agg(
-        pidx=("pidx", "first"),
-        drug=("drug", "first"),
-        formulation=("formulation", "first"),
-        form=("form", "first"),
-        start=("start", "first"),
-        stop=("stop", "max"),
-        pos=("pos", "first"),
-    )
-    out = out.reset_index(drop=True)
+    frame = frame.iloc[order].reset_index(drop=True)
+    pidx, d, f = (frame[c].to_numpy() for c in ("pidx", "d", "f"))
+    first = np.r_[True, (pidx[1:] != pidx[:-1]) | (d[1:] != d[:-1]) | (f[1:] != f[:-1])]
+    group = np.cumsum(first) - 1
+    before = _previous_max(group, first, frame["stop"].to_numpy(), np.int64(-1))
+    start = frame["start"].to_numpy()
+    new = first | ((before < OPEN) & (start > before + 1))
+    island = np.cumsum(new) - 1
+    heads = np.nonzero(new)[0]
+    stops = np.maximum.reduceat(frame["stop"].to_numpy(), heads) if len(heads) else heads
+    out = frame.iloc[heads].reset_index(drop=True)
+    out["stop"] = stops
     out["order"] = np.arange(len(out))
-    out = out.sort_values(["pidx", "start", "drug", "order"], kind="stable")
-    return pd.DataFrame(out.reset_index(drop=True))
+    del island
+    order = np.lexsort(tuple(out[c].to_numpy() for c in ("order", "d", "start", "pidx")))
+    return pd.DataFrame(out.iloc[order].reset_index(drop=True))
 
 
 def episodes(
@@ -156,18 +175,17 @@ def episodes(
     import pandas as pd
 
     applies = protocol.applies_to
-    covered_keys = {
-        (d, f): applies.covers_course(d, f or None)
-        for d, f in set(zip(runs["drug"], runs["form"], strict=True))
-    }
-    mask = np.array(
-        [covered_keys[(d, f)] for d, f in zip(runs["drug"], runs["form"], strict=True)],
+    covered = np.array(
+        [[applies.covers_course(d, f) for f in formulation_ids()] for d in drug_ids()],
         dtype=bool,
     )
+    mask = covered[runs["d"].to_numpy(), runs["f"].to_numpy()] if len(runs) else np.zeros(0, bool)
     frame = runs[mask].reset_index(drop=True)
     if not len(frame):
         none = pd.DataFrame({"anchor": pd.Series([], dtype=np.int64), "event": []})
-        return none, pd.DataFrame({"pidx": [], "drug": [], "start": []})
+        return none, pd.DataFrame({"pidx": [], "drug": [], "d": [], "start": []}).astype(
+            {"pidx": np.int64, "d": np.int64, "start": np.int64}
+        )
     pidx, start, stop = (frame[c].to_numpy() for c in ("pidx", "start", "stop"))
     first = np.r_[True, pidx[1:] != pidx[:-1]]
     group = np.cumsum(first) - 1
@@ -176,7 +194,7 @@ def episodes(
     last_stop = _previous_max(group, first, np.where(stop < OPEN, stop, low), low)
     has_stop = last_stop > low
     active = open_before | (has_stop & (last_stop > start))
-    resumed = frame.groupby(["pidx", "drug"], sort=False).cumcount().to_numpy() > 0
+    resumed = frame.groupby(["pidx", "d"], sort=False).cumcount().to_numpy() > 0
     near = has_stop & ((start - last_stop) <= SWITCH_GAP_DAYS)
     kind = np.where(
         active, "addition", np.where(near, np.where(resumed, "continuation", "switch"), "start")
@@ -188,7 +206,7 @@ def episodes(
     frame["anchor"] = start[anchored]
     frame["event"] = kind[anchored]
     live = (start <= as_of_day) & (as_of_day <= stop)
-    now = frame[live][["pidx", "drug", "start"]].reset_index(drop=True)
+    now = frame[live][["pidx", "drug", "d", "start"]].reset_index(drop=True)
     is_last = np.r_[pidx[1:] != pidx[:-1], True]
     last = frame[is_last].set_index("pidx")[["anchor", "event"]]
     last = last[last.index.isin(now["pidx"])]

@@ -227,17 +227,15 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     courses = cohort_episodes.courses(checked.entries["medications"], as_of, lang, cohort.issues)
     runs = cohort_episodes.merged(courses)
     live = runs[(runs["start"] <= cohort.as_of_day) & (cohort.as_of_day <= runs["stop"])]
-    drug_ids = sorted(vocab.antipsychotics())
-    drug_bit = {d: np.int64(1) << np.int64(i) for i, d in enumerate(drug_ids)}
+    drug_ids = cohort_episodes.drug_ids()
     active = np.zeros(cohort.n, dtype=np.int64)
-    np.bitwise_or.at(active, live["pidx"].to_numpy(), np.array(
-        [drug_bit[d] for d in live["drug"]], dtype=np.int64))
+    np.bitwise_or.at(active, live["pidx"].to_numpy(), np.int64(1) << live["d"].to_numpy())
     starts: dict[str, np.ndarray] = {}
-    latest_start = live.drop_duplicates(["pidx", "drug"], keep="last")  # (start, drug) order
-    for drug, group in latest_start.groupby("drug", sort=False):
+    latest_start = live.drop_duplicates(["pidx", "d"], keep="last")  # (start, drug) order
+    for code, group in latest_start.groupby("d", sort=False):
         begun = np.full(cohort.n, NONE, dtype=np.int64)
         begun[group["pidx"].to_numpy()] = group["start"].to_numpy()
-        starts[str(drug)] = begun
+        starts[drug_ids[int(code)]] = begun
     selected = select_protocols(opts.protocols, opts.jurisdiction)
     episodes: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     applied = np.zeros(cohort.n, dtype=np.int64)
@@ -443,10 +441,6 @@ class _Items:
         return tests, pairs
 
 
-def _bits_of(drugs: Any, bit: dict[str, np.int64]) -> np.ndarray:
-    return np.array([bit[d] for d in drugs], dtype=np.int64)
-
-
 def _tests(
     cohort: _Cohort,
     selected: list[Protocol],
@@ -461,8 +455,8 @@ def _tests(
 
     lang = cohort.lang
     latest = _latest_days(res, cohort)
-    drug_ids = sorted(vocab.antipsychotics())
-    bit = {d: np.int64(1) << np.int64(i) for i, d in enumerate(drug_ids)}
+    drug_ids = cohort_episodes.drug_ids()
+    code_of = {d: n for n, d in enumerate(drug_ids)}
     texts: dict[int, str] = {}
 
     def drugs_text(bits: int) -> str:
@@ -479,7 +473,7 @@ def _tests(
         pidx = ep.index.to_numpy()
         anchor = ep["anchor"].to_numpy().astype(np.int64)
         now_pidx = now["pidx"].to_numpy().astype(np.int64)
-        now_bits = _bits_of(now["drug"], bit)
+        now_bits = np.int64(1) << now["d"].to_numpy().astype(np.int64)
         now_start = now["start"].to_numpy().astype(np.int64)
         all_bits = np.zeros(cohort.n, dtype=np.int64)
         np.bitwise_or.at(all_bits, now_pidx, now_bits)
@@ -487,7 +481,7 @@ def _tests(
             if item.drugs is None:
                 item_anchor, keep = anchor, np.ones(len(pidx), bool)
             else:
-                wanted = now[now["drug"].isin(item.drugs)]
+                wanted = now[now["d"].isin([code_of[d] for d in item.drugs if d in code_of])]
                 first = wanted.groupby("pidx")["start"].min()
                 found = first.reindex(pidx)
                 keep = found.notna().to_numpy()
