@@ -106,27 +106,22 @@ def requirements(
     if not item.observable:
         return _reminders(item, anchor, as_of, out)
     has_latest = latest != NONE
-    distinct, inverse = np.unique(anchor, return_inverse=True)
-    inverse = inverse.ravel()
-    fixed = [timeline._fixed_occurrences(item, to_date(a)) for a in distinct]
-    count = len(fixed[0]) if fixed else 0
+    fixed = fixed_occurrences(item, anchor)
     pending = np.zeros(n, dtype=bool)
-    for k in range(count):
-        starts = np.array([day_of(f[k].start) for f in fixed], dtype=np.int64)[inverse]
-        hit = ~pending & (~has_latest | (latest < starts))
+    for label, due, start, end in fixed:
+        hit = ~pending & (~has_latest | (latest < start))
         if hit.any():
-            occurrence = [f[k] for f in fixed]
-            out["label"][hit] = occurrence[0].label
-            out["recurring"][hit] = occurrence[0].recurring
-            for name in ("due", "start", "end"):
-                values = np.array([day_of(getattr(o, name)) for o in occurrence], np.int64)
-                out[name][hit] = values[inverse][hit]
+            out["label"][hit] = label
+            out["recurring"][hit] = False
+            out["due"][hit] = due[hit]
+            out["start"][hit] = start[hit]
+            out["end"][hit] = end[hit]
         pending |= hit
+    count = len(fixed)
     rest = ~pending
     if rest.any():
         if count:
-            last_due = np.array([day_of(f[-1].due) for f in fixed], dtype=np.int64)[inverse]
-            base = np.where(has_latest, latest, last_due)
+            base = np.where(has_latest, latest, fixed[-1][1])
         else:
             base = np.where(has_latest & (latest >= anchor), latest, anchor)
         if item.then_every is None:
@@ -148,6 +143,25 @@ def requirements(
         "conditional" if item.when_risk_factors else np.where(late, "overdue", "due"),
     )
     out["status"] = status.astype(object)
+    return out
+
+
+def fixed_occurrences(
+    item: ScheduleItem, anchor: np.ndarray
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Baseline and follow-up occurrences (label, due, start, end day numbers) for each
+    anchor, in date order: ``timeline._fixed_occurrences`` over arrays (the baseline window
+    and the follow-up tolerances of :mod:`cvrisk.rules.timeline`)."""
+    out = []
+    if item.baseline:
+        before, after = item.baseline_window_days or timeline.BASELINE_WINDOW_DAYS
+        out.append(("baseline", anchor, anchor - before, anchor + after))
+    previous = anchor
+    for text in item.followups:
+        due = add(parse_duration(text), anchor)
+        width = tolerance(item, due - previous)
+        out.append((text, due, due - width, due + width))
+        previous = due
     return out
 
 

@@ -26,39 +26,43 @@ if TYPE_CHECKING:
 NONE = np.iinfo(np.int64).min
 
 
-def results(obs: pd.DataFrame, analytes: list[str], as_of_day: int) -> pd.DataFrame:
-    """Results (see the module docstring): pidx, analyte, day, value (canonical, NaN when
-    coded), orig, unit, coded, row (index of the observation), kind (0 recorded, 1 derived),
-    pos; sorted by (pidx, analyte, day, kind, pos)."""
+def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Results (see the module docstring): pidx, analyte (categorical of ``names``, indexed
+    by ``analyte_code``), day, value (canonical, NaN when coded), row (index of the
+    observation), kind (0 recorded, 1 derived), pos; sorted by (pidx, analyte, day, pos)."""
     import pandas as pd
 
     from cvrisk.cohort.validate import day_numbers
 
     day, _ = day_numbers(obs["date"])
     values = obs["value"].to_numpy(dtype=np.float64)
-    canonical = np.full(len(obs), np.nan)
-    units = obs["unit"]
-    for (name, unit), rows in pd.DataFrame(
-        {"a": analytes, "u": units.astype(object)}
-    ).groupby(["a", "u"], sort=False).indices.items():
-        if vocab.analyte(name).unit is None:
+    units = pd.Categorical(obs["unit"])
+    unit_code = units.codes.astype(np.int64)
+    key = analyte_code * (len(units.categories) + 1) + unit_code + 1
+    distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    slope = np.full(len(distinct), np.nan)
+    offset = np.full(len(distinct), np.nan)
+    for number, index in enumerate(first):
+        name, unit = names[analyte_code[index]], unit_code[index]
+        if vocab.analyte(name).unit is None or unit < 0:
             continue
-        slope, offset = _affine(str(unit), name)
-        canonical[rows] = values[rows] * slope + offset
-    frame = pd.DataFrame(
+        slope[number], offset[number] = _affine(str(units.categories[unit]), name)
+    inverse = inverse.ravel()
+    canonical = values * slope[inverse] + offset[inverse]  # as Results.from_record
+    pidx = obs["pidx"].to_numpy()
+    pos = obs["pos"].to_numpy()
+    order = np.lexsort((pos, day, analyte_code, pidx))
+    categories = pd.Index(names, dtype=object)
+    return pd.DataFrame(
         {
-            "pidx": obs["pidx"].to_numpy(),
-            "analyte": pd.Categorical(analytes),
-            "day": day,
-            "value": canonical,
-            "row": np.arange(len(obs)),
+            "pidx": pidx[order],
+            "analyte": pd.Categorical.from_codes(analyte_code[order], categories=categories),
+            "day": day[order],
+            "value": canonical[order],
+            "row": order,
             "kind": np.zeros(len(obs), dtype=np.int8),
-            "pos": obs["pos"].to_numpy(),
+            "pos": pos[order],
         }
-    )
-    frame = frame[frame["day"] <= as_of_day]
-    return frame.sort_values(["pidx", "analyte", "day", "pos"], kind="stable").reset_index(
-        drop=True
     )
 
 
@@ -109,11 +113,20 @@ def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
     )
     mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
     derived = derived[~np.isin(mine, taken)]
-    out = pd.concat([res.assign(height_row=-1), derived], ignore_index=True)
-    out["analyte"] = out["analyte"].astype("category")
-    return out.sort_values(["pidx", "analyte", "day", "kind"], kind="stable").reset_index(
-        drop=True
+    categories = res["analyte"].cat.categories
+    if "bmi" not in categories:
+        categories = categories.append(pd.Index(["bmi"], dtype=object))
+    derived["analyte"] = pd.Categorical(["bmi"] * len(derived), categories=categories)
+    out = pd.concat(
+        [res.assign(height_row=-1, analyte=pd.Categorical(res["analyte"], categories=categories)),
+         derived],
+        ignore_index=True,
     )
+    order = np.lexsort((
+        np.arange(len(out)), out["kind"].to_numpy(), out["day"].to_numpy(),
+        out["analyte"].cat.codes.to_numpy(), out["pidx"].to_numpy(),
+    ))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def last_rows(frame: pd.DataFrame) -> pd.DataFrame:

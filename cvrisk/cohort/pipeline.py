@@ -44,7 +44,7 @@ from cvrisk.cohort.result import (
     objects,
 )
 from cvrisk.cohort.tables import CohortTables, read_tables
-from cvrisk.cohort.validate import Checked, check, observation_analyte, per_key
+from cvrisk.cohort.validate import Checked, check, keyed, observation_analyte, per_key
 from cvrisk.issues import DataIssue
 from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
@@ -251,8 +251,12 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     _coverage(cohort, selected, applied, active, drug_ids, courses)
     _ended(cohort, selected, episodes)
     obs = checked.entries["observations"]
-    analytes = per_key(obs, ["analyte", "code", "system"], observation_analyte) if len(obs) else []
-    day_all = cohort_facts.results(obs, analytes, 10**9) if len(obs) else None
+    day_all = None
+    if len(obs):
+        which, found = keyed(obs, ["analyte", "code", "system"], observation_analyte)
+        names = sorted({str(a) for a in found})
+        code = np.array([names.index(str(a)) for a in found], dtype=np.int64)[which]
+        day_all = cohort_facts.results(obs, code, names)
     if day_all is not None:
         future = day_all[day_all["day"] > cohort.as_of_day].groupby("pidx").size()
         for count, group in future.groupby(future.to_numpy()):

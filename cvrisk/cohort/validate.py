@@ -204,6 +204,14 @@ def _codes(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
     return key
 
 
+def keyed(frame: pd.DataFrame, names: list[str], check_one: Any) -> tuple[np.ndarray, list[Any]]:
+    """(index of each row's result, the results): ``check_one(row)`` run once per distinct
+    combination of the categorical columns ``names`` (on its first row)."""
+    key = _codes(frame, names)
+    _unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return inverse.ravel(), [check_one(frame.iloc[int(i)]) for i in first]
+
+
 def per_key(frame: pd.DataFrame, names: list[str], check_one: Any) -> list[Any]:
     """``check_one(row)`` run once per distinct combination of the categorical columns
     ``names`` (on its first row), spread back to every row (a list, one item per row)."""
