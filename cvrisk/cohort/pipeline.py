@@ -242,8 +242,9 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     for number, protocol in enumerate(selected):
         ep, now = cohort_episodes.episodes(runs, protocol, cohort.as_of_day)
         pidx = ep.index.to_numpy()
-        ages = cohort.age[pidx]
+        ages, which = np.unique(cohort.age[pidx], return_inverse=True)
         fits = np.array([protocol.applies_to.covers_age(a) for a in ages], dtype=bool)
+        fits = fits[which.ravel()] if len(pidx) else np.zeros(0, dtype=bool)
         ep = ep[fits] if len(ep) else ep
         now = now[now["pidx"].isin(ep.index)] if len(now) else now
         episodes[protocol.id] = (ep, now)

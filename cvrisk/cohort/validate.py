@@ -117,7 +117,7 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
     for table_number, name in enumerate(ENTRY_TABLES):
         frame = tables.table(name).reset_index(drop=True)
         pids = frame["patient_id"]
-        pos = frame.groupby("patient_id", sort=False, observed=True).cumcount().to_numpy()
+        pos = _positions(pd.Categorical(pids).codes)
         pidx = _patient_index(pids, index_of)
         lost = pidx < 0
         if lost.any():
@@ -144,6 +144,18 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
         )
         skipped.append((pid, _patient_issue(text)))
     return Checked(kept, entries, issues, skipped)
+
+
+def _positions(codes: np.ndarray) -> np.ndarray:
+    """Each row's index among the earlier rows with the same code (a grouped cumcount)."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]] if len(codes) else np.zeros(0, bool)
+    starts = np.nonzero(first)[0]
+    rank = np.arange(len(codes)) - starts[np.cumsum(first) - 1]
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = rank
+    return out
 
 
 def _patient_index(pids: Any, index_of: Any) -> np.ndarray:
@@ -307,11 +319,13 @@ def _screen_observations(frame: pd.DataFrame, born: np.ndarray) -> np.ndarray:
     if "value_text" in frame.columns:
         flagged |= frame["value_text"].notna().to_numpy()
     flagged |= np.isinf(values)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
     for number, index in enumerate(first):
         row = frame.iloc[int(index)]
-        rows = inverse == number
+        rows = order[bounds[number] : bounds[number + 1]]
         if not _observation_key_ok(row):
-            flagged |= rows
+            flagged[rows] = True
             continue
         analyte = observation_analyte(row)
         entry = vocab.analyte(analyte) if analyte is not None else None
