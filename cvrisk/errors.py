@@ -119,9 +119,7 @@ class InvalidInputError(CvriskError, ValueError):
 def _rebuild_invalid_input(
     model: str, problems: Sequence[Problem], count: int, invalid_rows: int, advice: str
 ) -> InvalidInputError:
-    return InvalidInputError(
-        model, problems, count=count, invalid_rows=invalid_rows, advice=advice
-    )
+    return InvalidInputError(model, problems, count=count, invalid_rows=invalid_rows, advice=advice)
 
 
 class MissingInputError(CvriskError, KeyError):

@@ -171,10 +171,17 @@ def _quantity_rows(name: str, values: list[Any], parts: list[tuple[Any, str] | N
     return Column(_tighten(magnitudes), units.pop())
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+def _is_float(value: Any) -> bool:
+    """A real number (not a bool, complex or duration) that float64 can hold."""
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(
         value, bool | np.bool_ | np.timedelta64
-    )
+    ):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an int beyond float64: left to the checks, which name it
+        return False
+    return True
 
 
 def _tighten(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -184,7 +191,7 @@ def _tighten(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         if len(present) == len(array):
             return array.astype(bool)
         return array
-    if present and all(_is_real(v) and abs(v) < 2.0**1023 for v in present):
+    if present and all(_is_float(v) for v in present):
         return np.array([np.nan if v is None else v for v in array], dtype=np.float64)
     if present and len(present) == len(array) and all(isinstance(v, str) for v in present):
         return array.astype(str)
@@ -206,9 +213,7 @@ def _frame_columns(data: Any) -> Columns:
     if repeated:
         name, times = next(iter(repeated.items()))
         raise _duplicate(name, times)
-    columns = {
-        name: Column(data.iloc[:, position]) for position, name in enumerate(names)
-    }
+    columns = {name: Column(data.iloc[:, position]) for position, name in enumerate(names)}
     return Columns(len(data), columns, index=data.index)
 
 

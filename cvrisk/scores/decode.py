@@ -37,8 +37,9 @@ _ASCII_LIMIT = 128
 def _pack(
     values: npt.NDArray[np.str_], width: int, words: int
 ) -> tuple[list[npt.NDArray[np.uint64]], npt.NDArray[np.bool_]]:
-    """``words`` uint64 arrays (word j of every row) packing the text of the first ``width`` characters, and a mask of rows
-    that can be a category (ASCII, no character beyond ``width``).
+    """``words`` uint64 arrays (word j of every row) packing the text of the first ``width``
+    characters, and a mask of rows that can be a category (ASCII, no character beyond
+    ``width``).
 
     The characters are written one byte each, row after row, into a flat buffer; word ``j``
     of a row is read from bytes ``8j .. 8j + 7`` of the row, and its bytes past the row's
