@@ -225,6 +225,31 @@ class ScoreRun:
         )
 
 
+def per_group(x: Inputs, group: Array, kernel: Callable[[Inputs, int], FloatArray]) -> FloatArray:
+    """``kernel(rows, code)`` once per group code present in ``group``, results merged.
+
+    For kernels whose coefficients depend on a category (sex, or sex x race): each group's
+    rows are taken once and computed with that group's scalar coefficients, instead of
+    gathering a coefficient per row for every term. When every row is in one group (the
+    common case), the inputs are passed as they are, with no copy. Negative codes (rows
+    already invalid) are computed in group 0 and discarded by the caller.
+    """
+    codes = np.asarray(group, dtype=np.intp)
+    n = codes.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    first = max(int(codes[0]), 0)
+    if bool((codes == first).all()):
+        return _as_risk(kernel(x, first), n)
+    codes = np.maximum(codes, 0)
+    out = np.empty(n, dtype=np.float64)
+    for code in np.flatnonzero(np.bincount(codes)).tolist():
+        rows = np.flatnonzero(codes == code)
+        part = {name: values[rows] for name, values in x.items()}
+        out[rows] = _as_risk(kernel(part, code), rows.shape[0])
+    return out
+
+
 def is_dask_collection(data: Any) -> bool:
     """True for a Dask DataFrame (without importing Dask)."""
     module = type(data).__module__

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, per_group
 
 IntArray = npt.NDArray[np.intp]
 
@@ -64,10 +64,12 @@ class _Score2Family(RiskModel):
             name: (float(transform[f"{name}_centre"]), float(transform[f"{name}_scale"]))
             for name in _CONTINUOUS
         }
-        #: precision -> term -> array indexed by sex code
-        self._coef: dict[str, dict[str, FloatArray]] = {}
-        #: precision -> array (sex code, region code, [scale1, scale2])
-        self._scales: dict[str, FloatArray] = {}
+        #: precision -> per sex code, term -> coefficient
+        self._coef: dict[str, list[dict[str, float]]] = {}
+        #: precision -> per sex code, ln(-ln S0) of the baseline survival
+        self._log_cumhaz0: dict[str, FloatArray] = {}
+        #: precision -> per sex code, (region code, [scale1, scale2])
+        self._scales: dict[str, list[FloatArray]] = {}
         for precision in self.option_specs["precision"]["values"]:
             tables = self.coefficients[precision]
             missing = [
@@ -78,26 +80,19 @@ class _Score2Family(RiskModel):
                     f"{self.data_file}: [coefficients.{precision}] lacks {missing}; "
                     "every sex table needs all of " + ", ".join(_TERMS)
                 )
-            self._coef[precision] = {
-                term: np.array([tables[sex][term] for sex in sexes], dtype=np.float64)
-                for term in _TERMS
-            }
+            self._coef[precision] = [
+                {term: float(tables[sex][term]) for term in _TERMS} for sex in sexes
+            ]
+            survival = np.array([c["baseline_survival"] for c in self._coef[precision]])
+            self._log_cumhaz0[precision] = np.log(-np.log(survival))
             recalibration = self.data["recalibration"][precision]
-            self._scales[precision] = np.array(
-                [[recalibration[sex][region] for region in regions] for sex in sexes],
-                dtype=np.float64,
-            )
+            self._scales[precision] = [
+                np.array([recalibration[sex][region] for region in regions], dtype=np.float64)
+                for sex in sexes
+            ]
 
-    def linear_predictor(
-        self, x: Inputs, options: Mapping[str, Any]
-    ) -> tuple[FloatArray, FloatArray, IntArray]:
-        """``lp - mean_lp`` and each row's ``ln(-ln S0)`` and sex code (validated inputs).
-
-        Returns:
-            (centred linear predictor, log of minus log baseline survival, sex code as intp)
-        """
-        sex = np.asarray(x["sex"], dtype=np.intp)
-        c = {term: values[sex] for term, values in self._coef[options["precision"]].items()}
+    def _centred_lp(self, x: Inputs, c: Mapping[str, float]) -> FloatArray:
+        """``lp - mean_lp`` of rows of one sex, with that sex's coefficients ``c``."""
         age, sbp, tc, hdl = (
             (x[name] - self._transform[name][0]) / self._transform[name][1] for name in _CONTINUOUS
         )
@@ -111,8 +106,21 @@ class _Score2Family(RiskModel):
             + tc * (c["total_cholesterol"] + c["age_total_cholesterol"] * age)
             + hdl * (c["hdl_cholesterol"] + c["age_hdl_cholesterol"] * age)
         )
-        log_cumhaz0 = np.asarray(np.log(-np.log(c["baseline_survival"])), dtype=np.float64)
-        return lp - c["mean_linear_predictor"], log_cumhaz0, sex
+        return np.asarray(lp - c["mean_linear_predictor"], dtype=np.float64)
+
+    def linear_predictor(
+        self, x: Inputs, options: Mapping[str, Any]
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """``lp - mean_lp`` and each row's ``ln(-ln S0)`` and sex code (validated inputs).
+
+        Returns:
+            (centred linear predictor, log of minus log baseline survival, sex code as intp)
+        """
+        precision = options["precision"]
+        sex = np.asarray(x["sex"], dtype=np.intp)
+        coef = self._coef[precision]
+        centred = per_group(x, sex, lambda rows, code: self._centred_lp(rows, coef[code]))
+        return centred, self._log_cumhaz0[precision][sex], sex
 
     def uncalibrated_risk(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year risk before region recalibration, ``1 - S0 ** exp(lp - mean_lp)``."""
@@ -121,10 +129,14 @@ class _Score2Family(RiskModel):
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """Region-recalibrated 10-year risk (probability) for validated inputs."""
-        centred, log_cumhaz0, sex = self.linear_predictor(x, options)
-        scales = self._scales[options["precision"]][sex, np.asarray(x["region"], dtype=np.intp)]
+        precision = options["precision"]
+        return per_group(x, x["sex"], lambda rows, sex: self._recalibrated(rows, sex, precision))
+
+    def _recalibrated(self, x: Inputs, sex: int, precision: str) -> FloatArray:
+        centred = self._centred_lp(x, self._coef[precision][sex])
+        scales = self._scales[precision][sex][np.asarray(x["region"], dtype=np.intp)]
         # ln(-ln(1 - r0)) == centred + ln(-ln S0) exactly (r0 = 1 - S0 ** exp(centred))
-        log_cumhaz = scales[:, 0] + scales[:, 1] * (centred + log_cumhaz0)
+        log_cumhaz = scales[:, 0] + scales[:, 1] * (centred + self._log_cumhaz0[precision][sex])
         return np.asarray(-np.expm1(-np.exp(log_cumhaz)), dtype=np.float64)
 
 
