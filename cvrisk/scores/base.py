@@ -49,7 +49,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -58,7 +58,9 @@ from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Uni
 from cvrisk.scores.columns import Column, Columns, as_columns
 from cvrisk.scores.problems import Bounds, Plausible, ProblemLog, plausible_range
 from cvrisk.scores.values import (
+    DERIVATION_KINDS,
     DERIVATION_SOURCES,
+    Kind,
     as_float,
     categories,
     derive,
@@ -74,7 +76,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Array = npt.NDArray[Any]
 Inputs = Mapping[str, Array]
-Kind = Literal["number", "flag", "category"]
 ERRORS_MODES = ("raise", "coerce")
 
 #: Rows per call of :meth:`RiskModel.compute`: large cohorts are computed in blocks of this
@@ -372,15 +373,20 @@ class RiskModel:
         *,
         errors: str = "raise",
         units: Mapping[str, str] | None = None,
+        labels: Any = None,
         **options: Any,
     ) -> ScoreRun:
         """Risks and the problem log of one call (what :meth:`score` and the command line
         build their results from). With ``errors="raise"``, invalid rows raise
         :class:`~cvrisk.errors.InvalidInputError` naming them (by index label for a
-        DataFrame); with ``"coerce"`` their risk is NaN and the log says why."""
+        DataFrame, by ``labels[position]`` when ``labels`` is given, e.g. ids or row numbers
+        of a file read in chunks, else by position); with ``"coerce"`` their risk is NaN and
+        the log says why."""
         if not isinstance(errors, str) or errors not in ERRORS_MODES:
             raise OptionError(f"errors={errors!r}: use 'raise' or 'coerce'")
-        x, model_options, checks = self.prepare(data, units=units, errors=errors, **options)
+        x, model_options, checks = self.prepare(
+            data, units=units, errors=errors, labels=labels, **options
+        )
         if checks.count and errors == "raise":
             invalid_rows = int(checks.invalid.sum()) if checks.invalid is not None else 0
             raise InvalidInputError(
@@ -391,13 +397,14 @@ class RiskModel:
             risk[checks.invalid] = np.nan
         return ScoreRun(risk, checks, checks.labels)
 
-    def columns_read(self) -> set[str]:
-        """Every column name this model may read: its inputs and the columns it derives
-        absent inputs from (``weight``/``height`` for ``bmi``...)."""
-        names = set(self.inputs)
+    def columns_read(self) -> dict[str, Kind]:
+        """Every column this model may read, with the kind of value it holds: its inputs
+        and the columns it derives absent inputs from (``weight``/``height`` for ``bmi``...)."""
+        kinds: dict[str, Kind] = {name: spec.kind for name, spec in self.inputs.items()}
         for name in self.inputs:
-            names.update(DERIVATION_SOURCES.get(name, ()))
-        return names
+            for source in DERIVATION_SOURCES.get(name, ()):
+                kinds.setdefault(source, DERIVATION_KINDS[source])
+        return kinds
 
     def prepare(
         self,
@@ -405,6 +412,7 @@ class RiskModel:
         *,
         units: Mapping[str, str] | None = None,
         errors: str = "raise",
+        labels: Any = None,
         **options: Any,
     ) -> tuple[dict[str, Array], dict[str, Any], ProblemLog]:
         """Validated kernel inputs, model options and the problems found (nothing raised for
@@ -422,14 +430,16 @@ class RiskModel:
             raise OptionError(
                 f"{self.id}: units= values must be unit texts such as 'mg/dL'; got {not_text}"
             )
-        unknown_units = sorted(set(declared) - self.columns_read())
+        unknown_units = sorted(set(declared) - set(self.columns_read()))
         if unknown_units:
             raise OptionError(
                 f"{self.id}: units= names {unknown_units}, which this model does not read; "
                 f"its inputs are {sorted(self.inputs)}"
             )
         model_options, column_options = self._split_options(options, columns)
-        checks = ProblemLog(columns.n, labels=columns.index)
+        if labels is not None and len(labels) != columns.n:
+            raise OptionError(f"{self.id}: {len(labels)} row labels for {columns.n} rows")
+        checks = ProblemLog(columns.n, labels=columns.index if labels is None else labels)
         x: dict[str, Array] = {}
         for spec in self.inputs.values():
             column = column_options.get(spec.name) or self._column(spec, columns, declared, checks)

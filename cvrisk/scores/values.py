@@ -10,7 +10,7 @@ from weight and height, diabetes from diabetes type, smoker from smoking categor
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ from cvrisk.scores.decode import decoder
 from cvrisk.scores.problems import BoolArray, FloatArray, ProblemLog
 
 Array = npt.NDArray[Any]
+Kind = Literal["number", "flag", "category"]
 
 
 def is_missing(value: Any) -> bool:
@@ -248,6 +249,13 @@ DERIVATION_SOURCES: dict[str, tuple[str, ...]] = {
     "bmi": ("weight", "height"),
     "diabetes": ("diabetes_type",),
     "smoker": ("smoking",),
+}
+#: Kind of value of each column inputs are derived from.
+DERIVATION_KINDS: dict[str, Kind] = {
+    "weight": "number",
+    "height": "number",
+    "diabetes_type": "category",
+    "smoking": "category",
 }
 #: Category -> flag of the derived flags: diabetes of any type; current smoking (QRISK3's
 #: light, moderate and heavy smokers; 'ex' is a former smoker).
