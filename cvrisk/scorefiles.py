@@ -555,8 +555,9 @@ def _parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        file = pq.ParquetFile(path)
+    categories = [name for name, kind in kinds.items() if kind == "category"]
+    try:  # text categories read as dictionaries (as Parquet stores them): no re-encoding
+        file = pq.ParquetFile(path, read_dictionary=categories)
     except (pa.ArrowException, OSError) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
     names = file.schema_arrow.names
@@ -740,7 +741,10 @@ class Output:
         if self._writer is None:
             assert self.partial is not None
             try:
-                self._writer = pq.ParquetWriter(self.partial, table.schema)
+                # ids are mostly distinct: no dictionary encoding (it costs and saves nothing)
+                self._writer = pq.ParquetWriter(
+                    self.partial, table.schema, use_dictionary=["problems"]
+                )
             except (pa.ArrowException, OSError) as exc:
                 raise InputFileError(f"{self.path}: cannot be written ({exc})") from None
         elif table.schema != self._writer.schema:  # e.g. ids all null in a chunk
