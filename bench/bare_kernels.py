@@ -219,6 +219,50 @@ def score2(data: Data) -> Array:
     return _score2("score2", data)
 
 
+def score2_diabetes(data: Data) -> Array:
+    """SCORE2-Diabetes: SCORE2's terms with diabetes = 1 plus age at diagnosis, HbA1c (IFCC
+    mmol/mol, from % by the master equation of units.toml) and ln eGFR (and its square)."""
+    model = get_model("score2-diabetes")
+    transform = model.data["transform"]
+    regions = model.inputs["region"].categories
+    male = data["sex"] == "male"
+    region_index = _lookup(data["region"], regions, np.arange(len(regions)))
+
+    def one_sex(rows: Array, sex: int) -> Array:
+        name = ("female", "male")[sex]
+        c = model.coefficients["published"][name]
+        scales = np.array([model.data["recalibration"]["published"][name][r] for r in regions])[
+            region_index[rows]
+        ]
+
+        def centred(column: str, values: Array) -> Array:
+            return (values - transform[f"{column}_centre"]) / transform[f"{column}_scale"]
+
+        age = centred("age", data["age"][rows])
+        sbp = centred("sbp", data["sbp"][rows])
+        tc = centred("total_cholesterol", data["total_cholesterol"][rows])
+        hdl = centred("hdl_cholesterol", data["hdl_cholesterol"][rows])
+        agediab = centred("age_at_diabetes_diagnosis", data["age_at_diabetes_diagnosis"][rows])
+        a1c = centred("hba1c", 10.929 * (data["hba1c"][rows] - 2.15))
+        egfr = centred("log_egfr", np.log(data["egfr"][rows]))
+        lp = (
+            c["age"] * age
+            + data["smoker"][rows] * (c["smoker"] + c["age_smoker"] * age)
+            + sbp * (c["sbp"] + c["age_sbp"] * age)
+            + (c["diabetes"] + c["age_diabetes"] * age)
+            + tc * (c["total_cholesterol"] + c["age_total_cholesterol"] * age)
+            + hdl * (c["hdl_cholesterol"] + c["age_hdl_cholesterol"] * age)
+            - c["mean_linear_predictor"]
+            + c["age_at_diabetes_diagnosis"] * agediab
+            + a1c * (c["hba1c"] + c["age_hba1c"] * age)
+            + egfr * (c["egfr"] + c["age_egfr"] * age + c["egfr_squared"] * egfr)
+        )
+        log_cumhaz = scales[:, 0] + scales[:, 1] * (lp + np.log(-np.log(c["baseline_survival"])))
+        return np.asarray(-np.expm1(-np.exp(log_cumhaz)))
+
+    return _by_sex(male, one_sex)
+
+
 def score2_op(data: Data) -> Array:
     return _score2("score2-op", data)
 
@@ -318,6 +362,7 @@ KERNELS: dict[str, Callable[[Data], Array]] = {
     "qrisk3": blocked(qrisk3),
     "score2": blocked(score2),
     "score2-op": blocked(score2_op),
+    "score2-diabetes": blocked(score2_diabetes),
     "prevent": blocked(prevent),
     "framingham": blocked(framingham),
     "framingham-bmi": blocked(framingham_bmi),

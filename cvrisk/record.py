@@ -155,6 +155,11 @@ def _system_checked(system: str, allowed: tuple[str, ...], what: str) -> str:
 class Condition(_Model):
     """A diagnosis, coded in ICD-10 or SNOMED CT."""
 
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
     code: str = Field(min_length=1, description="ICD-10 code (e.g. F20.0) or SNOMED CT concept.")
     system: str = Field(description="icd10 | snomed (or the FHIR system URI).")
     onset: IsoDate | None = Field(None, description="Date of onset or diagnosis.")
@@ -188,12 +193,31 @@ class Dose(_Model):
 
 
 class Medication(_Model):
-    """A prescription: ingredient (or code), start, optional stop, dose and route."""
+    """A prescription: drug (name and/or code), formulation, start, optional stop, dose, route.
 
-    drug: str | None = Field(None, description="Catalogue ingredient id, e.g. 'olanzapine'.")
-    code: str | None = Field(None, description="Drug code when `drug` is not given.")
+    The drug is recognised by :func:`cvrisk.vocab.resolve_drug` from ``drug`` (an INN, salt,
+    brand or product text such as "olanzapine 10 mg tablets") and/or ``code``. A name and a
+    code that mean different drugs are an error naming both: neither is used.
+    """
+
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
+    drug: str | None = Field(
+        None,
+        description="Drug name: ingredient (INN), salt, brand or product text, e.g. "
+        "'olanzapine', 'Zyprexa', 'quetiapine fumarate 25 mg tablets'.",
+    )
+    code: str | None = Field(None, description="Drug code (ATC, RxNorm, dm+d).")
     system: str | None = Field(
-        None, description="atc | rxnorm | snomed (or the FHIR system URI) of `code`."
+        None, description="atc | rxnorm | snomed (dm+d ids are SNOMED) or the FHIR URI of `code`."
+    )
+    formulation: str | None = Field(
+        None,
+        description="Formulation id when its monitoring differs, e.g. 'olanzapine-pamoate' "
+        "(long-acting injection); read from the name or code when they say it.",
     )
     start: IsoDate = Field(description="First day of the prescription.")
     stop: IsoDate | None = Field(None, description="Last day; absent while still prescribed.")
@@ -214,15 +238,66 @@ class Medication(_Model):
                 field="stop",
                 value=self.stop.isoformat(),
             )
+        try:
+            match = self.match
+        except vocab.DrugConflictError as exc:
+            raise FieldError(str(exc), field="code", value=self.code) from None
+        if self.formulation is not None:
+            self._check_formulation(match)
         return self
+
+    def _check_formulation(self, match: vocab.DrugMatch | None) -> None:
+        known = vocab.formulations()
+        entry = known.get(str(self.formulation))
+        if entry is None:
+            raise FieldError(
+                f"unknown formulation {self.formulation!r}; known: {', '.join(sorted(known))}",
+                field="formulation",
+                value=self.formulation,
+            )
+        if match is None or match.ingredient != entry["ingredient"]:
+            what = match.label() if match is not None else "not recognised"
+            raise FieldError(
+                f"formulation {self.formulation!r} is a form of {entry['ingredient']}, but the "
+                f"drug is {what}: correct the drug or the formulation",
+                field="formulation",
+                value=self.formulation,
+            )
+        if match.formulation is not None and match.formulation != self.formulation:
+            raise FieldError(
+                f"formulation {self.formulation!r} contradicts the drug ({match.matched} is "
+                f"{match.formulation}): correct one of them",
+                field="formulation",
+                value=self.formulation,
+            )
+
+    @property
+    def match(self) -> vocab.DrugMatch | None:
+        """What the drug was recognised as (None: not recognised).
+
+        Raises:
+            DrugConflictError: name and code disagree (a validated record never does).
+        """
+        return vocab.resolve_drug(name=self.drug, code=self.code, system=self.system)
 
     @property
     def ingredient(self) -> str | None:
-        """The catalogue ingredient id, or None for a drug outside the catalogue."""
+        """The recognised ingredient id (a catalogue id for catalogue antipsychotics); the
+        lower-cased name for a name cvrisk does not recognise; None for an unknown code."""
+        match = self.match
+        if match is not None and match.ingredient is not None:
+            return match.ingredient
         if self.drug is not None:
             return self.drug.lower()
-        assert self.code is not None and self.system is not None
-        return vocab.drug_for_code(self.code, self.system)
+        return None
+
+    @property
+    def formulation_id(self) -> str | None:
+        """The formulation: given, or read from the name or code."""
+        if self.formulation is not None:
+            return self.formulation
+        match = self.match
+        return match.formulation if match is not None else None
 
     def active_on(self, day: dt.date) -> bool:
         """True when the prescription covers ``day``."""
@@ -232,6 +307,11 @@ class Medication(_Model):
 class Observation(_Model):
     """A dated result: a quantity with its unit, or a coded value (smoking status)."""
 
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
     analyte: str | None = Field(None, description="Canonical analyte id (analytes.toml).")
     code: str | None = Field(None, description="LOINC code when `analyte` is not given.")
     system: str | None = Field(None, description="loinc (or http://loinc.org).")
@@ -428,11 +508,12 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def record_error(exc: ValidationError) -> RecordError:
+def record_error(exc: ValidationError, prefix: str = "") -> RecordError:
     """Turn pydantic's validation error into a RecordError naming each field and value.
 
-    Each problem's ``column`` is the JSON path (``observations[3].value``) and ``value`` the
-    offending value as given; the message lists the first five.
+    Each problem's ``column`` is the JSON path (``observations[3].value``; ``prefix`` is put
+    in front when one entry was validated alone) and ``value`` the offending value as given;
+    the message lists the first five.
     """
     problems = []
     lines = []
@@ -440,6 +521,8 @@ def record_error(exc: ValidationError) -> RecordError:
         path = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
         ).lstrip(".")
+        if prefix:
+            path = f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
         value = error.get("input")
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, FieldError):
@@ -510,23 +593,18 @@ def suggest_unit(analyte_id: str, value: float, unit: str) -> str | None:
     )
 
 
-def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientRecord:
-    """Accept a PatientRecord, its native JSON dict, JSON text, or a path to a JSON file."""
-    if isinstance(source, PatientRecord):
-        return source
-    if isinstance(source, dict):
-        return PatientRecord.from_json(source)
-    if not isinstance(source, str | Path):
-        raise RecordError(
-            f"cannot read a patient record from {type(source).__name__}: pass a PatientRecord, "
-            "its JSON dict, JSON text or the path of a JSON file"
-        )
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        return PatientRecord.from_json(source)
-    try:
-        return PatientRecord.from_file(source)
-    except OSError as exc:
-        raise RecordError(f"cannot read the record file {str(source)!r}: {exc.strerror}") from None
+def load_record(source: Any) -> PatientRecord:
+    """A PatientRecord from any source :func:`cvrisk.sources.read_record` reads (a record, its
+    native JSON dict or text, FHIR, or a file path), refusing a source whose reading would
+    report a data issue. Use ``read_record`` to get the issues instead.
+
+    Raises:
+        RecordError: the source cannot be read or is invalid. DataIssueError: reading it met
+            an issue (a FHIR resource that could not be used, an assumed date...).
+    """
+    from cvrisk.sources import read_record
+
+    return read_record(source, strict=True).record
 
 
 def record_json_schema() -> dict[str, Any]:

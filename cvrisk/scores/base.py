@@ -226,14 +226,20 @@ class ScoreRun:
         )
 
 
-def per_group(x: Inputs, group: Array, kernel: Callable[[Inputs, int], FloatArray]) -> FloatArray:
+def per_group(
+    x: Inputs,
+    group: Array,
+    kernel: Callable[[Inputs, int], FloatArray],
+    needs: Iterable[str] | None = None,
+) -> FloatArray:
     """``kernel(rows, code)`` once per group code present in ``group``, results merged.
 
     For kernels whose coefficients depend on a category (sex, or sex x race): each group's
     rows are taken once and computed with that group's scalar coefficients, instead of
     gathering a coefficient per row for every term. When every row is in one group (the
-    common case), the inputs are passed as they are, with no copy. Negative codes (rows
-    already invalid) are computed in group 0 and discarded by the caller.
+    common case), the inputs are passed as they are, with no copy; otherwise only the
+    columns in ``needs`` (default: all) are taken. Negative codes (rows already invalid) are
+    computed in group 0 and discarded by the caller.
     """
     codes = np.asarray(group, dtype=np.intp)
     n = codes.shape[0]
@@ -244,9 +250,10 @@ def per_group(x: Inputs, group: Array, kernel: Callable[[Inputs, int], FloatArra
         return _as_risk(kernel(x, first), n)
     codes = np.maximum(codes, 0)
     out = np.empty(n, dtype=np.float64)
+    names = list(x) if needs is None else [name for name in needs if name in x]
     for code in np.flatnonzero(np.bincount(codes)).tolist():
         rows = np.flatnonzero(codes == code)
-        part = {name: values[rows] for name, values in x.items()}
+        part = {name: x[name][rows] for name in names}
         out[rows] = _as_risk(kernel(part, code), rows.shape[0])
     return out
 

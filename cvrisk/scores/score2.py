@@ -49,6 +49,8 @@ _TERMS = (
 )
 #: Continuous predictors centred and scaled by the ``[transform]`` table.
 _CONTINUOUS = ("age", "sbp", "total_cholesterol", "hdl_cholesterol")
+#: The inputs of the shared linear predictor.
+_LP_INPUTS = (*_CONTINUOUS, "smoker", "diabetes")
 
 
 class _Score2Family(RiskModel):
@@ -68,8 +70,8 @@ class _Score2Family(RiskModel):
         self._coef: dict[str, list[dict[str, float]]] = {}
         #: precision -> per sex code, ln(-ln S0) of the baseline survival
         self._log_cumhaz0: dict[str, FloatArray] = {}
-        #: precision -> per sex code, (region code, [scale1, scale2])
-        self._scales: dict[str, list[FloatArray]] = {}
+        #: precision -> (sex code, region code, [scale1, scale2])
+        self._scale_table: dict[str, FloatArray] = {}
         for precision in self.option_specs["precision"]["values"]:
             tables = self.coefficients[precision]
             missing = [
@@ -86,10 +88,15 @@ class _Score2Family(RiskModel):
             survival = np.array([c["baseline_survival"] for c in self._coef[precision]])
             self._log_cumhaz0[precision] = np.log(-np.log(survival))
             recalibration = self.data["recalibration"][precision]
-            self._scales[precision] = [
-                np.array([recalibration[sex][region] for region in regions], dtype=np.float64)
-                for sex in sexes
-            ]
+            self._scale_table[precision] = np.array(
+                [[recalibration[sex][region] for region in regions] for sex in sexes],
+                dtype=np.float64,
+            )
+
+    def _centred_age(self, age: FloatArray) -> FloatArray:
+        """Centred and scaled age, ``(age - centre) / scale`` (``[transform]``)."""
+        centre, scale = self._transform["age"]
+        return np.asarray((age - centre) / scale, dtype=np.float64)
 
     def _centred_lp(self, x: Inputs, c: Mapping[str, float]) -> FloatArray:
         """``lp - mean_lp`` of rows of one sex, with that sex's coefficients ``c``."""
@@ -119,8 +126,10 @@ class _Score2Family(RiskModel):
         precision = options["precision"]
         sex = np.asarray(x["sex"], dtype=np.intp)
         coef = self._coef[precision]
-        centred = per_group(x, sex, lambda rows, code: self._centred_lp(rows, coef[code]))
-        return centred, self._log_cumhaz0[precision][sex], sex
+        centred = per_group(
+            x, sex, lambda rows, code: self._centred_lp(rows, coef[code]), needs=_LP_INPUTS
+        )
+        return centred, self._log_cumhaz0[precision][np.maximum(sex, 0)], sex
 
     def uncalibrated_risk(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year risk before region recalibration, ``1 - S0 ** exp(lp - mean_lp)``."""
@@ -128,15 +137,17 @@ class _Score2Family(RiskModel):
         return np.asarray(-np.expm1(-np.exp(centred + log_cumhaz0)), dtype=np.float64)
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
-        """Region-recalibrated 10-year risk (probability) for validated inputs."""
-        precision = options["precision"]
-        return per_group(x, x["sex"], lambda rows, sex: self._recalibrated(rows, sex, precision))
+        """Region-recalibrated 10-year risk (probability) for validated inputs.
 
-    def _recalibrated(self, x: Inputs, sex: int, precision: str) -> FloatArray:
-        centred = self._centred_lp(x, self._coef[precision][sex])
-        scales = self._scales[precision][sex][np.asarray(x["region"], dtype=np.intp)]
+        Reads the linear predictor through :meth:`linear_predictor`, which models of the
+        family extend (SCORE2-Diabetes adds its diabetes terms)."""
+        precision = options["precision"]
+        centred, log_cumhaz0, sex = self.linear_predictor(x, options)
+        table = self._scale_table[precision]
+        cell = np.maximum(sex, 0) * table.shape[1] + np.asarray(x["region"], dtype=np.intp)
+        scale1, scale2 = table[:, :, 0].ravel().take(cell), table[:, :, 1].ravel().take(cell)
         # ln(-ln(1 - r0)) == centred + ln(-ln S0) exactly (r0 = 1 - S0 ** exp(centred))
-        log_cumhaz = scales[:, 0] + scales[:, 1] * (centred + self._log_cumhaz0[precision][sex])
+        log_cumhaz = scale1 + scale2 * (centred + log_cumhaz0)
         return np.asarray(-np.expm1(-np.exp(log_cumhaz)), dtype=np.float64)
 
 

@@ -1,0 +1,131 @@
+"""What the selected protocols leave unassessed for a patient or a plan, said rather than left
+silent: no protocol for the drug, the age or the jurisdiction; a drug's own monitoring not
+selected; protocols of several countries; protocols without thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from cvrisk.issues import DataIssue
+from cvrisk.rules.catalog import shipped_protocols
+from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.episodes import Episode
+from cvrisk.rules.messages import colon, drug_label, duration_text, phrase, semicolon
+from cvrisk.rules.schema import Protocol
+from cvrisk.rules.selection import population
+
+
+def coverage_issues(
+    selected: Sequence[Protocol],
+    applied: set[str],
+    drugs: Sequence[str],
+    age: float | None,
+    jurisdiction: str | None,
+    lang: str,
+) -> list[DataIssue]:
+    """Say what the selected protocols leave unassessed, rather than stay silent.
+
+    ``selected``: the protocols chosen (after the jurisdiction filter); ``applied``: the ids
+    of those that apply to the patient; ``drugs``: the active antipsychotics; ``age``: the
+    patient's age (None when unknown, as in a plan without a patient). A gap that leaves a
+    drug without its monitoring is a warning.
+    """
+    if not drugs:
+        text = phrase("issue.no_antipsychotic", lang, as_of="-")
+        return [DataIssue(kind="no_protocol", message=text)]
+    issues: list[DataIssue] = []
+    shipped_jurisdictions = {p.jurisdiction for p in shipped_protocols().values()}
+    if jurisdiction is not None and jurisdiction not in shipped_jurisdictions:
+        text = phrase(
+            "issue.unknown_jurisdiction",
+            lang,
+            jurisdiction=jurisdiction,
+            shipped=", ".join(sorted(shipped_jurisdictions - {"INT"})),
+        )
+        issues.append(DataIssue(kind="no_protocol", severity="warning", message=text))
+    national = [p for p in selected if p.jurisdiction != "INT"]
+    for drug in drugs:
+        label = drug_label(drug, lang)
+        covering = [p for p in national if p.applies_to.covers(drug)]
+        fitting = [p for p in covering if age is None or p.applies_to.covers_age(age)]
+        if covering and not fitting:
+            listed = semicolon(lang).join(f"{p.id} ({population(p, lang)})" for p in covering)
+            text = phrase("issue.no_protocol_for_age", lang, drug=label, age=age, protocols=listed)
+            issues.append(
+                DataIssue(kind="no_protocol", severity="warning", message=text, field=drug)
+            )
+        elif national and not covering:
+            text = phrase("issue.no_protocol_for_drug", lang, drug=label)
+            issues.append(
+                DataIssue(kind="no_protocol", severity="warning", message=text, field=drug)
+            )
+        # protocols for this one drug only (clozapine's blood monitoring), not class protocols
+        specific = sorted(
+            p.id
+            for p in shipped_protocols().values()
+            if p.applies_to.drugs == [drug] and p.applies_to.formulations is None
+        )
+        if specific and not applied & set(specific):
+            text = phrase(
+                "issue.drug_protocol_not_selected",
+                lang,
+                drug=label,
+                protocols=", ".join(specific),
+            )
+            issues.append(
+                DataIssue(kind="no_protocol", severity="warning", message=text, field=drug)
+            )
+    chosen = [p for p in selected if p.id in applied]
+    jurisdictions = sorted({p.jurisdiction for p in chosen} - {"INT"})
+    if len(jurisdictions) > 1:
+        listed = semicolon(lang).join(
+            f"{j}{colon(lang)} {', '.join(sorted(p.id for p in chosen if p.jurisdiction == j))}"
+            for j in jurisdictions
+        )
+        text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
+        issues.append(DataIssue(kind="several_jurisdictions", message=text))
+    for protocol in chosen:
+        if not protocol.alerts:
+            text = phrase("issue.no_thresholds", lang, protocol=protocol.id)
+            issues.append(DataIssue(kind="no_protocol", message=text, protocol=protocol.id))
+    return issues
+
+
+def ended_issues(
+    applicable: Sequence[tuple[Protocol, Episode]], as_of: dt.date, lang: str
+) -> list[DataIssue]:
+    """A ``protocol_ended`` warning for each applicable protocol whose schedule has ended
+    (its ``[ends]``) while treatment continues: it schedules nothing more, and says so."""
+    issues = []
+    for protocol, episode in applicable:
+        if protocol.ends is None:
+            continue
+        end = parse_duration(protocol.ends.after).add_to(episode.anchor)
+        if as_of < end:
+            continue
+        text = phrase(
+            "issue.protocol_ended",
+            lang,
+            protocol=protocol.id,
+            date=end,
+            after=duration_text(protocol.ends.after, lang),
+            advice=protocol.ends.message.get(lang),
+        )
+        issues.append(
+            DataIssue(kind="protocol_ended", message=text, severity="warning", protocol=protocol.id)
+        )
+    return issues
+
+
+def end_note(protocol: Protocol, start: dt.date, lang: str) -> str:
+    """A plan note: where the protocol's schedule ends and what its source says to do next."""
+    assert protocol.ends is not None
+    return phrase(
+        "plan.protocol_ends",
+        lang,
+        protocol=protocol.id,
+        date=parse_duration(protocol.ends.after).add_to(start),
+        after=duration_text(protocol.ends.after, lang),
+        advice=protocol.ends.message.get(lang),
+    )
