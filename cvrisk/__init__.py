@@ -12,12 +12,17 @@ The public face is small:
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from cvrisk import sources as _sources
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
 from cvrisk.record import PatientRecord
 from cvrisk.scores import models, score
+
+# Readers of other input formats are adapters above the core, registered by dotted path (the
+# core never imports them; each is imported the first time an input of its kind is read).
+_sources.register_reader("fhir", "cvrisk.fhir:read_fhir")
 
 if TYPE_CHECKING:
     from cvrisk.rules.report import Plan, Report
@@ -27,15 +32,17 @@ if TYPE_CHECKING:
 def evaluate(
     record: Any,
     *,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | None = None,
     protocols: list[str] | None = None,
     jurisdiction: str | None = None,
     lang: str = "en",
     scores: list[str] | None = None,
     score_inputs: dict[str, dict[str, Any]] | None = None,
     record_complete: bool = False,
+    on_invalid: Literal["raise", "report"] = "raise",
+    strict: bool = False,
 ) -> Report:
-    """Required tests, due dates and alerts for one patient record.
+    """Required tests, due dates and alerts for one patient record (native or FHIR).
 
     See :func:`cvrisk.rules.evaluate.evaluate`.
     """
@@ -50,6 +57,8 @@ def evaluate(
         scores=scores,
         score_inputs=score_inputs,
         record_complete=record_complete,
+        on_invalid=on_invalid,
+        strict=strict,
     )
 
 
@@ -64,9 +73,9 @@ def schedule(
 ) -> Plan:
     """The prescribing prompt: baseline checklist and every follow-up date for ``drug``.
 
-    See :func:`cvrisk.rules.evaluate.schedule`.
+    See :func:`cvrisk.rules.plan.schedule`.
     """
-    from cvrisk.rules.evaluate import schedule as _schedule
+    from cvrisk.rules.plan import schedule as _schedule
 
     return _schedule(
         drug, start, protocol=protocol, patient=patient, jurisdiction=jurisdiction, lang=lang

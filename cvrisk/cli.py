@@ -110,7 +110,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
                     t.label + _mark(t.evidence_status),
                     t.due_date,
                     f"{t.window.start}..{t.window.end}",
-                    f"{t.protocol}/{t.rule}",
+                    f"{t.protocol}/{t.rule}"
+                    + (f" (+{len(t.requested_by) - 1})" if len(t.requested_by) > 1 else ""),
                     t.last_result or "-",
                 ]
             )
@@ -148,7 +149,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.rules.evaluate import schedule
+    from cvrisk.rules.plan import schedule
 
     patient = None
     if args.birth_date is not None:

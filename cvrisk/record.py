@@ -155,6 +155,11 @@ def _system_checked(system: str, allowed: tuple[str, ...], what: str) -> str:
 class Condition(_Model):
     """A diagnosis, coded in ICD-10 or SNOMED CT."""
 
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
     code: str = Field(min_length=1, description="ICD-10 code (e.g. F20.0) or SNOMED CT concept.")
     system: str = Field(description="icd10 | snomed (or the FHIR system URI).")
     onset: IsoDate | None = Field(None, description="Date of onset or diagnosis.")
@@ -190,6 +195,11 @@ class Dose(_Model):
 class Medication(_Model):
     """A prescription: ingredient (or code), start, optional stop, dose and route."""
 
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
     drug: str | None = Field(None, description="Catalogue ingredient id, e.g. 'olanzapine'.")
     code: str | None = Field(None, description="Drug code when `drug` is not given.")
     system: str | None = Field(
@@ -232,6 +242,11 @@ class Medication(_Model):
 class Observation(_Model):
     """A dated result: a quantity with its unit, or a coded value (smoking status)."""
 
+    id: str | None = Field(
+        None,
+        description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
+        "data issues about the entry name it.",
+    )
     analyte: str | None = Field(None, description="Canonical analyte id (analytes.toml).")
     code: str | None = Field(None, description="LOINC code when `analyte` is not given.")
     system: str | None = Field(None, description="loinc (or http://loinc.org).")
@@ -428,11 +443,12 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def record_error(exc: ValidationError) -> RecordError:
+def record_error(exc: ValidationError, prefix: str = "") -> RecordError:
     """Turn pydantic's validation error into a RecordError naming each field and value.
 
-    Each problem's ``column`` is the JSON path (``observations[3].value``) and ``value`` the
-    offending value as given; the message lists the first five.
+    Each problem's ``column`` is the JSON path (``observations[3].value``; ``prefix`` is put
+    in front when one entry was validated alone) and ``value`` the offending value as given;
+    the message lists the first five.
     """
     problems = []
     lines = []
@@ -440,6 +456,8 @@ def record_error(exc: ValidationError) -> RecordError:
         path = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
         ).lstrip(".")
+        if prefix:
+            path = f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
         value = error.get("input")
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, FieldError):
@@ -510,23 +528,18 @@ def suggest_unit(analyte_id: str, value: float, unit: str) -> str | None:
     )
 
 
-def load_record(source: PatientRecord | dict[str, Any] | str | Path) -> PatientRecord:
-    """Accept a PatientRecord, its native JSON dict, JSON text, or a path to a JSON file."""
-    if isinstance(source, PatientRecord):
-        return source
-    if isinstance(source, dict):
-        return PatientRecord.from_json(source)
-    if not isinstance(source, str | Path):
-        raise RecordError(
-            f"cannot read a patient record from {type(source).__name__}: pass a PatientRecord, "
-            "its JSON dict, JSON text or the path of a JSON file"
-        )
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        return PatientRecord.from_json(source)
-    try:
-        return PatientRecord.from_file(source)
-    except OSError as exc:
-        raise RecordError(f"cannot read the record file {str(source)!r}: {exc.strerror}") from None
+def load_record(source: Any) -> PatientRecord:
+    """A PatientRecord from any source :func:`cvrisk.sources.read_record` reads (a record, its
+    native JSON dict or text, FHIR, or a file path), refusing a source whose reading would
+    report a data issue. Use ``read_record`` to get the issues instead.
+
+    Raises:
+        RecordError: the source cannot be read or is invalid. DataIssueError: reading it met
+            an issue (a FHIR resource that could not be used, an assumed date...).
+    """
+    from cvrisk.sources import read_record
+
+    return read_record(source, strict=True).record
 
 
 def record_json_schema() -> dict[str, Any]:

@@ -27,6 +27,7 @@ BUILTIN_BASES = {
     "VocabularyError": KeyError,
     "ProtocolError": ValueError,
     "EngineError": RuntimeError,
+    "DataIssueError": ValueError,
 }
 
 

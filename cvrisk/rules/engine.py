@@ -25,10 +25,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import durable_rules_engine
 from durable import engine as durable
 
 from cvrisk import vocab
@@ -189,20 +191,45 @@ def needs_of(protocols: Sequence[Protocol]) -> Needs:
 
 
 class _Host(durable.Host):  # type: ignore[misc]
-    """durable-rules host whose actions are looked up in the compiled rulesets."""
+    """durable-rules host whose actions are looked up in the compiled rulesets.
+
+    It starts no background dispatcher: durable's Host re-arms two timer threads every 0.2 s
+    that call into every registered ruleset (for timers and asynchronous actions), outside
+    any lock of ours, concurrently with evaluations. cvrisk uses neither: every action runs
+    synchronously inside ``assert_facts``.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.actions: dict[str, Callable[[Any], None]] = {}
 
+    def _run(self) -> None:
+        return None
+
     def get_action(self, action_name: str) -> Callable[[Any], None]:
         return self.actions[action_name]
+
+    def unregister(self, name: str) -> None:
+        """Remove a ruleset from the host and free its engine state.
+
+        durable-rules 2.0 has no public API for this; the Host keeps its rulesets in
+        ``_ruleset_directory`` and ``_ruleset_list`` and the C core frees one with
+        ``delete_ruleset`` (the package is pinned below 3 and unmaintained since 2020).
+        """
+        ruleset = self._ruleset_directory.pop(name, None)
+        if ruleset is None:
+            return
+        self._ruleset_list.remove(ruleset)
+        durable_rules_engine.delete_ruleset(ruleset._handle)
 
 
 _LOCK = threading.RLock()
 _HOST: _Host | None = None
 _FIRED: list[tuple[str, str]] = []  # (ruleset, action) fired during the current evaluation
-_RULESETS: dict[str, Ruleset] = {}
+
+#: Compiled rulesets kept at once (least recently used evicted first). Each distinct set of
+#: protocol contents is one ruleset; the shipped protocols need a handful.
+MAX_RULESETS = 64
 
 
 def _noop(_context: Any) -> None:
@@ -219,10 +246,7 @@ def _host() -> _Host:
 
 @dataclass(frozen=True)
 class Ruleset:
-    """A compiled set of protocols: its durable-rules name and rules by action name.
-
-    It keeps the protocol objects alive, which makes their ``id()`` a safe cache key.
-    """
+    """A compiled set of protocols: its durable-rules name and rules by action name."""
 
     name: str
     rules: dict[str, CompiledRule]
@@ -230,48 +254,77 @@ class Ruleset:
     protocols: tuple[Protocol, ...]
 
 
-_BY_OBJECTS: dict[tuple[int, ...], Ruleset] = {}
+#: Compiled rulesets by the protocols' content (their fingerprint), least recently used first.
+_BY_CONTENT: OrderedDict[str, Ruleset] = OrderedDict()
+#: The fast path: by the ids of the protocol objects, holding the objects themselves so that
+#: no other object can take their ids while the entry exists (ids are unique among live
+#: objects only: a freed protocol's id is soon reused by another one).
+_BY_OBJECTS: OrderedDict[tuple[int, ...], tuple[tuple[Protocol, ...], Ruleset]] = OrderedDict()
 
 
 def _fingerprint(protocols: Sequence[Protocol]) -> str:
     text = "|".join(p.model_dump_json() for p in sorted(protocols, key=lambda p: p.id))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def compile_ruleset(protocols: Sequence[Protocol]) -> Ruleset:
-    """Compile (once per distinct set of protocols) the alert rules into durable-rules.
+    """Compile (once per distinct content) the alert rules of ``protocols`` into durable-rules.
 
-    Two caches: by the protocol objects themselves (cheap, the usual path), then by the
-    protocols' content (a reloaded but identical file reuses the compiled ruleset).
+    Two caches, both bounded: by the protocol objects themselves (cheap, the usual path:
+    shipped protocols are loaded once), then by the protocols' content (a reloaded but
+    identical local file reuses the compiled ruleset). A cached entry is only ever returned
+    for the very objects, or the very content, it was compiled from.
     """
-    objects = tuple(sorted(id(p) for p in protocols))
-    cached = _BY_OBJECTS.get(objects)
-    if cached is not None:
-        return cached
-    key = _fingerprint(protocols)
+    ordered = tuple(sorted(protocols, key=id))
+    objects = tuple(id(p) for p in ordered)
     with _LOCK:
-        if key in _RULESETS:
-            _BY_OBJECTS[objects] = _RULESETS[key]
-            return _RULESETS[key]
-        name = f"cvrisk_{key}"
-        rules: dict[str, CompiledRule] = {}
-        definition: dict[str, Any] = {}
-        for protocol in sorted(protocols, key=lambda p: p.id):
-            for rule in protocol.alerts:
-                action = f"{name}_a{len(rules)}"
-                condition = rule_condition(protocol, rule)
-                rules[action] = CompiledRule(protocol, rule, condition)
-                definition[f"r{len(rules)}"] = {"all": [{"m": condition}], "run": action}
-        for kind in FACT_TYPES:
-            definition[f"seen_{kind}"] = {"all": [{"m": {"t": kind}}], "run": "noop"}
-        host = _host()
-        for action in rules:
-            host.actions[action] = _recorder(action)
-        host.set_rulesets({name: definition})
-        ruleset = Ruleset(name, rules, needs_of(protocols), tuple(protocols))
-        _RULESETS[key] = ruleset
-        _BY_OBJECTS[objects] = ruleset
+        hit = _BY_OBJECTS.get(objects)
+        if hit is not None and all(a is b for a, b in zip(hit[0], ordered, strict=True)):
+            _BY_OBJECTS.move_to_end(objects)
+            _BY_CONTENT.move_to_end(hit[1].name.removeprefix("cvrisk_"))
+            return hit[1]
+        key = _fingerprint(protocols)
+        ruleset = _BY_CONTENT.get(key)
+        if ruleset is None:
+            ruleset = _compile(key, protocols)
+            _BY_CONTENT[key] = ruleset
+        _BY_CONTENT.move_to_end(key)
+        while len(_BY_CONTENT) > MAX_RULESETS:
+            _evict(next(iter(_BY_CONTENT)))
+        _BY_OBJECTS[objects] = (ordered, ruleset)
+        while len(_BY_OBJECTS) > 4 * MAX_RULESETS:
+            _BY_OBJECTS.popitem(last=False)
         return ruleset
+
+
+def _compile(key: str, protocols: Sequence[Protocol]) -> Ruleset:
+    name = f"cvrisk_{key}"
+    rules: dict[str, CompiledRule] = {}
+    definition: dict[str, Any] = {}
+    for protocol in sorted(protocols, key=lambda p: p.id):
+        for rule in protocol.alerts:
+            action = f"{name}_a{len(rules)}"
+            condition = rule_condition(protocol, rule)
+            rules[action] = CompiledRule(protocol, rule, condition)
+            definition[f"r{len(rules)}"] = {"all": [{"m": condition}], "run": action}
+    for kind in FACT_TYPES:
+        definition[f"seen_{kind}"] = {"all": [{"m": {"t": kind}}], "run": "noop"}
+    host = _host()
+    for action in rules:
+        host.actions[action] = _recorder(action)
+    host.set_rulesets({name: definition})
+    return Ruleset(name, rules, needs_of(protocols), tuple(protocols))
+
+
+def _evict(key: str) -> None:
+    """Forget a compiled ruleset: its cache entries, its actions and its engine state."""
+    ruleset = _BY_CONTENT.pop(key)
+    for objects in [k for k, (_, r) in _BY_OBJECTS.items() if r is ruleset]:
+        del _BY_OBJECTS[objects]
+    host = _host()
+    for action in ruleset.rules:
+        host.actions.pop(action, None)
+    host.unregister(ruleset.name)
 
 
 def _recorder(action: str) -> Callable[[Any], None]:

@@ -28,8 +28,11 @@ from functools import cache
 from typing import Any
 
 from cvrisk import vocab
+from cvrisk.issues import DataIssue
 from cvrisk.record import Observation, PatientRecord
 from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.engine import Needs
+from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
 from cvrisk.units import convert, parse_unit
@@ -327,3 +330,59 @@ def add_score(facts: FactSet, model: str, risk: float) -> None:
         model=model,
         percent=percent,
     )
+
+
+def collect_facts(
+    record: PatientRecord,
+    results: Results,
+    needs: Needs,
+    anchors: dict[str, dt.date],
+    drugs: Iterable[str],
+    drug_starts: dict[str, dt.date],
+    as_of: dt.date,
+    lang: str,
+) -> tuple[FactSet, list[DataIssue]]:
+    """Stage 4 of an evaluation: the facts the compiled rules can match (``needs``), and a
+    ``missing`` issue for each change-from-baseline rule whose baseline is not recorded.
+
+    ``anchors``: the episode anchor of each applicable protocol; ``drugs``: the active
+    antipsychotics; ``drug_starts``: the start of each one's current course.
+    """
+    facts = FactSet(
+        patient_fields(record, as_of, drugs, needs.conditions), drug_starts=drug_starts
+    )
+    issues: list[DataIssue] = []
+    add_latest(facts, results, needs.latest)
+    for protocol_id, analyte in sorted(needs.baseline):
+        anchor = anchors[protocol_id]
+        has_baseline = add_change_from_baseline(facts, results, protocol_id, analyte, anchor)
+        if not has_baseline and results.latest(analyte) is not None:
+            issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
+    for analyte, within in sorted(needs.within):
+        add_change_within(facts, results, analyte, within)
+    return facts, issues
+
+
+def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:
+    before, after = BASELINE_WINDOW_DAYS
+    return DataIssue(
+        kind="missing",
+        protocol=protocol_id,
+        field=analyte,
+        message=phrase(
+            "issue.no_baseline",
+            lang,
+            analyte=analyte,
+            start=anchor - dt.timedelta(days=before),
+            end=anchor + dt.timedelta(days=after),
+            anchor=anchor,
+        ),
+    )
+
+
+def future_results_issue(results: Results, as_of: dt.date, lang: str) -> list[DataIssue]:
+    """An ``excluded`` issue when results dated after ``as_of`` were left out."""
+    if not results.excluded_future:
+        return []
+    text = phrase("issue.future_results", lang, count=results.excluded_future, as_of=as_of)
+    return [DataIssue(kind="excluded", message=text)]

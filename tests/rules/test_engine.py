@@ -333,8 +333,47 @@ def test_argument_mistakes_are_typed_errors(tmp_path: Any) -> None:
         evaluate(_record(), as_of=AS_OF, score_inputs={"qrisk3": 5})  # type: ignore[dict-item]
     one = evaluate(_record(), as_of=AS_OF, protocols="nice-cg178", scores="pce")  # type: ignore[arg-type]
     assert one.protocols == ["nice-cg178"]
-    assert [s.model for s in one.scores] == ["pce", "qrisk3"]  # qrisk3: a NICE rule needs it
+    assert [s.model for s in one.scores] == ["pce"]  # exactly the scores asked for...
+    (skipped,) = [i for i in one.data_issues if i.field == "qrisk3"]  # ...and the rule left out
+    assert "not computed" in skipped.message
+    assert evaluate(_record(), as_of=AS_OF, scores=[]).scores == []
     with pytest.raises(CvriskError):
-        from cvrisk.rules.evaluate import schedule
+        from cvrisk.rules.plan import schedule
 
         schedule(None, AS_OF)  # type: ignore[arg-type]
+
+
+def test_a_test_asked_for_by_several_protocol_items_is_one_entry() -> None:
+    rec = {
+        "patient": {"birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "ziprasidone", "start": "2025-01-01"}],
+    }
+    report = evaluate(rec, as_of=dt.date(2025, 1, 2), jurisdiction="GB", scores=[])
+    tests = [t.test for t in report.tests]
+    assert len(tests) == len(set(tests))  # one entry per test
+    prolactin = next(t for t in report.tests if t.test == "prolactin")
+    asked = {(r.protocol, r.rule) for r in prolactin.requested_by}
+    assert asked == {("nice-cg178", "prolactin"), ("ecg-qtc", "prolactin-baseline")}
+    ecg = next(t for t in report.tests if t.test == "ecg")
+    # the ziprasidone ECG is due; the "if indicated" ECGs are conditional: the due one leads
+    assert (ecg.rule, ecg.status) == ("ecg-baseline-drug", "due")
+    assert ecg.requested_by[0].rule == "ecg-baseline-drug"
+    assert {r.status for r in ecg.requested_by[1:]} == {"conditional"}
+    assert len(ecg.requested_by) == 3
+    assert ecg.due_date == min(r.due_date for r in ecg.requested_by)
+
+
+def test_two_rules_asking_for_the_same_repeat_test_give_one_entry() -> None:
+    rec = {
+        "patient": {"birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "clozapine", "start": "2025-01-01"}],
+        "observations": [
+            {"analyte": "wbc", "value": 2.5, "unit": "10*9/L", "date": "2025-01-20"},
+            {"analyte": "neutrophils", "value": 1.2, "unit": "10*9/L", "date": "2025-01-20"},
+        ],
+    }
+    report = evaluate(rec, as_of=dt.date(2025, 1, 20), protocols=["clozapine-uk"], scores=[])
+    fbc = [t for t in report.tests if t.test == "fbc"]
+    assert len(fbc) == 1
+    rules = {r.rule for r in fbc[0].requested_by}
+    assert {"fbc-red-wbc", "fbc-red-neutrophils"} <= rules

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from cvrisk.errors import ProtocolError, VocabularyError
-from cvrisk.rules.evaluate import schedule
+from cvrisk.rules.plan import schedule
 
 START = dt.date(2025, 1, 6)
 

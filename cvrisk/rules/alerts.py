@@ -1,0 +1,115 @@
+"""Stage 6 of an evaluation: run the facts through the compiled rules and word each alert.
+
+Each fired rule becomes an :class:`~cvrisk.rules.report.Alert` citing its protocol item, with
+its evidence (the results behind the fact) and its message in the requested language, the
+values shown in the rule's unit (or as reported when the rule honours a printed equivalent).
+An alert that asks for a repeat test adds it to the tests (``recheck``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from cvrisk import vocab
+from cvrisk.rules import engine
+from cvrisk.rules.due import recheck_entry
+from cvrisk.rules.episodes import Episode
+from cvrisk.rules.facts import FactSet
+from cvrisk.rules.report import Alert, TestEntry
+from cvrisk.rules.schema import AlertRule, Protocol
+from cvrisk.units import convert, display_unit, parse_unit
+
+#: Order of severities in a report: the most serious first.
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def raise_alerts(
+    ruleset: engine.Ruleset,
+    facts: FactSet,
+    episodes: Mapping[str, Episode],
+    as_of: dt.date,
+    lang: str,
+) -> tuple[list[Alert], list[TestEntry]]:
+    """(alerts, in report order; the repeat tests they ask for)."""
+    alerts, rechecks = [], []
+    for compiled, fact_id in engine.run(ruleset, facts.facts):
+        alert = alert_of(compiled.protocol, compiled.rule, facts, fact_id, lang)
+        alerts.append(alert)
+        trigger = facts.values[fact_id].get("date")
+        if not isinstance(trigger, dt.date):
+            continue
+        anchor = episodes[compiled.protocol.id].anchor
+        for recheck in compiled.rule.recheck:
+            rechecks.append(
+                recheck_entry(
+                    compiled.protocol, compiled.rule, recheck, alert, trigger, anchor, as_of, lang
+                )
+            )
+    alerts.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.protocol, a.rule))
+    return alerts, rechecks
+
+
+def _reported_equivalent(rule: AlertRule, shown: Mapping[str, Any]) -> str | None:
+    """The equivalent's unit when the result was reported in it (and so compared in it)."""
+    for equivalent in rule.equivalents:
+        if shown.get("u") == str(parse_unit(equivalent.unit)):
+            return equivalent.unit
+    return None
+
+
+def _display(rule: AlertRule, canonical: float, change: bool) -> float:
+    """A value in the canonical unit shown in the rule's unit."""
+    if rule.analyte is None or rule.unit is None or rule.change == "percent":
+        return canonical
+    entry = vocab.analyte(rule.analyte)
+    if entry.unit is None:
+        return canonical
+    shown = float(convert(canonical, entry.unit, rule.unit, entry.substance))
+    if change:
+        shown -= float(convert(0.0, entry.unit, rule.unit, entry.substance))
+    return shown
+
+
+def _fmt(value: float, lang: str = "en") -> str:
+    """A value for a clinician: 4 significant digits, French decimal comma."""
+    text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, lang: str) -> Alert:
+    shown = facts.values[fact_id]
+    value = shown.get("value")
+    is_change = rule.measure in ("change_from_baseline", "change_within")
+    change_key = "rise_pct" if rule.change == "percent" else "rise_abs"
+    reported_unit = _reported_equivalent(rule, shown)
+    if reported_unit is not None:  # compared as reported: show it as reported
+        value_text = _fmt(float(shown["orig"]), lang)
+    elif isinstance(value, float):
+        value_text = _fmt(_display(rule, value, False), lang)
+    else:
+        value_text = ""
+    fields = {
+        "value": value_text,
+        "unit": display_unit(reported_unit or rule.unit or ""),
+        "threshold": _fmt(rule.value, lang)
+        if rule.value is not None
+        else f"{_fmt(rule.lower or 0.0, lang)}-{_fmt(rule.upper or 0.0, lang)}",
+        "date": shown.get("date", ""),
+        "change": _fmt(_display(rule, shown[change_key], True), lang) if is_change else "",
+    }
+    try:
+        message = rule.message.get(lang).format(**fields)
+    except (KeyError, IndexError, ValueError):
+        message = rule.message.get(lang)
+    return Alert(
+        code=f"{protocol.id}/{rule.id}",
+        severity=rule.severity,
+        message=message,
+        evidence=facts.evidence[fact_id],
+        protocol=protocol.id,
+        rule=rule.id,
+        source=rule.source,
+        evidence_status=rule.status,
+    )
