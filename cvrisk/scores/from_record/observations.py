@@ -1,7 +1,8 @@
 """Measurements from a record's observations: the latest usable result inside its window.
 
 A result is usable when its status is accepted (``[observations] statuses`` of
-``record_inputs.toml``) and it is dated on or before ``as_of``. The latest wins, ordered by
+``record_inputs.toml``), it is dated on or before ``as_of``, and it is not a probable unit
+error (``PatientRecord.verdicts``, :mod:`cvrisk.plausibility`). The latest wins, ordered by
 date and time (a date without a time counts as the start of its day); equal date and time
 keep record order, so the last listed wins. Windows come from ``[windows.<analyte>]``.
 """
@@ -54,10 +55,13 @@ class Observations:
         found = self._usable.get(analyte)
         if found is None:  # sorted on first use: a model reads a few of a record's analytes
             accepted = config()["observations"]["statuses"]
+            verdicts = self.record.verdicts  # probable unit errors are not used (plausibility)
             found = sorted(
                 _dated(index, observation)
                 for index, observation in self._by_analyte.get(analyte, ())
-                if observation.status in accepted and observation.day <= self.as_of
+                if observation.status in accepted
+                and observation.day <= self.as_of
+                and (verdicts[index] is None or verdicts[index].usable)
             )
             self._usable[analyte] = found
         return found
