@@ -205,9 +205,10 @@ def _check(analyte: str, value: float, unit: str, age: float | None, derived: bo
         text = f"{head} is impossible (limits {low:g}-{high:g} {shown_unit})"
         if explained is not None:
             text += f"; {value:g} {display_unit(explained[0])} would be plausible"
+        probable, reading = explained if explained is not None else (None, None)
         return Verdict(
-            analyte, value, unit, "impossible", canonical, data.unit,
-            *(explained or (None, None)), data.limits, text,
+            analyte, value, unit, "impossible", canonical, data.unit, probable, reading,
+            data.limits, text,
         )  # fmt: skip
     typical = data.typical_at(age)
     if typical is None or _inside(canonical, typical):
@@ -327,5 +328,7 @@ def unusual_rows(
         if rows.size:
             outside &= ~explained
             example = check(analyte, float(numbers[rows[0]]), unit, age=age)
-            found.append(UnusualRows(analyte, unit, candidate, tuple(int(r) for r in rows), example))
+            found.append(
+                UnusualRows(analyte, unit, candidate, tuple(int(r) for r in rows), example)
+            )
     return found

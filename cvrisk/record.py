@@ -415,6 +415,12 @@ class PatientRecord(_Model):
             out.append(plausibility.check(obs.analyte_id, obs.value, obs.unit, age=age))
         return tuple(out)
 
+    def is_usable(self, index: int) -> bool:
+        """False when ``observations[index]`` is a probable unit error (:attr:`verdicts`):
+        keep it out of alerts, scores and derived values."""
+        verdict = self.verdicts[index]
+        return verdict is None or verdict.usable
+
     @classmethod
     def from_json(cls, data: str | bytes | dict[str, Any]) -> PatientRecord:
         """Read a record from native JSON (text or parsed), raising :class:`RecordError`."""

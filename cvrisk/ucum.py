@@ -86,6 +86,9 @@ class _Tables:
     prefixes: dict[str, dict[str, Any]]  # case-sensitive code -> entry (ci, value, name)
     ci_atoms: dict[str, str]  # case-insensitive code -> case-sensitive code
     ci_prefixes: dict[str, str]
+    cs_atoms: dict[str, str]  # case-sensitive code -> itself
+    cs_prefixes: dict[str, str]
+    longest_prefix: int
     supported: dict[str, dict[str, Any]]  # units.toml [atoms]
     limits: dict[str, int]
 
@@ -107,6 +110,11 @@ def tables() -> _Tables:
         prefixes=ucum["prefixes"],
         ci_atoms=ci_atoms,
         ci_prefixes={entry["ci"]: code for code, entry in ucum["prefixes"].items()},
+        cs_atoms={code: code for code in ucum["atoms"]},
+        cs_prefixes={code: code for code in ucum["prefixes"]},
+        longest_prefix=max(
+            len(code) for entry in ucum["prefixes"].items() for code in (entry[0], entry[1]["ci"])
+        ),
         supported=supported,
         limits=dict(units["grammar"]),
     )
@@ -148,10 +156,10 @@ class _Parser:
         bad = next((ch for ch in self.text if not " " < ch <= "~"), None)
         if bad is not None:
             raise GrammarError(f"character {bad!r} cannot appear in a UCUM code")
-        sign = 1
-        if self.text.startswith("/"):
-            self.pos, sign = 1, -1
-        self.term(sign, depth=0)
+        lead = 1
+        if self.text.startswith("/"):  # unary division: "/g/L" is 1/g/L, both divided
+            self.pos, lead = 1, -1
+        self.term(1, depth=0, lead=lead)
         if self.pos != len(self.text):
             raise self.fail(f"unexpected {self.text[self.pos]!r}")
         components = tuple(
@@ -161,8 +169,8 @@ class _Parser:
         )
         return Term(components, self.numerator, self.denominator, tuple(self.unsupported))
 
-    def term(self, sign: int, depth: int) -> None:
-        self.component(sign, depth)
+    def term(self, sign: int, depth: int, lead: int = 1) -> None:
+        self.component(sign * lead, depth)
         while self.pos < len(self.text) and self.text[self.pos] in "./":
             operator = self.text[self.pos]
             self.pos += 1
@@ -265,21 +273,18 @@ class _Parser:
         """
         if not body:
             return None
-        atoms, prefixes = self.tables.atoms, self.tables.prefixes
+        atoms = self.tables.atoms
         if self.case_insensitive:
-            atom = self.tables.ci_atoms.get(body)
-            if atom is not None:
-                return "", atom
-            for ci_prefix, prefix in self.tables.ci_prefixes.items():
-                rest = self.tables.ci_atoms.get(body[len(ci_prefix) :])
-                if body.startswith(ci_prefix) and rest is not None and atoms[rest]["metric"]:
-                    return prefix, rest
-            return None
-        if body in atoms:
-            return "", body
-        for prefix in prefixes:
-            rest = body[len(prefix) :]
-            if body.startswith(prefix) and rest in atoms and atoms[rest]["metric"]:
+            names, prefixes = self.tables.ci_atoms, self.tables.ci_prefixes
+        else:
+            names, prefixes = self.tables.cs_atoms, self.tables.cs_prefixes
+        atom = names.get(body)
+        if atom is not None:
+            return "", atom
+        for size in range(1, min(self.tables.longest_prefix, len(body) - 1) + 1):
+            prefix = prefixes.get(body[:size])
+            rest = names.get(body[size:])
+            if prefix is not None and rest is not None and atoms[rest]["metric"]:
                 return prefix, rest
         return None
 
@@ -291,8 +296,8 @@ def describe(term: Term) -> str:
     def word(component: Component) -> str:
         if component.atom == "10*":
             return f"10^{component.exponent if component.exponent > 0 else -component.exponent}"
-        name = prefixes[component.prefix]["name"] if component.prefix else ""
-        name += atoms.get(component.atom, {}).get("name", component.atom)
+        name = str(prefixes[component.prefix]["name"]) if component.prefix else ""
+        name += str(atoms.get(component.atom, {}).get("name", component.atom))
         power = abs(component.exponent)
         return name + (f"^{power}" if power != 1 else "")
 

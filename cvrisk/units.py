@@ -210,9 +210,7 @@ def _case_conflict(unit: str, exact: ucum.Term | None, others: list[ucum.Term]) 
     meanings = []
     if exact is not None:
         meanings.append(f"as written, UCUM reads it as {ucum.describe(exact)} ({exact.code!r})")
-    meanings.extend(
-        f"ignoring case it would be {ucum.describe(t)} ({t.code!r})" for t in others
-    )
+    meanings.extend(f"ignoring case it would be {ucum.describe(t)} ({t.code!r})" for t in others)
     return (
         f"unit {_shown(unit)} is ambiguous because case matters in unit codes: "
         f"{'; '.join(meanings)}. Write the unit with its exact case, e.g. "
@@ -220,19 +218,27 @@ def _case_conflict(unit: str, exact: ucum.Term | None, others: list[ucum.Term]) 
     )
 
 
+@cache
+def _scales() -> tuple[dict[str, Fraction], dict[str, Fraction]]:
+    """Exact magnitudes of the supported atoms and of the UCUM prefixes (read once)."""
+    atoms = {code: Fraction(entry["factor"]) for code, entry in ucum.tables().supported.items()}
+    prefixes = {code: Fraction(entry["value"]) for code, entry in ucum.tables().prefixes.items()}
+    return atoms, prefixes
+
+
 def _unit(term: ucum.Term) -> Unit:
     """The Unit of a parsed term of supported atoms (factor and dimension from units.toml)."""
-    prefixes = ucum.tables().prefixes
     atoms = ucum.tables().supported
+    atom_scales, prefix_scales = _scales()
     factor = Fraction(term.numerator, term.denominator)
     dims: dict[str, int] = {}
     amount_up = amount_down = False
     pure = True
     for component in term.components:
         atom = atoms[component.atom]
-        scale = Fraction(atom["factor"])
+        scale = atom_scales[component.atom]
         if component.prefix:
-            scale *= Fraction(prefixes[component.prefix]["value"])
+            scale *= prefix_scales[component.prefix]
         factor *= scale**component.exponent
         for name, exponent in atom["dims"].items():
             dims[name] = dims.get(name, 0) + exponent * component.exponent
@@ -433,7 +439,8 @@ def _pint_unit_text(units: Any) -> str:
     registry = getattr(units, "_REGISTRY", None)
     if container is None or registry is None:
         return str(units)
-    top, bottom = [], []
+    top: list[str] = []
+    bottom: list[str] = []
     for name, exponent in dict(container).items():
         symbol = str(registry.get_symbol(name)).translate(_MICRO)
         code = _data()["spellings"].get(symbol, symbol)

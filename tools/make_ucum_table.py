@@ -41,7 +41,9 @@ def main(path: str) -> None:
         name = prefix.findtext("u:name", "", NS)
         value = prefix.find("u:value", NS)
         number = value.get("value", "") if value is not None else ""
-        out.write(f'{_key(code)} = {{ ci = {_key(ci)}, value = "{number}", name = {_key(name)} }}\n')
+        out.write(
+            f'{_key(code)} = {{ ci = {_key(ci)}, value = "{number}", name = {_key(name)} }}\n'
+        )
     out.write("\n[atoms]\n")
     for element in [*root.findall("u:base-unit", NS), *root.findall("u:unit", NS)]:
         code, ci = element.get("Code", ""), element.get("CODE", "")

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cvrisk import plausibility, vocab
-from cvrisk.errors import InvalidInputError, Problem, ProbableUnitWarning
+from cvrisk.errors import InvalidInputError, ProbableUnitWarning, Problem
 from cvrisk.units import converter, display_unit
 
 FloatArray = npt.NDArray[np.float64]

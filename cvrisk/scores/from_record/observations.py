@@ -55,13 +55,12 @@ class Observations:
         found = self._usable.get(analyte)
         if found is None:  # sorted on first use: a model reads a few of a record's analytes
             accepted = config()["observations"]["statuses"]
-            verdicts = self.record.verdicts  # probable unit errors are not used (plausibility)
             found = sorted(
                 _dated(index, observation)
                 for index, observation in self._by_analyte.get(analyte, ())
                 if observation.status in accepted
                 and observation.day <= self.as_of
-                and (verdicts[index] is None or verdicts[index].usable)
+                and self.record.is_usable(index)  # not a probable unit error
             )
             self._usable[analyte] = found
         return found
