@@ -74,7 +74,9 @@ def test_entry(
     occurrence = req.occurrence
     label = test_label(item.test, lang)
     drugs = ", ".join(drug_label(d, lang) for d in episode.started_at(anchor))
-    if occurrence.label == "baseline":
+    if item.each_administration:
+        reason = phrase("reason.each_administration", lang, test=label, drugs=drugs)
+    elif occurrence.label == "baseline":
         reason = phrase("reason.baseline", lang, test=label, drugs=drugs, anchor=anchor)
     elif occurrence.recurring:
         every = every_text(occurrence.label, lang)

@@ -97,6 +97,13 @@ class Evidence(_Out):
     role: str = Field("latest", description="latest, baseline, reference or score")
 
 
+class AlertLead(_Out):
+    """Who the source says leads the alert's action (shared care), and what they lead."""
+
+    role: Literal["gp", "psychiatrist"]
+    leads: Literal["physical_health_interventions", "antipsychotic_change"]
+
+
 class Alert(_Out):
     """A threshold or trend finding with its action."""
 
@@ -108,6 +115,11 @@ class Alert(_Out):
     rule: str
     source: str
     evidence_status: Literal["confirmed", "unconfirmed"]
+    lead: list[AlertLead] = Field(
+        default_factory=list,
+        description="Who the source says leads the action (GP, psychiatrist), in order; "
+        "empty when the source does not say.",
+    )
 
 
 class ScoreEntry(_Out):
@@ -171,6 +183,9 @@ class Plan(_Out):
     """The prescribing prompt for a drug started on a date."""
 
     drug: str
+    formulation: str | None = Field(
+        None, description="Formulation planned for (olanzapine-pamoate), when named."
+    )
     start: dt.date
     lang: str
     protocols: list[ProtocolPlan]

@@ -112,6 +112,55 @@ def test_invalid_protocol_file_names_the_field(tmp_path: Path) -> None:
         load_protocol_file(bad)
 
 
+_HEADER = (
+    'schema_version = 1\nid = "local"\nversion = "1"\ntitle = "t"\njurisdiction = "GB"\n'
+    'citation = "c"\nverification = "v"\n[applies_to]\ndrugs = ["olanzapine"]\nsource = "s"\n'
+    '[[schedule]]\nid = "w"\ntest = "weight"\nbaseline = true\nsource = "s"\n'
+    'status = "confirmed"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            '[ends]\nafter = "one year"\nmessage.en = "m"\nsource = "s"\nstatus = "confirmed"\n',
+            r"ends\.after",
+        ),
+        ('[ends]\nafter = "P1Y"\nsource = "s"\nstatus = "confirmed"\n', r"ends\.message"),
+        (
+            '[[alerts]]\nid = "a"\nseverity = "info"\nmeasure = "coded"\n'
+            'analyte = "smoking_status"\n'
+            'values = ["current"]\nmessage.en = "m"\nsource = "s"\nstatus = "confirmed"\n'
+            'lead = [{ role = "nurse", leads = "physical_health_interventions", source = "s", '
+            'status = "confirmed" }]\n',
+            r"alerts\.0\.lead\.0\.role",
+        ),
+    ],
+)
+def test_invalid_ends_and_lead_name_the_field(tmp_path: Path, extra: str, problem: str) -> None:
+    bad = tmp_path / "local.toml"
+    bad.write_text(_HEADER + extra)
+    with pytest.raises(ProtocolError, match=problem):
+        load_protocol_file(bad)
+
+
+def test_a_local_protocol_may_end(tmp_path: Path) -> None:
+    local = tmp_path / "local.toml"
+    local.write_text(
+        _HEADER + '[ends]\nafter = "P3M"\nmessage.en = "review the plan"\n'
+        'message.fr = "revoir le plan"\nsource = "local"\nstatus = "confirmed"\n'
+    )
+    before = evaluate(_record(), as_of=dt.date(2025, 3, 31), protocols=[str(local)], scores=[])
+    assert not [i for i in before.data_issues if i.kind == "protocol_ended"]
+    after = evaluate(_record(), as_of=dt.date(2025, 4, 1), protocols=[str(local)], scores=[])
+    (ended,) = [i for i in after.data_issues if i.kind == "protocol_ended"]
+    assert ended.message == (
+        "local: its schedule ended on 2025-04-01, 3 months after the start of the current "
+        "treatment, and nothing more is scheduled; review the plan"
+    )
+
+
 def test_local_protocol_file(tmp_path: Path) -> None:
     local = tmp_path / "local.toml"
     local.write_text(
@@ -301,7 +350,12 @@ def test_coverage_gaps_are_reported() -> None:
         "observations": [],
     }
     gb = evaluate(child, as_of=AS_OF, jurisdiction="GB", scores=[])
-    assert any("at age 13" in i.message and "nice-cg178" in i.message for i in gb.data_issues)
+    assert "nice-cg155" in gb.protocols and "nice-cg178" not in gb.protocols
+    assert not any("at age" in i.message for i in gb.data_issues)  # CG155 covers children
+    adult = {**child, "patient": {"id": "a", "birth_date": "1980-01-01", "sex": "female"}}
+    ca = evaluate(adult, as_of=AS_OF, jurisdiction="CA", scores=[])
+    (gap,) = [i for i in ca.data_issues if "at age" in i.message]
+    assert "at age 45" in gap.message and "camesa-2011 (ages 17 and under)" in gap.message
     haloperidol = {**_record(), "medications": [{"drug": "haloperidol", "start": "2025-01-01"}]}
     us = evaluate(haloperidol, as_of=AS_OF, jurisdiction="US", scores=[])
     assert any(i.field == "haloperidol" for i in us.data_issues)
