@@ -184,7 +184,9 @@ def check(
     Raises:
         UnitError: ``unit`` cannot express the analyte. VocabularyError: unknown analyte.
     """
-    return _check(analyte, float(value), unit, None if age is None else float(age), derived)
+    # Only adulthood matters to the ranges (typical_for = "adults"): cache on that, not the age.
+    adult = None if age is None else (ADULT_AGE if age >= ADULT_AGE else 0.0)
+    return _check(analyte, float(value), unit, adult, derived)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -246,7 +248,7 @@ class ChangeVerdict:
     source: str
 
 
-@cache
+@lru_cache(maxsize=CACHE_SIZE)
 def _change_limit(analyte: str) -> dict[str, Any] | None:
     table = load_data("analytes.toml").get(analyte, {})
     limit = table.get("change")

@@ -30,7 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from cvrisk import plausibility, vocab
@@ -42,16 +42,16 @@ from cvrisk.rules.engine import Needs
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
-from cvrisk.units import convert, display_unit, parse_unit
+from cvrisk.units import CACHE_SIZE, convert, display_unit, parse_unit
 
 
-@cache
+@lru_cache(maxsize=CACHE_SIZE)  # keyed by unit texts from records: bounded
 def _unit_name(unit: str) -> str:
     """The parsed name of a unit (``%`` -> ``percent``), as rule equivalents are compiled."""
     return str(parse_unit(unit))
 
 
-@cache
+@lru_cache(maxsize=CACHE_SIZE)
 def _affine(unit: str, analyte: str) -> tuple[float, float]:
     """(slope, offset) converting ``unit`` to the analyte's canonical unit.
 
