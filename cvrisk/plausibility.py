@@ -301,10 +301,21 @@ class UnusualRows:
 
 
 def unusual_rows(
-    analyte: str, values: Any, unit: str, *, age: float | None = ADULT_AGE
+    analyte: str,
+    values: Any,
+    unit: str,
+    *,
+    age: float | None = ADULT_AGE,
+    given: str | None = None,
+    skip: Any = None,
 ) -> list[UnusualRows]:
     """The rows of ``values`` (numbers in ``unit``; NaN skipped) that :func:`check` finds
-    unusual, grouped by probable unit. Score inputs are adults' (``age`` default 18)."""
+    unusual, grouped by probable unit; vectorized for whole columns.
+
+    ``given``: the unit the values were given in, when ``values`` were converted from it to
+    ``unit`` (the probable unit is judged against ``given``). ``skip``: a bool mask of rows
+    not to report (already invalid). Score inputs are adults' (``age`` default 18).
+    """
     import numpy as np
 
     data = ranges(analyte)
@@ -312,25 +323,37 @@ def unusual_rows(
     if data is None or typical is None:
         return []
     numbers = np.asarray(values, dtype=np.float64).ravel()
-    canonical = np.asarray(_to_canonical(data, unit)(numbers), dtype=np.float64)
-    outside = (canonical < typical[0]) | (canonical > typical[1])
-    if data.limits is not None:
-        outside &= (canonical >= data.limits[0]) & (canonical <= data.limits[1])
-    given = parse_unit(unit)
+    canonical = numbers
+    if parse_unit(unit) != parse_unit(data.unit):
+        canonical = np.asarray(_to_canonical(data, unit)(numbers), dtype=np.float64)
+    outside = canonical < typical[0]
+    outside |= canonical > typical[1]  # NaN compares False: never outside
+    if skip is not None:
+        outside &= ~np.asarray(skip, dtype=bool)
+    rows = np.flatnonzero(outside)
+    if data.limits is not None and rows.size:
+        inside_limits = (canonical[rows] >= data.limits[0]) & (canonical[rows] <= data.limits[1])
+        rows = rows[inside_limits]  # impossible values are another tier's business
+    if not rows.size:
+        return []
+    as_given = given or unit
+    subset = numbers[rows]
+    if parse_unit(as_given) != parse_unit(unit):
+        subset = np.asarray(converter(unit, as_given, data.substance)(subset), dtype=np.float64)
+    remaining = np.ones(rows.size, dtype=bool)
     found = []
-    for candidate in data.units:  # vectorized: one conversion per candidate unit
-        if parse_unit(candidate) == given or not outside.any():
+    for candidate in candidate_units(analyte):  # one conversion of the subset per candidate
+        if parse_unit(candidate) == parse_unit(as_given) or not remaining.any():
             continue
         try:
-            reading = np.asarray(_to_canonical(data, candidate)(numbers), dtype=np.float64)
+            reading = np.asarray(_to_canonical(data, candidate)(subset), dtype=np.float64)
         except UnitError:
             continue
-        explained = outside & (reading >= typical[0]) & (reading <= typical[1])
-        rows = np.flatnonzero(explained)
-        if rows.size:
-            outside &= ~explained
-            example = check(analyte, float(numbers[rows[0]]), unit, age=age)
-            found.append(
-                UnusualRows(analyte, unit, candidate, tuple(int(r) for r in rows), example)
-            )
+        explained = remaining & (reading >= typical[0]) & (reading <= typical[1])
+        if explained.any():
+            remaining &= ~explained
+            first = int(np.flatnonzero(explained)[0])
+            example = check(analyte, float(subset[first]), as_given, age=age)
+            hits = tuple(int(r) for r in rows[explained])
+            found.append(UnusualRows(analyte, as_given, candidate, hits, example))
     return found

@@ -286,3 +286,15 @@ def test_declared_unit_makes_the_warning_go_away() -> None:
 def test_hdl_in_g_per_litre_read_as_mmol_warns() -> None:
     with pytest.warns(ProbableUnitWarning, match="hdl_cholesterol.*g/L"):
         cvrisk.score("score2", dict(SCORE2_ROW, hdl_cholesterol=0.45))
+
+
+def test_unusual_rows_is_vectorized_over_converted_values() -> None:
+    given = np.array([5.0, 2.0, np.nan, 1.9, 213.0, 2.2])  # mmol/L as given; 213 is impossible
+    in_model_unit = np.asarray(convert(given, "mmol/L", "mg/dL", "cholesterol"))
+    skip = np.array([False, False, False, False, False, True])
+    (found,) = plausibility.unusual_rows(
+        "total_cholesterol", in_model_unit, "mg/dL", given="mmol/L", skip=skip
+    )
+    assert (found.unit, found.probable_unit, found.rows) == ("mmol/L", "g/L", (1, 3))
+    assert found.example.value == pytest.approx(2.0)
+    assert plausibility.unusual_rows("sbp", [120.0, 5.0], "mm[Hg]") == []  # no typical tier

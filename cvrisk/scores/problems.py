@@ -122,12 +122,8 @@ def warn_unusual(
     """
     if name not in vocab.analytes() or not unit:
         return
-    given = values
-    if unit != model_unit:
-        given = np.asarray(converter(model_unit, unit, substance)(values), dtype=np.float64)
-    if skip is not None and skip.any():
-        given = np.where(skip, np.nan, given)
-    for found in plausibility.unusual_rows(name, given, unit):
+    found_rows = plausibility.unusual_rows(name, values, model_unit, given=unit, skip=skip)
+    for found in found_rows:
         example = found.example
         assert example.range is not None and example.probable_value is not None
         rows = list(found.rows)
