@@ -64,6 +64,11 @@ ORDINARY: list[str] = [
     "kg/m2",
     "[lb_av]",
     "%{HbA1c}",
+    # the longest valid texts: many components, huge exact factors, nesting
+    ".".join(["kg", "m-2", "s-1", "mol", "L-1", "mg", "ug", "ng", "dL", "cL", "mL", "uL", "pg"]),
+    "10*99." * 10 + "10*9",
+    "10*-99/" * 8 + "10*-9",
+    "((mg/dL)/(mmol/L))/((g.m)/(s.h))/(kg.[in_i]2.[lb_av])",
 ]
 ALPHABET = "0123456789*^.-+/(){}[]_%µ mgLdlkcuμsMNOPTRZ"
 
