@@ -11,13 +11,14 @@ import datetime as dt
 import json
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import numpy as np
 
 from cvrisk._version import __version__
-from cvrisk.errors import CvriskError
+from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
@@ -326,12 +327,16 @@ def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
     bar = _progress(cohort, sys.stderr)
     rows = invalid = 0
     by_column: dict[str, list[Any]] = {}
+    unusual: dict[tuple[str, str, str], list[Any]] = {}
     success = False
     try:
         for chunk in cohort:
-            run = model.run(
-                chunk.columns, errors=args.errors, units=units, labels=chunk.labels(), **options
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ProbableUnitWarning)
+                run = model.run(
+                    chunk.columns, errors=args.errors, units=units, labels=chunk.labels(), **options
+                )
+            _collect_unit_warnings(caught, chunk, unusual)
             problems = run.log.row_reasons() if args.reasons else None
             output.write(chunk, run.risk, problems)
             rows += chunk.rows
@@ -347,9 +352,34 @@ def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
         if bar is not None:
             bar.close()
         output.close(success)
+    for (column, unit, probable), (count, examples) in unusual.items():
+        shown = ", ".join(repr(e) if isinstance(e, str) else str(e) for e in examples)
+        sys.stderr.write(
+            f"cvrisk: warning: {args.model}: {column} in {unit} is unusual in {count} row(s) "
+            f"(e.g. rows {shown}) but typical in {probable}: probably sent in {probable}; the "
+            f"values were used as given. If so, declare it: --unit {column}={probable}\n"
+        )
     if invalid:
         sys.stderr.write(_summary(args.model, rows, invalid, by_column))
     return 0
+
+
+def _collect_unit_warnings(
+    caught: list[warnings.WarningMessage], chunk: Any, unusual: dict[tuple[str, str, str], Any]
+) -> None:
+    """Gather the chunk's ProbableUnitWarning s by column and unit, rows named by label;
+    other warnings are passed on."""
+    labels = chunk.labels()
+    for record in caught:
+        message = record.message
+        if not isinstance(message, ProbableUnitWarning):
+            warnings.warn_explicit(message, record.category, record.filename, record.lineno)
+            continue
+        key = (message.column, message.unit, message.probable_unit)
+        entry = unusual.setdefault(key, [0, []])
+        entry[0] += len(message.rows)
+        room = 5 - len(entry[1])
+        entry[1].extend(labels[row] for row in message.rows[: max(room, 0)])
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:

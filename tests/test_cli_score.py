@@ -380,3 +380,23 @@ def test_a_progress_bar_only_on_a_terminal_and_for_long_runs(tmp_path: Path) -> 
         bar.update(1 << 20)
         bar.close()
     os.close(leader)
+
+
+def test_values_probably_in_another_unit_are_one_warning_line_naming_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _cohort(2000)
+    rows = [3, 1500]  # in two different chunks
+    frame.loc[rows, "total_cholesterol"] = [2.0, 1.95]  # typical of g/L, not of mmol/L
+    frame.loc[rows, "hdl_cholesterol"] = 0.5
+    path = tmp_path / "c.csv"
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(scorefiles, "BLOCK_BYTES", 1 << 14)
+    code, text = _run("score", "qrisk3", str(path), "--id", "pid")
+    err = capsys.readouterr().err
+    assert code == 0 and text.count("\n") == 2001
+    assert err == (
+        "cvrisk: warning: qrisk3: total_cholesterol in mmol/L is unusual in 2 row(s) "
+        "(e.g. rows 'P0003', 'P1500') but typical in g/L: probably sent in g/L; the values "
+        "were used as given. If so, declare it: --unit total_cholesterol=g/L\n"
+    )
