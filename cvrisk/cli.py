@@ -15,8 +15,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-import numpy as np
-
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
@@ -297,6 +295,8 @@ def _summary(model: str, rows: int, invalid: int, columns: dict[str, list[Any]])
 
 
 def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
     from cvrisk import scorefiles
     from cvrisk.scores.registry import get_model
 
