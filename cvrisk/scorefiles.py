@@ -624,8 +624,12 @@ def _arrow_csv_rows(
     import pyarrow.compute as pc
 
     def field(values: Any) -> Any:
+        if pa.types.is_integer(values.type) and not delimiter.isdigit():
+            return pc.cast(values, pa.string())  # row numbers: nothing to quote
         text = pc.cast(values, pa.string())
         special = pc.match_substring_regex(text, "[" + re.escape(delimiter) + '"\r\n]')
+        if not pc.any(special).as_py():  # the common case: no field needs quotes
+            return text.fill_null("")
         quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
         return pc.if_else(special.fill_null(False), quoted, text).fill_null("")
 
