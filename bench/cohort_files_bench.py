@@ -21,8 +21,9 @@ of ``--repeat`` runs:
 
 Peak memory of each command-line run (maximum resident set size of the child process) is
 printed for the Parquet and the CSV input: streaming keeps the CSV run's bounded by the
-reader's block (16 MB), not the file; a Parquet file is read by row group (pandas writes a
-1 M-row file as one row group), so its peak follows the row group size.
+reader's read-ahead (about 36 blocks of 4 MB), not the file; a Parquet file is read by row
+group (pandas writes a 1 M-row file as one row group), so its peak follows the row group
+size.
 """
 
 from __future__ import annotations

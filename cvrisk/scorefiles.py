@@ -55,9 +55,15 @@ _NUMBER = re.compile(NUMBER)
 #: Parquet's magic bytes (the first and last four bytes of every Parquet file).
 PARQUET_MAGIC = b"PAR1"
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Bytes per block of the streaming CSV reader, and rows per Parquet batch / stdlib chunk.
-BLOCK_BYTES = 1 << 24
+#: Bytes per block of pyarrow's streaming CSV reader. The reader parses a few dozen blocks
+#: ahead of its consumer, so its memory is bounded by about 36 blocks (about 150 MB), not by
+#: the file's size.
+BLOCK_BYTES = 1 << 22
+#: Rows per Parquet batch (Parquet is read a row group at a time).
 CHUNK_ROWS = 1 << 18
+#: Rows per chunk of the standard-library CSV reader (cells are Python strings: about 60
+#: bytes each, so 32 768 rows of 20 columns hold about 40 MB).
+TEXT_CHUNK_ROWS = 1 << 15
 #: Install hint for the fast path.
 FAST_PATH_HINT = "install pyarrow for fast CSV and Parquet reading: pip install 'cvrisk[cohort]'"
 
@@ -166,7 +172,6 @@ def open_cohort(
         )
     fast = has_pyarrow() if fast is None else fast
     block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
-    chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
     start = _start_bytes(path)
     if _is_parquet(path):
         if not start.startswith(PARQUET_MAGIC):
@@ -176,7 +181,7 @@ def open_cohort(
             )
         if not fast:
             raise InputFileError(f"{path}: reading Parquet needs pyarrow; {FAST_PATH_HINT}")
-        return _parquet(path, kinds, id_column, decimal, chunk_rows)
+        return _parquet(path, kinds, id_column, decimal, chunk_rows or CHUNK_ROWS)
     if start.startswith(PARQUET_MAGIC):
         raise InputFileError(f"{path}: a Parquet file; name it .parquet to read it as one")
     if b"\x00" in start:
@@ -185,7 +190,9 @@ def open_cohort(
     _check_header(path, header, kinds, id_column, delimiter)
     if fast:
         return _arrow_csv(path, header, kinds, id_column, delimiter, decimal, block_bytes)
-    return _stdlib_csv(path, header, kinds, id_column, delimiter, decimal, chunk_rows)
+    return _stdlib_csv(
+        path, header, kinds, id_column, delimiter, decimal, chunk_rows or TEXT_CHUNK_ROWS
+    )
 
 
 # -- the header ---------------------------------------------------------------------------------
