@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cvrisk.errors import Problem
+from cvrisk.issues import DataIssue
 
 SourceKind = Literal["patient", "observation", "condition", "medication", "given", "assumed"]
 
@@ -72,6 +73,8 @@ class ScoreInputs:
         missing: inputs the model needs that the record could not provide, with reasons.
         sources: column -> the record items (or ``given``) the value came from.
         caveats: warnings about the inputs or the model for this patient.
+        issues: what reading the record met (a FHIR resource not used, an assumed partial
+            date...), from :func:`cvrisk.sources.read_record`; empty for a PatientRecord.
     """
 
     model: str
@@ -80,6 +83,7 @@ class ScoreInputs:
     missing: tuple[MissingInput, ...]
     sources: Mapping[str, tuple[Evidence, ...]]
     caveats: tuple[Caveat, ...]
+    issues: tuple[DataIssue, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -95,6 +99,7 @@ class ScoreInputs:
             "missing": [{"name": m.name, "reason": m.reason} for m in self.missing],
             "sources": {k: [e.as_dict() for e in v] for k, v in self.sources.items()},
             "caveats": [{"id": c.id, "text": c.text, "source": c.source} for c in self.caveats],
+            "data_issues": [issue.model_dump(exclude_none=True) for issue in self.issues],
         }
 
 
@@ -118,6 +123,11 @@ class ScoreResult:
     caveats: tuple[Caveat, ...]
     inputs: ScoreInputs
     invalid: tuple[Problem, ...] = field(default=())
+
+    @property
+    def issues(self) -> tuple[DataIssue, ...]:
+        """What reading the record met (see :attr:`ScoreInputs.issues`)."""
+        return self.inputs.issues
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
