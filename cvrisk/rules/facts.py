@@ -90,6 +90,7 @@ class Result:
                 unit=obs.unit,
                 coded=obs.coded,
                 role=role,
+                resource=obs.id,
             )
         ]
 
