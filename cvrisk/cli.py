@@ -84,9 +84,16 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         lang=args.lang,
         score_inputs=score_inputs or None,
         record_complete=args.record_complete,
+        on_invalid=args.on_invalid,
+        strict=args.strict,
     )
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
+        return 0
+    if args.format == "fhir":
+        from cvrisk.fhir import report_bundle
+
+        out.write(json.dumps(report_bundle(report), indent=2, ensure_ascii=False) + "\n")
         return 0
     lang = args.lang
     protocols = ", ".join(report.protocols) or "-"
@@ -297,13 +304,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cvrisk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="tests due and alerts for a patient record (JSON)")
-    ev.add_argument("file", help="native JSON patient record")
+    ev = sub.add_parser(
+        "evaluate", help="tests due and alerts for a patient record (native JSON or FHIR)"
+    )
+    ev.add_argument(
+        "file",
+        help="patient record: native JSON, or FHIR R4 (a Bundle, a JSON list of resources, "
+        "Bulk Data NDJSON); '-' reads standard input",
+    )
     ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
     ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
     ev.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
-    ev.add_argument("--format", choices=("table", "json"), default="table", help="output form")
+    ev.add_argument(
+        "--format",
+        choices=("table", "json", "fhir"),
+        default="table",
+        help="output form (fhir: a Bundle of RiskAssessments and DetectedIssues)",
+    )
+    ev.add_argument(
+        "--on-invalid",
+        choices=("raise", "report"),
+        default="raise",
+        help="raise: refuse a record with an invalid entry; report: skip each invalid entry "
+        "(listed as a data issue) and evaluate the rest",
+    )
+    ev.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the record on any reading issue and on warning-level data issues",
+    )
     ev.add_argument(
         "--record-complete",
         action="store_true",

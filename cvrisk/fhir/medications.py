@@ -1,0 +1,560 @@
+"""Medication resources: treatment courses, mapped to the record's medications.
+
+Read: MedicationRequest, MedicationStatement, MedicationDispense and MedicationAdministration.
+
+**The drug** is ``medicationCodeableConcept``, or the Medication that ``medicationReference``
+names (contained ``#id``, or in the input), read through its ``code`` and then its
+``ingredient[].itemCodeableConcept``. Codings in ATC, RxNorm, SNOMED CT or dm+d are looked
+up (:func:`identify`); then the texts (``text``, displays). The record entry keeps the drug's
+catalogue ingredient when recognised, and one coding (ATC first: the risk scores classify
+drugs by ATC prefix).
+
+**The course** (record ``start``/``stop``, both days included):
+
+- MedicationRequest: ``start`` is the earliest ``dosageInstruction[].timing.repeat.
+  boundsPeriod.start``, else ``authoredOn``; ``stop`` is the latest ``boundsPeriod.end`` when
+  every dosage instruction is bounded, else open. ``intent`` must be an order (``plan``,
+  ``proposal``... are not prescriptions); ``doNotPerform`` orders are not treatment.
+- MedicationStatement: ``effectivePeriod`` start/end, else ``effectiveDateTime`` as the
+  start, else ``dateAsserted`` (``assumed``).
+- MedicationDispense: from ``whenHandedOver`` (else ``whenPrepared``, ``assumed``) for
+  ``daysSupply`` days (in days or weeks); without ``daysSupply`` the supply is taken as the
+  day it was handed over (an issue).
+- MedicationAdministration (long-acting injections: every administration is an entry): each
+  administration covers the days up to the next administration of the same drug; the last
+  one covers the interval between the last two administrations (the patient's own dosing
+  interval, from the data); a single administration covers its day only, with a warning
+  (the interval is unknown: send the order too).
+- Status (``cvrisk/data/fhir_codes.toml``): active/on-hold/unknown courses are current until
+  their stop; completed and stopped ones end (without an end date: on their start date, an
+  ``assumed`` issue); cancelled, entered-in-error, not-taken, declined are ignored; draft,
+  intended, in preparation are not current. Each is an issue naming the resource.
+- A start after the day of reading is not current; an issue says so.
+
+An entry that cannot be read (no start date, a drug that cannot be named, a reference to a
+Medication not in the input) is an issue; a **warning** unless the drug is known not to be an
+antipsychotic, since that is where drug-specific monitoring would be lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cvrisk import vocab
+from cvrisk.errors import CvriskError
+from cvrisk.fhir.bundle import Entry
+from cvrisk.fhir.context import Context, ResourceNotUsedError, codes, validation_text
+from cvrisk.fhir.model import (
+    CodeableConcept,
+    MedicationAdministration,
+    MedicationDispense,
+    MedicationRequest,
+    MedicationStatement,
+    MedicationUse,
+    Period,
+    Quantity,
+)
+from cvrisk.fhir.model import Medication as FhirMedication
+from cvrisk.fhir.observations import record_problem
+from cvrisk.issues import Severity
+from cvrisk.record import Medication
+from cvrisk.units import parse_unit
+
+#: FHIR code system -> the record's drug code system (dm+d concept ids are SNOMED CT ids)
+_SYSTEMS = {
+    "http://www.whocc.no/atc": "atc",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+    "http://snomed.info/sct": "snomed",
+    "https://dmd.nhs.uk": "snomed",
+}
+_PREFERENCE = ("atc", "rxnorm", "snomed")
+_MODELS: dict[str, type[MedicationUse]] = {
+    "MedicationRequest": MedicationRequest,
+    "MedicationStatement": MedicationStatement,
+    "MedicationDispense": MedicationDispense,
+    "MedicationAdministration": MedicationAdministration,
+}
+_STATUS_TABLE = {
+    "MedicationRequest": "request",
+    "MedicationStatement": "statement",
+    "MedicationDispense": "dispense",
+    "MedicationAdministration": "administration",
+}
+RESOURCE_TYPES = tuple(_MODELS)
+
+
+@dataclass(frozen=True)
+class Drug:
+    """What a medication resource names.
+
+    ``ingredient``: the catalogue antipsychotic, when recognised. ``system``/``code``: the
+    coding the record entry keeps. ``name``: a human text. ``antipsychotic``: True for a
+    catalogue antipsychotic, False when the codes show it is not one (an ATC code outside
+    N05A), None when cvrisk cannot tell (the case that must be said loudly).
+    """
+
+    ingredient: str | None
+    system: str | None
+    code: str | None
+    name: str | None
+    antipsychotic: bool | None
+
+    @property
+    def label(self) -> str:
+        if self.ingredient:
+            return self.ingredient
+        if self.name:
+            return repr(self.name)
+        if self.code:
+            return f"{self.system}|{self.code}"
+        return "an uncoded medication"
+
+    @property
+    def severity(self) -> Severity:
+        """How loudly to report a course of this drug that cannot be used."""
+        return "info" if self.antipsychotic is False else "warning"
+
+
+def identify(concepts: list[CodeableConcept]) -> Drug:
+    """The drug named by a medication's concepts (code first, then its ingredients).
+
+    This is the one place that recognises drugs: it uses ``vocab.drug_for_code`` (ATC and
+    RxNorm ingredient codes) and ``vocab.antipsychotic_id`` (catalogue names and aliases).
+    """
+    codings = [
+        (_SYSTEMS[c.system], c.code.strip())
+        for concept in concepts
+        for c in concept.coding
+        if c.system in _SYSTEMS and c.code and c.code.strip()
+    ]
+    texts = [text for concept in concepts for text in concept.texts()]
+    found: dict[str, tuple[str, str] | None] = {}
+    for system, code in codings:
+        if system in ("atc", "rxnorm"):
+            ingredient = vocab.drug_for_code(code, system)
+            if ingredient is not None:
+                found.setdefault(ingredient, (system, code))
+    for text in texts:
+        try:
+            found.setdefault(vocab.antipsychotic_id(text), None)
+        except CvriskError:
+            continue
+    kept = _kept_coding(codings, found)
+    name = texts[0] if texts else None
+    if len(found) == 1:
+        return Drug(next(iter(found)), *kept, name=name, antipsychotic=True)
+    atc = [code for system, code in codings if system == "atc"]
+    known_other = bool(atc) and not any(code.upper().startswith("N05A") for code in atc)
+    return Drug(None, *kept, name=name, antipsychotic=False if known_other else None)
+
+
+def _kept_coding(
+    codings: list[tuple[str, str]], found: dict[str, tuple[str, str] | None]
+) -> tuple[str | None, str | None]:
+    for system in _PREFERENCE:
+        for coding in codings:
+            if coding[0] == system:
+                return coding
+    resolved = next((c for c in found.values() if c is not None), None)
+    return resolved if resolved is not None else (None, None)
+
+
+def read_medication_use(entry: Entry, ctx: Context) -> list[Medication]:
+    """The record entry of a MedicationRequest, MedicationStatement or MedicationDispense."""
+    use = ctx.validate(_MODELS[entry.type], entry)
+    if use is None or not ctx.about_patient(use.subject, entry):
+        return []
+    try:
+        drug = _drug(use, entry, ctx)
+        if not _current_status(use, drug, entry, ctx):
+            return []
+        if isinstance(use, MedicationRequest):
+            start, stop = _request_course(use, drug, entry, ctx)
+            dosage = use.dosageInstruction[0] if use.dosageInstruction else None
+        elif isinstance(use, MedicationStatement):
+            start, stop = _statement_course(use, drug, entry, ctx)
+            dosage = use.dosage[0] if use.dosage else None
+        else:
+            assert isinstance(use, MedicationDispense)
+            start, stop = _dispense_course(use, drug, entry, ctx)
+            dosage = use.dosageInstruction[0] if use.dosageInstruction else None
+    except ResourceNotUsedError:
+        return []
+    dose = dosage.doseAndRate[0].doseQuantity if dosage and dosage.doseAndRate else None
+    route = dosage.route if dosage else None
+    made = _record_entry(drug, start, stop, dose, route, entry, ctx)
+    return [made] if made is not None else []
+
+
+def read_administrations(entries: list[Entry], ctx: Context) -> list[Medication]:
+    """The record entries of every MedicationAdministration (see the module docstring)."""
+    given: dict[str, list[tuple[dt.date, Drug, Entry, MedicationAdministration]]] = defaultdict(
+        list
+    )
+    for entry in entries:
+        use = ctx.validate(MedicationAdministration, entry)
+        if use is None or not ctx.about_patient(use.subject, entry):
+            continue
+        try:
+            drug = _drug(use, entry, ctx)
+            if not _current_status(use, drug, entry, ctx):
+                continue
+            day = _administered(use, drug, entry, ctx)
+        except ResourceNotUsedError:
+            continue
+        given[drug.ingredient or drug.code or drug.name or ""].append((day, drug, entry, use))
+    out = []
+    for items in given.values():
+        items.sort(key=lambda item: (item[0], item[2].ref))
+        days = sorted({item[0] for item in items})
+        for day, drug, entry, use in items:
+            later = [d for d in days if d > day]
+            if later:
+                stop = later[0] - dt.timedelta(days=1)
+            else:
+                stop = _last_cover(day, days, drug, entry, ctx)
+            dosage = use.dosage
+            made = _record_entry(
+                drug,
+                day,
+                stop,
+                dosage.dose if dosage else None,
+                dosage.route if dosage else None,
+                entry,
+                ctx,
+            )
+            if made is not None:
+                out.append(made)
+    return out
+
+
+def _last_cover(
+    day: dt.date, days: list[dt.date], drug: Drug, entry: Entry, ctx: Context
+) -> dt.date:
+    if len(days) >= 2:
+        interval = days[-1] - days[-2]
+        stop = day + interval - dt.timedelta(days=1)
+        ctx.add(
+            "assumed",
+            f"{entry.ref} is the last administration of {drug.label} ({day}): treatment is "
+            f"taken to continue until the next dose was due, {interval.days} days later (the "
+            f"interval between the last two administrations), i.e. up to {stop}",
+            resource=entry.ref,
+        )
+        return stop
+    ctx.add(
+        "assumed",
+        f"{entry.ref} is the only administration of {drug.label} ({day}): the dosing interval "
+        "is unknown, so treatment is not assumed to continue after that day; send the order "
+        "(MedicationRequest) or the other administrations",
+        resource=entry.ref,
+        severity=drug.severity,
+    )
+    return day
+
+
+def _drug(use: MedicationUse, entry: Entry, ctx: Context) -> Drug:
+    """The drug a medication resource names (ResourceNotUsedError, with an issue, when none)."""
+    if use.medicationCodeableConcept is not None:
+        return identify([use.medicationCodeableConcept])
+    reference = use.medicationReference
+    if reference is None or (reference.reference is None and reference.display is None):
+        ctx.add(
+            "unreadable",
+            f"{entry.ref} names no medication (medication[x]): not read",
+            resource=entry.ref,
+            severity="warning",
+        )
+        raise ResourceNotUsedError
+    if reference.reference is None:
+        return identify([CodeableConcept(text=reference.display)])
+    raw = ctx.found.resolve(reference.reference, entry)
+    if raw is None or raw.get("resourceType") != "Medication":
+        ctx.add(
+            "unreadable",
+            f"{entry.ref} refers to {reference.reference}, which is not a Medication in the "
+            "input (contained or in the Bundle): the drug is unknown, the entry not read; "
+            "include the Medication",
+            resource=entry.ref,
+            severity="warning",
+        )
+        raise ResourceNotUsedError
+    if not reference.reference.startswith("#"):
+        target = ctx.found.lookup(reference.reference)
+        if target is not None:
+            ctx.used.add(target.ref)
+    try:
+        medication = FhirMedication.model_validate(raw)
+    except ValidationError as exc:
+        ctx.invalid(entry.ref, f"its Medication {reference.reference}: {validation_text(exc)}")
+        raise ResourceNotUsedError from None
+    concepts = [medication.code] if medication.code is not None else []
+    concepts.extend(
+        i.itemCodeableConcept for i in medication.ingredient if i.itemCodeableConcept is not None
+    )
+    if not concepts and reference.display:
+        concepts.append(CodeableConcept(text=reference.display))
+    return identify(concepts)
+
+
+def _current_status(use: MedicationUse, drug: Drug, entry: Entry, ctx: Context) -> bool:
+    """False (with an issue) when the status, intent or doNotPerform means no treatment."""
+    table = codes()["medication"]
+    meaning = table[_STATUS_TABLE[entry.type]].get(use.status)
+    what = f"{entry.ref} ({drug.label})"
+    if meaning is None:
+        ctx.add(
+            "ignored",
+            f"{what} has status {use.status!r}, not an R4 {entry.type} status: not read",
+            resource=entry.ref,
+            severity=drug.severity,
+        )
+        return False
+    if meaning == "ignored":
+        ctx.add("ignored", f"{what} has status {use.status}: not used", resource=entry.ref)
+        return False
+    if meaning == "not_current":
+        ctx.add(
+            "ignored",
+            f"{what} has status {use.status}: not a current treatment, not used",
+            resource=entry.ref,
+        )
+        return False
+    if isinstance(use, MedicationRequest):
+        if use.intent not in table["order_intents"]:
+            ctx.add(
+                "ignored",
+                f"{what} has intent {use.intent!r}: a {use.intent}, not a prescription; not used",
+                resource=entry.ref,
+            )
+            return False
+        if use.doNotPerform:
+            ctx.add(
+                "ignored",
+                f"{what} is a do-not-perform order (the drug is NOT to be given): not a "
+                "treatment course",
+                resource=entry.ref,
+            )
+            return False
+    assumed = table["assumed"].get(use.status)
+    if assumed is not None:
+        ctx.add("assumed", f"{what} {assumed}", resource=entry.ref, field="status")
+    return True
+
+
+def _ended(use: MedicationUse) -> bool:
+    return bool(codes()["medication"][_STATUS_TABLE[type(use).__name__]].get(use.status) == "ended")
+
+
+def _day(ctx: Context, text: str | None, entry: Entry, field: str) -> dt.date | None:
+    parsed = ctx.date(text, entry, field)
+    return parsed.day if parsed is not None else None
+
+
+def _no_start(drug: Drug, entry: Entry, ctx: Context, fields: str) -> ResourceNotUsedError:
+    ctx.add(
+        "missing",
+        f"{entry.ref} ({drug.label}) has no start date ({fields}): the course cannot be placed "
+        "in time and was not used",
+        resource=entry.ref,
+        severity=drug.severity,
+    )
+    return ResourceNotUsedError()
+
+
+def _ended_on_start(
+    use: MedicationUse, start: dt.date, drug: Drug, entry: Entry, ctx: Context
+) -> dt.date:
+    ctx.add(
+        "assumed",
+        f"{entry.ref} ({drug.label}) is {use.status} without an end date: the course is taken "
+        f"as ended on its start date, {start}",
+        resource=entry.ref,
+    )
+    return start
+
+
+def _request_course(
+    use: MedicationRequest, drug: Drug, entry: Entry, ctx: Context
+) -> tuple[dt.date, dt.date | None]:
+    bounds: list[Period] = [
+        d.timing.repeat.boundsPeriod
+        for d in use.dosageInstruction
+        if d.timing is not None
+        and d.timing.repeat is not None
+        and d.timing.repeat.boundsPeriod is not None
+    ]
+    field = "dosageInstruction.timing.repeat.boundsPeriod"
+    starts = [s for b in bounds if (s := _day(ctx, b.start, entry, f"{field}.start"))]
+    ends = [e for b in bounds if (e := _day(ctx, b.end, entry, f"{field}.end"))]
+    start = min(starts) if starts else _day(ctx, use.authoredOn, entry, "authoredOn")
+    if start is None:
+        raise _no_start(drug, entry, ctx, "boundsPeriod.start, authoredOn")
+    bounded = bool(use.dosageInstruction) and len(ends) == len(use.dosageInstruction)
+    stop = max(ends) if bounded and ends else None
+    if stop is None and _ended(use):
+        stop = _ended_on_start(use, start, drug, entry, ctx)
+    _future(start, drug, entry, ctx)
+    return start, stop
+
+
+def _statement_course(
+    use: MedicationStatement, drug: Drug, entry: Entry, ctx: Context
+) -> tuple[dt.date, dt.date | None]:
+    start = stop = None
+    if use.effectivePeriod is not None:
+        start = _day(ctx, use.effectivePeriod.start, entry, "effectivePeriod.start")
+        stop = _day(ctx, use.effectivePeriod.end, entry, "effectivePeriod.end")
+    elif use.effectiveDateTime is not None:
+        start = _day(ctx, use.effectiveDateTime, entry, "effectiveDateTime")
+    if start is None and use.dateAsserted is not None:
+        start = _day(ctx, use.dateAsserted, entry, "dateAsserted")
+        ctx.add(
+            "assumed",
+            f"{entry.ref} ({drug.label}) has no effective start: the course is taken to start "
+            f"when the statement was made (dateAsserted {start})",
+            resource=entry.ref,
+            field="dateAsserted",
+        )
+    if start is None:
+        raise _no_start(drug, entry, ctx, "effectivePeriod.start, effectiveDateTime, dateAsserted")
+    if stop is None and _ended(use):
+        stop = _ended_on_start(use, start, drug, entry, ctx)
+    _future(start, drug, entry, ctx)
+    return start, stop
+
+
+def _dispense_course(
+    use: MedicationDispense, drug: Drug, entry: Entry, ctx: Context
+) -> tuple[dt.date, dt.date]:
+    start = _day(ctx, use.whenHandedOver, entry, "whenHandedOver")
+    if start is None and use.whenPrepared is not None:
+        start = _day(ctx, use.whenPrepared, entry, "whenPrepared")
+        ctx.add(
+            "assumed",
+            f"{entry.ref} ({drug.label}) has no whenHandedOver: dated by whenPrepared ({start})",
+            resource=entry.ref,
+            field="whenPrepared",
+        )
+    if start is None:
+        raise _no_start(drug, entry, ctx, "whenHandedOver, whenPrepared")
+    days = _days_supply(use.daysSupply)
+    if days is None:
+        ctx.add(
+            "assumed",
+            f"{entry.ref} ({drug.label}) gives no daysSupply in days or weeks: the supply is "
+            f"taken to cover only the day it was handed over, {start}",
+            resource=entry.ref,
+            severity=drug.severity,
+            field="daysSupply",
+        )
+        return start, start
+    return start, start + dt.timedelta(days=days - 1)
+
+
+def _days_supply(quantity: Quantity | None) -> int | None:
+    if quantity is None or quantity.value is None or quantity.value < 1:
+        return None
+    unit = (quantity.code or quantity.unit or "").strip().lower()
+    if unit in ("d", "day", "days"):
+        return int(quantity.value)
+    if unit in ("wk", "week", "weeks"):
+        return int(quantity.value * 7)
+    return None
+
+
+def _administered(use: MedicationAdministration, drug: Drug, entry: Entry, ctx: Context) -> dt.date:
+    if use.effectiveDateTime is not None:
+        day = _day(ctx, use.effectiveDateTime, entry, "effectiveDateTime")
+    elif use.effectivePeriod is not None:
+        day = _day(ctx, use.effectivePeriod.start, entry, "effectivePeriod.start")
+    else:
+        day = None
+    if day is None:
+        raise _no_start(drug, entry, ctx, "effectiveDateTime, effectivePeriod.start")
+    return day
+
+
+def _future(start: dt.date, drug: Drug, entry: Entry, ctx: Context) -> None:
+    today = dt.date.today()
+    if start > today:
+        ctx.add(
+            "excluded",
+            f"{entry.ref} ({drug.label}) starts on {start}, after today ({today}): not a "
+            "current treatment until then",
+            resource=entry.ref,
+        )
+
+
+def _dose(quantity: Quantity | None, entry: Entry, ctx: Context) -> dict[str, Any] | None:
+    if quantity is None:
+        return None
+    unit = (
+        quantity.code
+        if quantity.code and quantity.system in (None, codes()["observation"]["ucum"])
+        else quantity.unit
+    )
+    try:
+        if quantity.value is not None and quantity.value > 0 and unit:
+            parse_unit(unit)
+            return {"value": quantity.value, "unit": unit}
+    except CvriskError:
+        pass
+    ctx.add(
+        "ignored",
+        f"{entry.ref} dose {quantity.value} {unit or ''} is not a positive amount in a known "
+        "unit: the dose is not recorded",
+        resource=entry.ref,
+        field="dose",
+    )
+    return None
+
+
+def _route(concept: CodeableConcept | None) -> str | None:
+    if concept is None:
+        return None
+    texts = concept.texts()
+    if texts:
+        return texts[0]
+    return next((c.code for c in concept.coding if c.code), None)
+
+
+def _record_entry(
+    drug: Drug,
+    start: dt.date,
+    stop: dt.date | None,
+    dose: Quantity | None,
+    route: CodeableConcept | None,
+    entry: Entry,
+    ctx: Context,
+) -> Medication | None:
+    if drug.ingredient is None and drug.code is None and not drug.name:
+        ctx.add(
+            "unreadable",
+            f"{entry.ref} names its drug neither by an ATC, RxNorm, SNOMED CT or dm+d code "
+            "nor by a text: not read",
+            resource=entry.ref,
+            severity="warning",
+        )
+        return None
+    fields: dict[str, Any] = {
+        "id": entry.ref,
+        "drug": drug.ingredient or drug.name,
+        "code": drug.code,
+        "system": drug.system,
+        "start": start,
+        "stop": stop,
+        "dose": _dose(dose, entry, ctx),
+        "route": _route(route),
+    }
+    try:
+        return Medication.model_validate(fields)
+    except ValidationError as exc:
+        kind, message = record_problem(exc)
+        ctx.invalid(entry.ref, message, kind=kind)
+        return None
