@@ -232,6 +232,10 @@ def _bundle(
         issues.append(_unreadable(f"{name}.entry", "not a list"))
         return
     for index, entry in enumerate(entries):
+        common = _plain_entry(entry)
+        if common is not None:
+            yield common
+            continue
         place = f"{name}.entry[{index}]"
         if not isinstance(entry, dict):
             issues.append(_unreadable(place, "not a JSON object"))
@@ -269,8 +273,29 @@ def _bundle(
         if resource is None:
             issues.append(_unreadable(place, "no resource"))
             continue
-        full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        yield from _resources(resource, place, full_url, request, issues, depth)
+        full_url = entry.get("fullUrl")
+        yield from _resources(
+            resource, place, full_url if isinstance(full_url, str) else None, request, issues, depth
+        )
+
+
+def _plain_entry(entry: Any) -> Entry | None:
+    """The entry of the common case (a resource with a type and an id, no request or search
+    element), read without the general path; None for anything else."""
+    if type(entry) is not dict or "request" in entry or "search" in entry:
+        return None
+    resource = entry.get("resource")
+    if type(resource) is not dict:
+        return None
+    kind, resource_id = resource.get("resourceType"), resource.get("id")
+    if type(kind) is not str or kind in ("Bundle", "OperationOutcome"):
+        return None
+    if type(resource_id) is not str or not resource_id:
+        return None
+    ref = f"{kind}/{resource_id}"
+    full_url = entry.get("fullUrl")
+    keys = (ref, full_url) if type(full_url) is str and full_url else (ref,)
+    return Entry(resource=resource, type=kind, ref=ref, keys=keys)
 
 
 def _outcome(place: str, resource: Any) -> DataIssue:

@@ -31,8 +31,9 @@ from pydantic import ValidationError
 from cvrisk import vocab
 from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, ResourceNotUsedError, codes
-from cvrisk.fhir.model import CodeableConcept, Period, Quantity
+from cvrisk.fhir.model import CodeableConcept, Period, Quantity, describe
 from cvrisk.fhir.model import Condition as FhirCondition
+from cvrisk.fhir.model import codes as codes_in
 from cvrisk.fhir.observations import record_problem
 from cvrisk.record import Condition
 
@@ -47,10 +48,10 @@ _YEARS = ("a", "yr", "year", "years")
 def read_condition(entry: Entry, ctx: Context) -> list[Condition]:
     """The record diagnoses of one Condition resource."""
     condition = ctx.validate(FhirCondition, entry)
-    if condition is None or not ctx.about_patient(condition.subject, entry):
+    if condition is None or not ctx.about_patient(condition.get("subject"), entry):
         return []
     table = codes()["condition"]
-    verification = _status(condition.verificationStatus, table["verification_system"])
+    verification = _status(condition.get("verificationStatus"), table["verification_system"])
     if verification in table["excluded"]:
         ctx.add(
             "ignored",
@@ -66,9 +67,9 @@ def read_condition(entry: Entry, ctx: Context) -> list[Condition]:
             resource=entry.ref,
         )
         return []
-    coded = _codings(condition.code)
+    coded = _codings(condition.get("code"))
     if not coded:
-        said = condition.code.describe() if condition.code is not None else "no code"
+        said = describe(condition["code"]) if "code" in condition else "no code"
         ctx.add(
             "unreadable",
             f"{entry.ref} ({said}) is not coded in ICD-10, ICD-10-CM or SNOMED CT: not read; "
@@ -106,7 +107,7 @@ def read_condition(entry: Entry, ctx: Context) -> list[Condition]:
 def _status(concept: CodeableConcept | None, system: str) -> str | None:
     if concept is None:
         return None
-    found = concept.codes(system)
+    found = codes_in(concept, system)
     return found[0] if found else None
 
 
@@ -115,9 +116,9 @@ def _codings(concept: CodeableConcept | None) -> list[tuple[str, str]]:
     if concept is None:
         return []
     supported = [
-        (_SHORT[c.system], c.code.strip())
-        for c in concept.coding
-        if c.system in _SHORT and c.code and c.code.strip()
+        (_SHORT[c["system"]], c["code"].strip())
+        for c in concept.get("coding", ())
+        if c.get("system") in _SHORT and c.get("code", "").strip()
     ]
     kept: list[tuple[str, str]] = []
     seen: set[tuple[str, ...]] = set()
@@ -130,12 +131,12 @@ def _codings(concept: CodeableConcept | None) -> list[tuple[str, str]]:
 
 
 def _onset(condition: FhirCondition, entry: Entry, ctx: Context) -> dt.date | None:
-    if condition.onsetDateTime is not None:
-        return _day(ctx, condition.onsetDateTime, entry, "onsetDateTime")
-    if condition.onsetPeriod is not None:
-        return _period(condition.onsetPeriod, entry, ctx, "onsetPeriod", prefer="start")
-    if condition.onsetAge is not None:
-        return _age(condition.onsetAge, entry, ctx, "onsetAge")
+    if "onsetDateTime" in condition:
+        return _day(ctx, condition["onsetDateTime"], entry, "onsetDateTime")
+    if "onsetPeriod" in condition:
+        return _period(condition["onsetPeriod"], entry, ctx, "onsetPeriod", prefer="start")
+    if "onsetAge" in condition:
+        return _age(condition["onsetAge"], entry, ctx, "onsetAge")
     _not_read(entry, ctx, "onset", ("onsetRange", "onsetString"))
     return None
 
@@ -144,15 +145,17 @@ def _abatement(
     condition: FhirCondition, onset: dt.date | None, entry: Entry, ctx: Context
 ) -> dt.date | None:
     table = codes()["condition"]
-    clinical = _status(condition.clinicalStatus, table["clinical_system"])
-    abated = clinical in table["abated"] or (clinical is None and condition.abatementBoolean)
+    clinical = _status(condition.get("clinicalStatus"), table["clinical_system"])
+    abated = clinical in table["abated"] or (
+        clinical is None and condition.get("abatementBoolean", False)
+    )
     when: dt.date | None = None
-    if condition.abatementDateTime is not None:
-        when = _day(ctx, condition.abatementDateTime, entry, "abatementDateTime")
-    elif condition.abatementPeriod is not None:
-        when = _period(condition.abatementPeriod, entry, ctx, "abatementPeriod", prefer="end")
-    elif condition.abatementAge is not None:
-        when = _age(condition.abatementAge, entry, ctx, "abatementAge")
+    if "abatementDateTime" in condition:
+        when = _day(ctx, condition["abatementDateTime"], entry, "abatementDateTime")
+    elif "abatementPeriod" in condition:
+        when = _period(condition["abatementPeriod"], entry, ctx, "abatementPeriod", prefer="end")
+    elif "abatementAge" in condition:
+        when = _age(condition["abatementAge"], entry, ctx, "abatementAge")
     else:
         _not_read(entry, ctx, "abatement", ("abatementRange", "abatementString"))
     if clinical is not None and clinical not in table["active"] and clinical not in table["abated"]:
@@ -177,8 +180,8 @@ def _abatement(
     if when is not None:
         return when
     fallback, what = onset, "its onset date"
-    if fallback is None and condition.recordedDate is not None:
-        fallback, what = _day(ctx, condition.recordedDate, entry, "recordedDate"), "recordedDate"
+    if fallback is None and "recordedDate" in condition:
+        fallback, what = _day(ctx, condition["recordedDate"], entry, "recordedDate"), "recordedDate"
     if fallback is None:
         ctx.add(
             "missing",
@@ -207,7 +210,8 @@ def _day(ctx: Context, text: str, entry: Entry, field: str) -> dt.date | None:
 def _period(
     period: Period, entry: Entry, ctx: Context, field: str, *, prefer: str
 ) -> dt.date | None:
-    first, second = (period.start, period.end) if prefer == "start" else (period.end, period.start)
+    start, end = period.get("start"), period.get("end")
+    first, second = (start, end) if prefer == "start" else (end, start)
     name = f"{field}.{prefer}" if first else f"{field}.{'end' if prefer == 'start' else 'start'}"
     text = first or second
     return _day(ctx, text, entry, name) if text else None
@@ -215,25 +219,26 @@ def _period(
 
 def _age(age: Quantity, entry: Entry, ctx: Context, field: str) -> dt.date | None:
     """A date from an age in years and the birth date (an ``assumed`` issue)."""
-    unit = age.code or age.unit
-    if age.value is None or unit not in _YEARS or ctx.birth_date is None or age.value < 0:
+    unit = age.get("code") or age.get("unit")
+    value = age.get("value")
+    if value is None or unit not in _YEARS or ctx.birth_date is None or value < 0:
         ctx.add(
             "missing",
-            f"{entry.ref} {field} ({age.value} {unit}) is not an age in years: the date is "
+            f"{entry.ref} {field} ({value} {unit}) is not an age in years: the date is "
             "left unknown",
             resource=entry.ref,
             field=field,
         )
         return None
     born = ctx.birth_date
-    years = int(age.value)
+    years = int(value)
     try:
         day = born.replace(year=born.year + years)
     except ValueError:  # 29 February in a non-leap year
         day = dt.date(born.year + years, 3, 1)
     ctx.add(
         "assumed",
-        f"{entry.ref} {field} {age.value:g} years: read as {day} (the birthday at that age)",
+        f"{entry.ref} {field} {value:g} years: read as {day} (the birthday at that age)",
         resource=entry.ref,
         field=field,
     )

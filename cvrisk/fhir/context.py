@@ -12,18 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from cvrisk.data import load_data
 from cvrisk.errors import RecordError
 from cvrisk.fhir import dates
 from cvrisk.fhir.bundle import Entry, Input, reference_key
-from cvrisk.fhir.model import Reference
+from cvrisk.fhir.model import Reference, adapter
 from cvrisk.issues import DataIssue, IssueKind, Severity
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 @cache
@@ -91,20 +91,21 @@ class Context:
             field=field,
         )
 
-    def validate(self, model: type[ModelT], entry: Entry) -> ModelT | None:
-        """The resource read with ``model``, or None (an invalid-resource issue) when its
-        elements have the wrong JSON types."""
+    def validate(self, kind: type[T], entry: Entry) -> T | None:
+        """The resource's elements of typed dict ``kind`` (:mod:`cvrisk.fhir.model`), or None
+        (an invalid-resource issue) when they have the wrong JSON types."""
         try:
-            return model.model_validate(entry.resource)
+            value: T = adapter(cast(Any, kind)).validate_python(entry.resource)
+            return value
         except ValidationError as exc:
             self.invalid(entry.ref, validation_text(exc))
             return None
 
     def about_patient(self, subject: Reference | None, entry: Entry) -> bool:
         """False (with a warning) when the resource's subject is someone else."""
-        if subject is None or subject.reference is None:
+        reference = subject.get("reference") if subject else None
+        if reference is None:
             return True
-        reference = subject.reference
         if reference in self.patient_keys or reference_key(reference) in self.patient_keys:
             return True
         self.add(
@@ -148,7 +149,8 @@ class Context:
             shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
             self.add(
                 "ignored",
-                f"{system}|{code} ({name}) is not a code cvrisk reads: {len(refs)} "
+                f"{system}|{code}{f' ({name})' if name else ''} is not a code cvrisk reads: "
+                f"{len(refs)} "
                 f"Observation(s) not used ({shown})",
                 resource=refs[0],
                 field=code,

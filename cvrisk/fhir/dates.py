@@ -53,6 +53,12 @@ def parse(text: str, *, allow_time: bool = True) -> FhirDate:
     """
     if not isinstance(text, str):
         raise DateError(f"{text!r} is not a FHIR date text")
+    if len(text) >= 19 and text[10] == "T" and text[4] == "-" and text[7] == "-" and allow_time:
+        # the common full date-time: the C parser (FHIR's form is a subset of ISO 8601)
+        try:
+            return FhirDate(dt.datetime.fromisoformat(text))
+        except ValueError:
+            pass  # the general path says what is wrong
     match = _DATE_TIME.fullmatch(text.strip())
     if match is None:
         raise DateError(f"{text!r} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD) or dateTime")

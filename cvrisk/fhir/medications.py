@@ -41,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -51,13 +51,15 @@ from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, ResourceNotUsedError, codes, validation_text
 from cvrisk.fhir.model import (
     CodeableConcept,
+    Dosage,
     MedicationAdministration,
     MedicationDispense,
     MedicationRequest,
     MedicationStatement,
     MedicationUse,
-    Period,
     Quantity,
+    adapter,
+    texts,
 )
 from cvrisk.fhir.model import Medication as FhirMedication
 from cvrisk.fhir.observations import record_problem
@@ -73,7 +75,7 @@ _SYSTEMS = {
     "https://dmd.nhs.uk": "snomed",
 }
 _PREFERENCE = ("atc", "rxnorm", "snomed")
-_MODELS: dict[str, type[MedicationUse]] = {
+_MODELS: dict[str, Any] = {
     "MedicationRequest": MedicationRequest,
     "MedicationStatement": MedicationStatement,
     "MedicationDispense": MedicationDispense,
@@ -127,30 +129,30 @@ def identify(concepts: list[CodeableConcept]) -> Drug:
     RxNorm ingredient codes) and ``vocab.antipsychotic_id`` (catalogue names and aliases).
     """
     codings = [
-        (_SYSTEMS[c.system], c.code.strip())
+        (_SYSTEMS[c["system"]], c["code"].strip())
         for concept in concepts
-        for c in concept.coding
-        if c.system in _SYSTEMS and c.code and c.code.strip()
+        for c in concept.get("coding", ())
+        if c.get("system") in _SYSTEMS and c.get("code", "").strip()
     ]
-    texts = [text for concept in concepts for text in concept.texts()]
+    names = [text for concept in concepts for text in texts(concept)]
     found: dict[str, tuple[str, str] | None] = {}
     for system, code in codings:
         if system in ("atc", "rxnorm"):
             ingredient = vocab.drug_for_code(code, system)
             if ingredient is not None:
                 found.setdefault(ingredient, (system, code))
-    for text in texts:
+    for name in names:
         try:
-            found.setdefault(vocab.antipsychotic_id(text), None)
+            found.setdefault(vocab.antipsychotic_id(name), None)
         except CvriskError:
             continue
-    kept = _kept_coding(codings, found)
-    name = texts[0] if texts else None
+    kept_system, kept_code = _kept_coding(codings, found)
+    first = names[0] if names else None
     if len(found) == 1:
-        return Drug(next(iter(found)), *kept, name=name, antipsychotic=True)
+        return Drug(next(iter(found)), kept_system, kept_code, first, antipsychotic=True)
     atc = [code for system, code in codings if system == "atc"]
-    known_other = bool(atc) and not any(code.upper().startswith("N05A") for code in atc)
-    return Drug(None, *kept, name=name, antipsychotic=False if known_other else None)
+    known_other = bool(atc) and not any(c.upper().startswith("N05A") for c in atc)
+    return Drug(None, kept_system, kept_code, first, antipsychotic=False if known_other else None)
 
 
 def _kept_coding(
@@ -167,27 +169,30 @@ def _kept_coding(
 def read_medication_use(entry: Entry, ctx: Context) -> list[Medication]:
     """The record entry of a MedicationRequest, MedicationStatement or MedicationDispense."""
     use = ctx.validate(_MODELS[entry.type], entry)
-    if use is None or not ctx.about_patient(use.subject, entry):
+    if use is None or not ctx.about_patient(use.get("subject"), entry):
         return []
     try:
         drug = _drug(use, entry, ctx)
         if not _current_status(use, drug, entry, ctx):
             return []
-        if isinstance(use, MedicationRequest):
-            start, stop = _request_course(use, drug, entry, ctx)
-            dosage = use.dosageInstruction[0] if use.dosageInstruction else None
-        elif isinstance(use, MedicationStatement):
-            start, stop = _statement_course(use, drug, entry, ctx)
-            dosage = use.dosage[0] if use.dosage else None
+        if entry.type == "MedicationRequest":
+            request = cast(MedicationRequest, use)
+            start, stop = _request_course(request, drug, entry, ctx)
+            dosages = request.get("dosageInstruction", [])
+        elif entry.type == "MedicationStatement":
+            statement = cast(MedicationStatement, use)
+            start, stop = _statement_course(statement, drug, entry, ctx)
+            dosages = statement.get("dosage", [])
         else:
-            assert isinstance(use, MedicationDispense)
-            start, stop = _dispense_course(use, drug, entry, ctx)
-            dosage = use.dosageInstruction[0] if use.dosageInstruction else None
+            dispense = cast(MedicationDispense, use)
+            start, stop = _dispense_course(dispense, drug, entry, ctx)
+            dosages = dispense.get("dosageInstruction", [])
     except ResourceNotUsedError:
         return []
-    dose = dosage.doseAndRate[0].doseQuantity if dosage and dosage.doseAndRate else None
-    route = dosage.route if dosage else None
-    made = _record_entry(drug, start, stop, dose, route, entry, ctx)
+    dosage: Dosage = dosages[0] if dosages else {}
+    rates = dosage.get("doseAndRate", [])
+    dose = rates[0].get("doseQuantity") if rates else None
+    made = _record_entry(drug, start, stop, dose, dosage.get("route"), entry, ctx)
     return [made] if made is not None else []
 
 
@@ -198,7 +203,7 @@ def read_administrations(entries: list[Entry], ctx: Context) -> list[Medication]
     )
     for entry in entries:
         use = ctx.validate(MedicationAdministration, entry)
-        if use is None or not ctx.about_patient(use.subject, entry):
+        if use is None or not ctx.about_patient(use.get("subject"), entry):
             continue
         try:
             drug = _drug(use, entry, ctx)
@@ -218,15 +223,9 @@ def read_administrations(entries: list[Entry], ctx: Context) -> list[Medication]
                 stop = later[0] - dt.timedelta(days=1)
             else:
                 stop = _last_cover(day, days, drug, entry, ctx)
-            dosage = use.dosage
+            dosage = use.get("dosage", {})
             made = _record_entry(
-                drug,
-                day,
-                stop,
-                dosage.dose if dosage else None,
-                dosage.route if dosage else None,
-                entry,
-                ctx,
+                drug, day, stop, dosage.get("dose"), dosage.get("route"), entry, ctx
             )
             if made is not None:
                 out.append(made)
@@ -260,10 +259,14 @@ def _last_cover(
 
 def _drug(use: MedicationUse, entry: Entry, ctx: Context) -> Drug:
     """The drug a medication resource names (ResourceNotUsedError, with an issue, when none)."""
-    if use.medicationCodeableConcept is not None:
-        return identify([use.medicationCodeableConcept])
-    reference = use.medicationReference
-    if reference is None or (reference.reference is None and reference.display is None):
+    if "medicationCodeableConcept" in use:
+        return identify([use["medicationCodeableConcept"]])
+    reference = use.get("medicationReference") or {}
+    target = reference.get("reference")
+    display = reference.get("display")
+    if target is None:
+        if display:
+            return identify([{"text": display}])
         ctx.add(
             "unreadable",
             f"{entry.ref} names no medication (medication[x]): not read",
@@ -271,69 +274,72 @@ def _drug(use: MedicationUse, entry: Entry, ctx: Context) -> Drug:
             severity="warning",
         )
         raise ResourceNotUsedError
-    if reference.reference is None:
-        return identify([CodeableConcept(text=reference.display)])
-    raw = ctx.found.resolve(reference.reference, entry)
+    raw = ctx.found.resolve(target, entry)
     if raw is None or raw.get("resourceType") != "Medication":
         ctx.add(
             "unreadable",
-            f"{entry.ref} refers to {reference.reference}, which is not a Medication in the "
-            "input (contained or in the Bundle): the drug is unknown, the entry not read; "
-            "include the Medication",
+            f"{entry.ref} refers to {target}, which is not a Medication in the input "
+            "(contained or in the Bundle): the drug is unknown, the entry not read; include "
+            "the Medication",
             resource=entry.ref,
             severity="warning",
         )
         raise ResourceNotUsedError
-    if not reference.reference.startswith("#"):
-        target = ctx.found.lookup(reference.reference)
-        if target is not None:
-            ctx.used.add(target.ref)
+    if not target.startswith("#"):
+        named = ctx.found.lookup(target)
+        if named is not None:
+            ctx.used.add(named.ref)
     try:
-        medication = FhirMedication.model_validate(raw)
+        medication: FhirMedication = adapter(FhirMedication).validate_python(raw)
     except ValidationError as exc:
-        ctx.invalid(entry.ref, f"its Medication {reference.reference}: {validation_text(exc)}")
+        ctx.invalid(entry.ref, f"its Medication {target}: {validation_text(exc)}")
         raise ResourceNotUsedError from None
-    concepts = [medication.code] if medication.code is not None else []
+    concepts = [medication["code"]] if "code" in medication else []
     concepts.extend(
-        i.itemCodeableConcept for i in medication.ingredient if i.itemCodeableConcept is not None
+        i["itemCodeableConcept"]
+        for i in medication.get("ingredient", ())
+        if "itemCodeableConcept" in i
     )
-    if not concepts and reference.display:
-        concepts.append(CodeableConcept(text=reference.display))
+    if not concepts and display:
+        concepts.append({"text": display})
     return identify(concepts)
 
 
 def _current_status(use: MedicationUse, drug: Drug, entry: Entry, ctx: Context) -> bool:
     """False (with an issue) when the status, intent or doNotPerform means no treatment."""
     table = codes()["medication"]
-    meaning = table[_STATUS_TABLE[entry.type]].get(use.status)
+    status = use["status"]
+    meaning = table[_STATUS_TABLE[entry.type]].get(status)
     what = f"{entry.ref} ({drug.label})"
     if meaning is None:
         ctx.add(
             "ignored",
-            f"{what} has status {use.status!r}, not an R4 {entry.type} status: not read",
+            f"{what} has status {status!r}, not an R4 {entry.type} status: not read",
             resource=entry.ref,
             severity=drug.severity,
         )
         return False
     if meaning == "ignored":
-        ctx.add("ignored", f"{what} has status {use.status}: not used", resource=entry.ref)
+        ctx.add("ignored", f"{what} has status {status}: not used", resource=entry.ref)
         return False
     if meaning == "not_current":
         ctx.add(
             "ignored",
-            f"{what} has status {use.status}: not a current treatment, not used",
+            f"{what} has status {status}: not a current treatment, not used",
             resource=entry.ref,
         )
         return False
-    if isinstance(use, MedicationRequest):
-        if use.intent not in table["order_intents"]:
+    if entry.type == "MedicationRequest":
+        request = cast(MedicationRequest, use)
+        intent = request["intent"]
+        if intent not in table["order_intents"]:
             ctx.add(
                 "ignored",
-                f"{what} has intent {use.intent!r}: a {use.intent}, not a prescription; not used",
+                f"{what} has intent {intent!r}: a {intent}, not a prescription; not used",
                 resource=entry.ref,
             )
             return False
-        if use.doNotPerform:
+        if request.get("doNotPerform"):
             ctx.add(
                 "ignored",
                 f"{what} is a do-not-perform order (the drug is NOT to be given): not a "
@@ -341,14 +347,15 @@ def _current_status(use: MedicationUse, drug: Drug, entry: Entry, ctx: Context) 
                 resource=entry.ref,
             )
             return False
-    assumed = table["assumed"].get(use.status)
+    assumed = table["assumed"].get(status)
     if assumed is not None:
         ctx.add("assumed", f"{what} {assumed}", resource=entry.ref, field="status")
     return True
 
 
-def _ended(use: MedicationUse) -> bool:
-    return bool(codes()["medication"][_STATUS_TABLE[type(use).__name__]].get(use.status) == "ended")
+def _ended(use: MedicationUse, entry: Entry) -> bool:
+    meanings = codes()["medication"][_STATUS_TABLE[entry.type]]
+    return bool(meanings.get(use["status"]) == "ended")
 
 
 def _day(ctx: Context, text: str | None, entry: Entry, field: str) -> dt.date | None:
@@ -372,8 +379,8 @@ def _ended_on_start(
 ) -> dt.date:
     ctx.add(
         "assumed",
-        f"{entry.ref} ({drug.label}) is {use.status} without an end date: the course is taken "
-        f"as ended on its start date, {start}",
+        f"{entry.ref} ({drug.label}) is {use['status']} without an end date: the course is "
+        f"taken as ended on its start date, {start}",
         resource=entry.ref,
     )
     return start
@@ -382,22 +389,21 @@ def _ended_on_start(
 def _request_course(
     use: MedicationRequest, drug: Drug, entry: Entry, ctx: Context
 ) -> tuple[dt.date, dt.date | None]:
-    bounds: list[Period] = [
-        d.timing.repeat.boundsPeriod
-        for d in use.dosageInstruction
-        if d.timing is not None
-        and d.timing.repeat is not None
-        and d.timing.repeat.boundsPeriod is not None
+    instructions = use.get("dosageInstruction", [])
+    bounds = [
+        d["timing"]["repeat"]["boundsPeriod"]
+        for d in instructions
+        if "boundsPeriod" in d.get("timing", {}).get("repeat", {})
     ]
     field = "dosageInstruction.timing.repeat.boundsPeriod"
-    starts = [s for b in bounds if (s := _day(ctx, b.start, entry, f"{field}.start"))]
-    ends = [e for b in bounds if (e := _day(ctx, b.end, entry, f"{field}.end"))]
-    start = min(starts) if starts else _day(ctx, use.authoredOn, entry, "authoredOn")
+    starts = [s for b in bounds if (s := _day(ctx, b.get("start"), entry, f"{field}.start"))]
+    ends = [e for b in bounds if (e := _day(ctx, b.get("end"), entry, f"{field}.end"))]
+    start = min(starts) if starts else _day(ctx, use.get("authoredOn"), entry, "authoredOn")
     if start is None:
         raise _no_start(drug, entry, ctx, "boundsPeriod.start, authoredOn")
-    bounded = bool(use.dosageInstruction) and len(ends) == len(use.dosageInstruction)
-    stop = max(ends) if bounded and ends else None
-    if stop is None and _ended(use):
+    bounded = bool(instructions) and len(ends) == len(instructions)
+    stop = max(ends) if bounded else None
+    if stop is None and _ended(use, entry):
         stop = _ended_on_start(use, start, drug, entry, ctx)
     _future(start, drug, entry, ctx)
     return start, stop
@@ -407,13 +413,14 @@ def _statement_course(
     use: MedicationStatement, drug: Drug, entry: Entry, ctx: Context
 ) -> tuple[dt.date, dt.date | None]:
     start = stop = None
-    if use.effectivePeriod is not None:
-        start = _day(ctx, use.effectivePeriod.start, entry, "effectivePeriod.start")
-        stop = _day(ctx, use.effectivePeriod.end, entry, "effectivePeriod.end")
-    elif use.effectiveDateTime is not None:
-        start = _day(ctx, use.effectiveDateTime, entry, "effectiveDateTime")
-    if start is None and use.dateAsserted is not None:
-        start = _day(ctx, use.dateAsserted, entry, "dateAsserted")
+    if "effectivePeriod" in use:
+        period = use["effectivePeriod"]
+        start = _day(ctx, period.get("start"), entry, "effectivePeriod.start")
+        stop = _day(ctx, period.get("end"), entry, "effectivePeriod.end")
+    elif "effectiveDateTime" in use:
+        start = _day(ctx, use["effectiveDateTime"], entry, "effectiveDateTime")
+    if start is None and "dateAsserted" in use:
+        start = _day(ctx, use["dateAsserted"], entry, "dateAsserted")
         ctx.add(
             "assumed",
             f"{entry.ref} ({drug.label}) has no effective start: the course is taken to start "
@@ -423,7 +430,7 @@ def _statement_course(
         )
     if start is None:
         raise _no_start(drug, entry, ctx, "effectivePeriod.start, effectiveDateTime, dateAsserted")
-    if stop is None and _ended(use):
+    if stop is None and _ended(use, entry):
         stop = _ended_on_start(use, start, drug, entry, ctx)
     _future(start, drug, entry, ctx)
     return start, stop
@@ -432,9 +439,9 @@ def _statement_course(
 def _dispense_course(
     use: MedicationDispense, drug: Drug, entry: Entry, ctx: Context
 ) -> tuple[dt.date, dt.date]:
-    start = _day(ctx, use.whenHandedOver, entry, "whenHandedOver")
-    if start is None and use.whenPrepared is not None:
-        start = _day(ctx, use.whenPrepared, entry, "whenPrepared")
+    start = _day(ctx, use.get("whenHandedOver"), entry, "whenHandedOver")
+    if start is None and "whenPrepared" in use:
+        start = _day(ctx, use["whenPrepared"], entry, "whenPrepared")
         ctx.add(
             "assumed",
             f"{entry.ref} ({drug.label}) has no whenHandedOver: dated by whenPrepared ({start})",
@@ -443,7 +450,7 @@ def _dispense_course(
         )
     if start is None:
         raise _no_start(drug, entry, ctx, "whenHandedOver, whenPrepared")
-    days = _days_supply(use.daysSupply)
+    days = _days_supply(use.get("daysSupply"))
     if days is None:
         ctx.add(
             "assumed",
@@ -458,23 +465,23 @@ def _dispense_course(
 
 
 def _days_supply(quantity: Quantity | None) -> int | None:
-    if quantity is None or quantity.value is None or quantity.value < 1:
+    value = quantity.get("value") if quantity else None
+    if quantity is None or value is None or value < 1:
         return None
-    unit = (quantity.code or quantity.unit or "").strip().lower()
+    unit = (quantity.get("code") or quantity.get("unit") or "").strip().lower()
     if unit in ("d", "day", "days"):
-        return int(quantity.value)
+        return int(value)
     if unit in ("wk", "week", "weeks"):
-        return int(quantity.value * 7)
+        return int(value * 7)
     return None
 
 
 def _administered(use: MedicationAdministration, drug: Drug, entry: Entry, ctx: Context) -> dt.date:
-    if use.effectiveDateTime is not None:
-        day = _day(ctx, use.effectiveDateTime, entry, "effectiveDateTime")
-    elif use.effectivePeriod is not None:
-        day = _day(ctx, use.effectivePeriod.start, entry, "effectivePeriod.start")
-    else:
-        day = None
+    day = None
+    if "effectiveDateTime" in use:
+        day = _day(ctx, use["effectiveDateTime"], entry, "effectiveDateTime")
+    elif "effectivePeriod" in use:
+        day = _day(ctx, use["effectivePeriod"].get("start"), entry, "effectivePeriod.start")
     if day is None:
         raise _no_start(drug, entry, ctx, "effectiveDateTime, effectivePeriod.start")
     return day
@@ -494,21 +501,20 @@ def _future(start: dt.date, drug: Drug, entry: Entry, ctx: Context) -> None:
 def _dose(quantity: Quantity | None, entry: Entry, ctx: Context) -> dict[str, Any] | None:
     if quantity is None:
         return None
-    unit = (
-        quantity.code
-        if quantity.code and quantity.system in (None, codes()["observation"]["ucum"])
-        else quantity.unit
-    )
+    ucum = codes()["observation"]["ucum"]
+    code = quantity.get("code")
+    unit = code if code and quantity.get("system", ucum) == ucum else quantity.get("unit")
+    value = quantity.get("value")
     try:
-        if quantity.value is not None and quantity.value > 0 and unit:
+        if value is not None and value > 0 and unit:
             parse_unit(unit)
-            return {"value": quantity.value, "unit": unit}
+            return {"value": value, "unit": unit}
     except CvriskError:
         pass
     ctx.add(
         "ignored",
-        f"{entry.ref} dose {quantity.value} {unit or ''} is not a positive amount in a known "
-        "unit: the dose is not recorded",
+        f"{entry.ref} dose {value} {unit or ''} is not a positive amount in a known unit: the "
+        "dose is not recorded",
         resource=entry.ref,
         field="dose",
     )
@@ -516,12 +522,12 @@ def _dose(quantity: Quantity | None, entry: Entry, ctx: Context) -> dict[str, An
 
 
 def _route(concept: CodeableConcept | None) -> str | None:
-    if concept is None:
+    if not concept:
         return None
-    texts = concept.texts()
-    if texts:
-        return texts[0]
-    return next((c.code for c in concept.coding if c.code), None)
+    found = texts(concept)
+    if found:
+        return found[0]
+    return next((c["code"] for c in concept.get("coding", ()) if c.get("code")), None)
 
 
 def _record_entry(

@@ -1,222 +1,234 @@
-"""Small pydantic models of the FHIR R4 elements cvrisk reads, and only those.
+"""The FHIR R4 elements cvrisk reads, and only those, as pydantic-validated typed dicts.
 
-Every other element of a resource is ignored (``extra="ignore"``), so a resource is never
-refused for content cvrisk does not use; what is read is checked with FHIR's JSON types:
-numbers must be JSON numbers, booleans JSON booleans, strings strings (``"value": "5.2"`` is
-an error naming the field, not a coerced number). Dates stay text here and are parsed by
-:mod:`cvrisk.fhir.dates`, which knows FHIR's partial dates.
+Each resource is validated by pydantic v2 against a ``TypedDict`` of the elements cvrisk
+uses; every other element is dropped, so a resource is never refused for content cvrisk does
+not use. What is read is checked with FHIR's JSON types: numbers must be JSON numbers,
+booleans JSON booleans, strings strings (``"value": "5.2"`` is an error naming the field, not
+a coerced number). Dates stay text here and are parsed by :mod:`cvrisk.fhir.dates`, which
+knows FHIR's partial dates.
 
-The full ``fhir.resources`` models validate every element and cost about 0.4 ms per
-Observation, too slow for the service path; the tests use them to check example inputs and
-everything :mod:`cvrisk.fhir.export` writes.
+Typed dicts rather than model classes: validating into dicts costs about a quarter of
+building model instances (a 500-resource Bundle must map in a few milliseconds), and mypy
+still checks every access. The full ``fhir.resources`` models validate every element and
+cost about 0.4 ms per Observation; the tests use them to check example inputs and everything
+:mod:`cvrisk.fhir.export` writes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Required
 
-from pydantic import BaseModel, ConfigDict, Strict, StrictBool
+from pydantic import Strict, StrictBool, TypeAdapter
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 #: A FHIR decimal or integer, given as a JSON number.
 Decimal = Annotated[float, Strict()]
 
 
-class Element(BaseModel):
-    """Base of every model: unknown elements are ignored, values are not coerced."""
-
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
-
-
-class Coding(Element):
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
+class Coding(TypedDict, total=False):
+    system: str
+    code: str
+    display: str
 
 
-class CodeableConcept(Element):
-    coding: list[Coding] = []
-    text: str | None = None
-
-    def codes(self, system: str) -> list[str]:
-        """The codes of this concept in ``system``, in order."""
-        return [c.code for c in self.coding if c.system == system and c.code]
-
-    def has(self, system: str, code: str) -> bool:
-        return any(c.system == system and c.code == code for c in self.coding)
-
-    def describe(self) -> str:
-        """A short human text: the text, else the first display, else ``system|code``."""
-        if self.text:
-            return self.text
-        for coding in self.coding:
-            if coding.display:
-                return coding.display
-        for coding in self.coding:
-            if coding.code:
-                return f"{coding.system or '?'}|{coding.code}"
-        return "(no code)"
-
-    def texts(self) -> list[str]:
-        """Every human text of the concept: ``text`` then the codings' displays."""
-        out = [self.text] if self.text else []
-        out.extend(c.display for c in self.coding if c.display)
-        return out
+class CodeableConcept(TypedDict, total=False):
+    coding: list[Coding]
+    text: str
 
 
-class Quantity(Element):
-    value: Decimal | None = None
-    comparator: str | None = None
-    unit: str | None = None
-    system: str | None = None
-    code: str | None = None
+class Quantity(TypedDict, total=False):
+    value: Decimal
+    comparator: str
+    unit: str
+    system: str
+    code: str
 
 
-class Reference(Element):
-    reference: str | None = None
-    display: str | None = None
+class Reference(TypedDict, total=False):
+    reference: str
+    display: str
 
 
-class Period(Element):
-    start: str | None = None
-    end: str | None = None
+class Period(TypedDict, total=False):
+    start: str
+    end: str
 
 
-class Extension(Element):
-    url: str
-    valueCodeableConcept: CodeableConcept | None = None
-    valueCoding: Coding | None = None
-    valueString: str | None = None
-    extension: list[Extension] = []
+class Extension(TypedDict, total=False):
+    url: Required[str]
+    valueCodeableConcept: CodeableConcept
+    valueCoding: Coding
+    valueString: str
+    extension: list[Extension]
 
 
-class Patient(Element):
-    id: str | None = None
-    gender: str | None = None
-    birthDate: str | None = None
-    deceasedBoolean: StrictBool | None = None
-    deceasedDateTime: str | None = None
-    extension: list[Extension] = []
+class Patient(TypedDict, total=False):
+    id: str
+    gender: str
+    birthDate: str
+    deceasedBoolean: StrictBool
+    deceasedDateTime: str
+    extension: list[Extension]
 
 
-class Component(Element):
+class Component(TypedDict, total=False):
+    code: Required[CodeableConcept]
+    valueQuantity: Quantity
+    valueCodeableConcept: CodeableConcept
+    dataAbsentReason: CodeableConcept
+
+
+class Observation(TypedDict, total=False):
+    id: str
+    status: Required[str]
+    code: Required[CodeableConcept]
+    subject: Reference
+    effectiveDateTime: str
+    effectiveInstant: str
+    effectivePeriod: Period
+    issued: str
+    valueQuantity: Quantity
+    valueCodeableConcept: CodeableConcept
+    dataAbsentReason: CodeableConcept
+    component: list[Component]
+
+
+class Condition(TypedDict, total=False):
+    id: str
+    clinicalStatus: CodeableConcept
+    verificationStatus: CodeableConcept
     code: CodeableConcept
-    valueQuantity: Quantity | None = None
-    valueCodeableConcept: CodeableConcept | None = None
-    dataAbsentReason: CodeableConcept | None = None
+    subject: Reference
+    onsetDateTime: str
+    onsetPeriod: Period
+    onsetAge: Quantity
+    abatementDateTime: str
+    abatementPeriod: Period
+    abatementAge: Quantity
+    abatementBoolean: StrictBool
+    recordedDate: str
 
 
-class Observation(Element):
-    id: str | None = None
-    status: str
+class Ingredient(TypedDict, total=False):
+    itemCodeableConcept: CodeableConcept
+    itemReference: Reference
+
+
+class Medication(TypedDict, total=False):
+    id: str
     code: CodeableConcept
-    subject: Reference | None = None
-    effectiveDateTime: str | None = None
-    effectiveInstant: str | None = None
-    effectivePeriod: Period | None = None
-    issued: str | None = None
-    valueQuantity: Quantity | None = None
-    valueCodeableConcept: CodeableConcept | None = None
-    dataAbsentReason: CodeableConcept | None = None
-    component: list[Component] = []
+    ingredient: list[Ingredient]
 
 
-class Condition(Element):
-    id: str | None = None
-    clinicalStatus: CodeableConcept | None = None
-    verificationStatus: CodeableConcept | None = None
-    code: CodeableConcept | None = None
-    subject: Reference | None = None
-    onsetDateTime: str | None = None
-    onsetPeriod: Period | None = None
-    onsetAge: Quantity | None = None
-    abatementDateTime: str | None = None
-    abatementPeriod: Period | None = None
-    abatementAge: Quantity | None = None
-    abatementBoolean: StrictBool | None = None
-    recordedDate: str | None = None
+class Repeat(TypedDict, total=False):
+    boundsPeriod: Period
 
 
-class Ingredient(Element):
-    itemCodeableConcept: CodeableConcept | None = None
-    itemReference: Reference | None = None
+class Timing(TypedDict, total=False):
+    repeat: Repeat
 
 
-class Medication(Element):
-    id: str | None = None
-    code: CodeableConcept | None = None
-    ingredient: list[Ingredient] = []
+class DoseAndRate(TypedDict, total=False):
+    doseQuantity: Quantity
 
 
-class Repeat(Element):
-    boundsPeriod: Period | None = None
+class Dosage(TypedDict, total=False):
+    text: str
+    timing: Timing
+    route: CodeableConcept
+    doseAndRate: list[DoseAndRate]
 
 
-class Timing(Element):
-    repeat: Repeat | None = None
-    event: list[str] = []
+class AdministrationDosage(TypedDict, total=False):
+    route: CodeableConcept
+    dose: Quantity
 
 
-class DoseAndRate(Element):
-    doseQuantity: Quantity | None = None
+class MedicationRequest(TypedDict, total=False):
+    id: str
+    status: Required[str]
+    intent: Required[str]
+    doNotPerform: StrictBool
+    medicationCodeableConcept: CodeableConcept
+    medicationReference: Reference
+    subject: Reference
+    authoredOn: str
+    dosageInstruction: list[Dosage]
 
 
-class Dosage(Element):
-    text: str | None = None
-    timing: Timing | None = None
-    route: CodeableConcept | None = None
-    doseAndRate: list[DoseAndRate] = []
+class MedicationStatement(TypedDict, total=False):
+    id: str
+    status: Required[str]
+    medicationCodeableConcept: CodeableConcept
+    medicationReference: Reference
+    subject: Reference
+    effectiveDateTime: str
+    effectivePeriod: Period
+    dateAsserted: str
+    dosage: list[Dosage]
 
 
-class AdministrationDosage(Element):
-    route: CodeableConcept | None = None
-    dose: Quantity | None = None
+class MedicationDispense(TypedDict, total=False):
+    id: str
+    status: Required[str]
+    medicationCodeableConcept: CodeableConcept
+    medicationReference: Reference
+    subject: Reference
+    whenPrepared: str
+    whenHandedOver: str
+    daysSupply: Quantity
+    dosageInstruction: list[Dosage]
 
 
-class DispenseRequest(Element):
-    validityPeriod: Period | None = None
-
-
-class _MedicationUse(Element):
-    """What every medication resource has: a status, the drug and the patient."""
-
-    id: str | None = None
-    status: str
-    medicationCodeableConcept: CodeableConcept | None = None
-    medicationReference: Reference | None = None
-    subject: Reference | None = None
-    contained: list[dict[str, Any]] = []
-
-
-class MedicationRequest(_MedicationUse):
-    intent: str
-    doNotPerform: StrictBool | None = None
-    authoredOn: str | None = None
-    dosageInstruction: list[Dosage] = []
-    dispenseRequest: DispenseRequest | None = None
-
-
-class MedicationStatement(_MedicationUse):
-    effectiveDateTime: str | None = None
-    effectivePeriod: Period | None = None
-    dateAsserted: str | None = None
-    dosage: list[Dosage] = []
-
-
-class MedicationDispense(_MedicationUse):
-    whenPrepared: str | None = None
-    whenHandedOver: str | None = None
-    daysSupply: Quantity | None = None
-    dosageInstruction: list[Dosage] = []
-
-
-class MedicationAdministration(_MedicationUse):
-    effectiveDateTime: str | None = None
-    effectivePeriod: Period | None = None
-    dosage: AdministrationDosage | None = None
-    request: Reference | None = None
+class MedicationAdministration(TypedDict, total=False):
+    id: str
+    status: Required[str]
+    medicationCodeableConcept: CodeableConcept
+    medicationReference: Reference
+    subject: Reference
+    effectiveDateTime: str
+    effectivePeriod: Period
+    dosage: AdministrationDosage
+    request: Reference
 
 
 #: The medication resources cvrisk reads.
 MedicationUse = (
     MedicationRequest | MedicationStatement | MedicationDispense | MedicationAdministration
 )
+
+
+@cache
+def adapter(kind: Any) -> TypeAdapter[Any]:
+    """The (cached) pydantic validator of a typed dict, or of a list of them."""
+    return TypeAdapter(kind)
+
+
+def codes(concept: CodeableConcept | None, system: str) -> list[str]:
+    """The codes of ``concept`` in ``system``, in order."""
+    if not concept:
+        return []
+    return [
+        c["code"] for c in concept.get("coding", ()) if c.get("system") == system and "code" in c
+    ]
+
+
+def texts(concept: CodeableConcept | None) -> list[str]:
+    """Every human text of a concept: ``text``, then the codings' displays."""
+    if not concept:
+        return []
+    out = [concept["text"]] if concept.get("text") else []
+    out.extend(c["display"] for c in concept.get("coding", ()) if c.get("display"))
+    return out
+
+
+def describe(concept: CodeableConcept | None) -> str:
+    """A short human text: the text, else the first display, else ``system|code``."""
+    found = texts(concept)
+    if found:
+        return found[0]
+    for coding in (concept or {}).get("coding", ()):
+        if coding.get("code"):
+            return f"{coding.get('system', '?')}|{coding['code']}"
+    return "(no code)"

@@ -25,6 +25,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,32 +34,88 @@ from pydantic import ValidationError
 from cvrisk import vocab
 from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, ResourceNotUsedError, codes
-from cvrisk.fhir.model import CodeableConcept, Component, Quantity
+from cvrisk.fhir.model import CodeableConcept, Component, Quantity, adapter, describe
 from cvrisk.fhir.model import Observation as FhirObservation
+from cvrisk.fhir.model import codes as codes_in
 from cvrisk.issues import IssueKind
 from cvrisk.record import FieldError, Observation
 
 
-def read_observation(entry: Entry, ctx: Context) -> list[Observation]:
-    """The record results of one Observation resource (none, one, or one per component)."""
-    obs = ctx.validate(FhirObservation, entry)
-    if obs is None or not ctx.about_patient(obs.subject, entry):
-        return []
+@dataclass(frozen=True)
+class _Tables:
+    """The lookups every result needs, made once."""
+
+    results: frozenset[str]
+    loinc: str
+    ucum: str
+    index: dict[str, str]  # LOINC code -> analyte id
+    labels: dict[str, str]  # analyte id -> English label
+    coded: frozenset[str]  # coded analytes
+
+
+@cache
+def _tables() -> _Tables:
     table = codes()["observation"]
-    status = obs.status
-    if status not in table["result"] and status not in table["preliminary"]:
+    analytes = vocab.analytes()
+    return _Tables(
+        results=frozenset((*table["result"], *table["preliminary"])),
+        loinc=table["loinc"],
+        ucum=table["ucum"],
+        index=vocab.loinc_index(),
+        labels={key: a.label.get("en", key) for key, a in analytes.items()},
+        coded=frozenset(key for key, a in analytes.items() if a.coded),
+    )
+
+
+def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
+    """The record results of Observation resources (none, one, or one per component each).
+
+    Resources and results are validated in one call each (a 500-resource Bundle is read in
+    milliseconds); when a batch holds an invalid item, its items are validated one by one
+    so that each invalid one is named.
+    """
+    try:
+        resources: list[FhirObservation] = adapter(list[FhirObservation]).validate_python(
+            [e.resource for e in entries]
+        )
+        models = list(zip(entries, resources, strict=True))
+    except ValidationError:
+        models = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+    pending: list[tuple[Entry, dict[str, Any]]] = []
+    for entry, obs in models:
+        pending.extend((entry, fields) for fields in _results(entry, obs, ctx))
+    try:
+        results: list[Observation] = adapter(list[Observation]).validate_python(
+            [fields for _, fields in pending]
+        )
+        return results
+    except ValidationError:
+        out = []
+        for entry, fields in pending:
+            result = _validated(fields, entry, ctx)
+            if result is not None:
+                out.append(result)
+        return out
+
+
+def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str, Any]]:
+    """The record fields of each result of one Observation (issues for what is not used)."""
+    if "subject" in obs and not ctx.about_patient(obs["subject"], entry):
+        return []
+    status = obs["status"]
+    if status not in _tables().results:
         _not_a_result(status, entry, ctx)
         return []
-    wanted: list[tuple[str, str, FhirObservation | Component]] = []  # analyte, LOINC, holder
+    components = obs.get("component", ())
+    wanted: list[tuple[str, FhirObservation | Component]] = []  # analyte, value holder
     unknown: list[CodeableConcept] = []
     conflicted = False
-    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs.code, obs)]
-    holders.extend((c.code, c) for c in obs.component)
+    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
+    holders.extend((c["code"], c) for c in components)
     for concept, holder in holders:
         found = _analytes(concept)
         if len(found) == 1:
-            ((analyte_id, loinc),) = found.items()
-            wanted.append((analyte_id, loinc, holder))
+            wanted.append((next(iter(found)), holder))
         elif found:
             conflicted = True
             ctx.add(
@@ -67,11 +125,11 @@ def read_observation(entry: Entry, ctx: Context) -> list[Observation]:
                 resource=entry.ref,
                 severity="warning",
             )
-        elif holder is not obs or not obs.component:
+        elif holder is not obs or not components:
             unknown.append(concept)
     if not wanted:
         if not conflicted:  # reported once, by its own code (a panel too)
-            _unknown(obs.code, entry, ctx)
+            _unknown(obs["code"], entry, ctx)
         return []
     for concept in unknown:
         _unknown(concept, entry, ctx)
@@ -89,25 +147,12 @@ def read_observation(entry: Entry, ctx: Context) -> list[Observation]:
         )
         return []
     out = []
-    for analyte_id, loinc, holder in wanted:
+    for analyte_id, holder in wanted:
         value = _value(analyte_id, holder, entry, ctx)
-        if value is None:
-            continue
-        result = _validated(
-            {
-                "id": entry.ref,
-                "analyte": analyte_id,
-                "code": loinc,
-                "system": "loinc",
-                "date": when,
-                "status": status,
-                **value,
-            },
-            entry,
-            ctx,
-        )
-        if result is not None:
-            out.append(result)
+        if value is not None:
+            out.append(
+                {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **value}
+            )
     return out
 
 
@@ -133,48 +178,45 @@ def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
 
 def _analytes(concept: CodeableConcept) -> dict[str, str]:
     """Analyte id -> LOINC code for each coding of ``concept`` that is a known analyte."""
-    index = vocab.loinc_index()
-    loinc = codes()["observation"]["loinc"]
+    tables = _tables()
     found: dict[str, str] = {}
-    for coding in concept.coding:
-        if coding.system == loinc and coding.code in index:
-            found.setdefault(index[coding.code], coding.code)
+    for coding in concept.get("coding", ()):
+        code = coding.get("code")
+        if code is not None and code in tables.index and coding.get("system") == tables.loinc:
+            found.setdefault(tables.index[code], code)
     return found
 
 
 def _unknown(concept: CodeableConcept, entry: Entry, ctx: Context) -> None:
-    loinc = codes()["observation"]["loinc"]
-    coding = next((c for c in concept.coding if c.system == loinc and c.code), None)
-    coding = coding or next((c for c in concept.coding if c.code), None)
-    if coding is None:
-        ctx.unknown_code("(no code)", concept.text or "uncoded", concept.describe(), entry.ref)
+    codings = [c for c in concept.get("coding", ()) if c.get("code")]
+    loinc = [c for c in codings if c.get("system") == _tables().loinc]
+    if not codings:
+        ctx.unknown_code("(no code)", concept.get("text", "uncoded"), describe(concept), entry.ref)
         return
-    assert coding.code is not None
-    ctx.unknown_code(coding.system or "(no system)", coding.code, concept.describe(), entry.ref)
+    coding = (loinc or codings)[0]
+    name = concept.get("text") or coding.get("display") or ""
+    ctx.unknown_code(coding.get("system", "(no system)"), coding["code"], name, entry.ref)
 
 
 def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
     """The result's effective time (see the module docstring)."""
-    if obs.effectiveDateTime is not None:
-        parsed = ctx.date(obs.effectiveDateTime, entry, "effectiveDateTime")
-    elif obs.effectiveInstant is not None:
-        parsed = ctx.date(obs.effectiveInstant, entry, "effectiveInstant")
-    elif obs.effectivePeriod is not None and (obs.effectivePeriod.start or obs.effectivePeriod.end):
-        end_only = obs.effectivePeriod.start is None
-        text = obs.effectivePeriod.end if end_only else obs.effectivePeriod.start
-        parsed = ctx.date(
-            text, entry, "effectivePeriod.end" if end_only else "effectivePeriod.start"
+    period = obs.get("effectivePeriod") or {}
+    if "effectiveDateTime" in obs:
+        parsed = ctx.date(obs["effectiveDateTime"], entry, "effectiveDateTime")
+    elif "effectiveInstant" in obs:
+        parsed = ctx.date(obs["effectiveInstant"], entry, "effectiveInstant")
+    elif period.get("start") or period.get("end"):
+        field = "effectivePeriod.start" if period.get("start") else "effectivePeriod.end"
+        parsed = ctx.date(period.get("start") or period.get("end"), entry, field)
+    elif "issued" in obs:
+        parsed = ctx.date(obs["issued"], entry, "issued")
+        ctx.add(
+            "assumed",
+            f"{entry.ref} has no effective[x]: dated by issued ({obs['issued']}), when the "
+            "result was released, which may be later than the measurement",
+            resource=entry.ref,
+            field="issued",
         )
-    elif obs.issued is not None:
-        parsed = ctx.date(obs.issued, entry, "issued")
-        if parsed is not None:
-            ctx.add(
-                "assumed",
-                f"{entry.ref} has no effective[x]: dated by issued ({obs.issued}), when the "
-                "result was released, which may be later than the measurement",
-                resource=entry.ref,
-                field="issued",
-            )
     else:
         return None
     return parsed.value if parsed is not None else None
@@ -185,56 +227,58 @@ def _value(
 ) -> dict[str, Any] | None:
     """The record's value fields for one result (``value``/``unit`` or ``coded``), or None
     with an issue when there is no usable value."""
-    label = vocab.analyte(analyte_id).label.get("en", analyte_id)
-    if holder.dataAbsentReason is not None:
+    tables = _tables()
+    if "dataAbsentReason" in holder:
         ctx.add(
             "missing",
-            f"{entry.ref} {label}: no value (dataAbsentReason "
-            f"{holder.dataAbsentReason.describe()}); read as a missing result, not a zero",
+            f"{entry.ref} {tables.labels[analyte_id]}: no value (dataAbsentReason "
+            f"{describe(holder['dataAbsentReason'])}); read as a missing result, not a zero",
             resource=entry.ref,
             field=analyte_id,
         )
         return None
-    if vocab.analyte(analyte_id).coded:
-        return _coded(analyte_id, label, holder.valueCodeableConcept, entry, ctx)
-    quantity = holder.valueQuantity
-    if quantity is None or quantity.value is None:
-        said = "a coded value, not a quantity" if holder.valueCodeableConcept else "no value"
+    concept = holder.get("valueCodeableConcept")
+    if analyte_id in tables.coded:
+        return _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+    quantity = holder.get("valueQuantity")
+    if quantity is None or "value" not in quantity:
+        said = "a coded value, not a quantity" if concept else "no value"
         ctx.add(
             "missing",
-            f"{entry.ref} {label}: {said}; not used",
+            f"{entry.ref} {tables.labels[analyte_id]}: {said}; not used",
             resource=entry.ref,
-            severity="warning" if holder.valueCodeableConcept else "info",
+            severity="warning" if concept else "info",
             field=analyte_id,
         )
         return None
     unit = _unit(quantity)
-    if quantity.comparator is not None:
+    if "comparator" in quantity:
         ctx.add(
             "ignored",
-            f"{entry.ref} {label} is {quantity.comparator}{quantity.value:g} {unit or ''}: a "
-            "bound, not a measured value; not used (check it: it may be outside the assay "
-            "range)",
+            f"{entry.ref} {tables.labels[analyte_id]} is {quantity['comparator']}"
+            f"{quantity['value']:g} {unit or ''}: a bound, not a measured value; not used "
+            "(check it: it may be outside the assay range)",
             resource=entry.ref,
             severity="warning",
             field=analyte_id,
         )
         return None
-    return {"value": quantity.value, "unit": unit}
+    return {"value": quantity["value"], "unit": unit}
 
 
 def _unit(quantity: Quantity) -> str | None:
     """The UCUM code when the quantity is coded in UCUM (or uncoded), else the display unit."""
-    if quantity.code and quantity.system in (None, codes()["observation"]["ucum"]):
-        return quantity.code
-    return quantity.unit
+    code = quantity.get("code")
+    if code and quantity.get("system", _tables().ucum) == _tables().ucum:
+        return code
+    return quantity.get("unit")
 
 
 def _coded(
     analyte_id: str, label: str, concept: CodeableConcept | None, entry: Entry, ctx: Context
 ) -> dict[str, Any] | None:
     table = codes()["smoking"]
-    if analyte_id != "smoking_status" or concept is None:
+    if analyte_id != "smoking_status" or not concept:
         ctx.add(
             "missing",
             f"{entry.ref} {label}: no coded value (valueCodeableConcept); not used",
@@ -242,18 +286,17 @@ def _coded(
             field=analyte_id,
         )
         return None
-    mapped = {table["codes"][c] for c in concept.codes(table["system"]) if c in table["codes"]}
+    answers = codes_in(concept, table["system"])
+    mapped = {table["codes"][c] for c in answers if c in table["codes"]}
     if len(mapped) == 1:
         return {"coded": mapped.pop()}
-    reasons = [
-        table["unmappable"][c] for c in concept.codes(table["system"]) if c in table["unmappable"]
-    ]
+    reasons = [table["unmappable"][c] for c in answers if c in table["unmappable"]]
     why = (
         "answers that disagree"
         if mapped
         else reasons[0]
         if reasons
-        else f"{concept.describe()!r} is not a SNOMED CT smoking-status answer cvrisk maps"
+        else f"{describe(concept)!r} is not a SNOMED CT smoking-status answer cvrisk maps"
     )
     ctx.add(
         "missing",

@@ -27,7 +27,7 @@ from cvrisk.errors import RecordError
 from cvrisk.fhir import dates
 from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, codes, validation_text
-from cvrisk.fhir.model import Coding, Extension
+from cvrisk.fhir.model import Coding, Extension, adapter, describe
 from cvrisk.fhir.model import Patient as FhirPatient
 from cvrisk.record import Patient
 
@@ -53,7 +53,7 @@ def read_patient(ctx: Context) -> Patient:
         )
     entry = entries[0]
     try:
-        patient = FhirPatient.model_validate(entry.resource)
+        patient: FhirPatient = adapter(FhirPatient).validate_python(entry.resource)
     except ValidationError as exc:
         raise RecordError(f"invalid FHIR resource {entry.ref}: {validation_text(exc)}") from None
     ctx.patient_ref = entry.ref
@@ -67,22 +67,24 @@ def read_patient(ctx: Context) -> Patient:
 
 
 def _sex(patient: FhirPatient, entry: Entry) -> Any:
-    if patient.gender in ("male", "female"):
-        return patient.gender
+    gender = patient.get("gender")
+    if gender in ("male", "female"):
+        return gender
     raise RecordError(
-        f"{entry.ref} gender is {patient.gender!r}: the protocols and risk equations need "
+        f"{entry.ref} gender is {gender!r}: the protocols and risk equations need "
         "'male' or 'female'; cvrisk cannot evaluate this patient from FHIR without it"
     )
 
 
 def _birth_date(patient: FhirPatient, entry: Entry, ctx: Context) -> Any:
-    if patient.birthDate is None:
+    born = patient.get("birthDate")
+    if born is None:
         raise RecordError(
             f"{entry.ref} has no birthDate: ages (protocol populations, risk equations) "
             "cannot be computed; add it"
         )
     try:
-        parsed = dates.parse(patient.birthDate, allow_time=False)
+        parsed = dates.parse(born, allow_time=False)
     except dates.DateError as exc:
         raise RecordError(f"{entry.ref} birthDate: {exc}") from None
     if parsed.assumed is not None:
@@ -97,9 +99,9 @@ def _birth_date(patient: FhirPatient, entry: Entry, ctx: Context) -> Any:
 
 
 def _deceased(patient: FhirPatient, entry: Entry, ctx: Context) -> None:
-    if patient.deceasedDateTime is not None:
-        when = f" on {patient.deceasedDateTime}"
-    elif patient.deceasedBoolean:
+    if "deceasedDateTime" in patient:
+        when = f" on {patient['deceasedDateTime']}"
+    elif patient.get("deceasedBoolean"):
         when = ""
     else:
         return
@@ -118,9 +120,10 @@ def _ethnicity_and_race(patient: FhirPatient, entry: Entry, ctx: Context) -> tup
     table = codes()["ethnicity"]
     uk_url = table["uk_core"]["extension"]
     us = table["us_core"]
-    uk = [e for e in patient.extension if e.url == uk_url]
-    race_ext = [e for e in patient.extension if e.url == us["race_extension"]]
-    eth_ext = [e for e in patient.extension if e.url == us["ethnicity_extension"]]
+    extensions = patient.get("extension", [])
+    uk = [e for e in extensions if e["url"] == uk_url]
+    race_ext = [e for e in extensions if e["url"] == us["race_extension"]]
+    eth_ext = [e for e in extensions if e["url"] == us["ethnicity_extension"]]
     uk_value = _uk_ethnicity(uk, entry, ctx) if uk else None
     us_ethnicity, race = _us_core(race_ext, eth_ext, entry, ctx) if race_ext else (None, None)
     if uk_value is not None and us_ethnicity is not None and uk_value != us_ethnicity:
@@ -141,17 +144,20 @@ def _uk_ethnicity(extensions: list[Extension], entry: Entry, ctx: Context) -> st
     table = codes()["ethnicity"]["uk_core"]
     found: set[str] = set()
     for extension in extensions:
-        concept = extension.valueCodeableConcept
-        codings = concept.coding if concept is not None else []
-        mapped = [c for c in codings if c.system == table["system"] and c.code in table["codes"]]
+        concept = extension.get("valueCodeableConcept")
+        codings = concept.get("coding", []) if concept else []
+        mapped = [
+            c["code"]
+            for c in codings
+            if c.get("system") == table["system"] and c.get("code") in table["codes"]
+        ]
         if not mapped:
-            said = concept.describe() if concept is not None else "no value"
+            said = describe(concept) if concept else "no value"
             _unmapped(ctx, entry, f"UK Core ethnic category {said!r}", table["system"])
             continue
-        for coding in mapped:
-            assert coding.code is not None
-            category = table["codes"][coding.code][1]
-            if coding.code == "99":
+        for code in mapped:
+            category = table["codes"][code][1]
+            if code == "99":
                 ctx.add(
                     "assumed",
                     f"{entry.ref} ethnic category 99 (Not known) is read as not_stated, as "
@@ -189,9 +195,9 @@ def _unmapped(ctx: Context, entry: Entry, what: str, expected: str) -> None:
 def _sub(extensions: list[Extension], name: str) -> list[Coding]:
     out: list[Coding] = []
     for extension in extensions:
-        for part in extension.extension:
-            if part.url == name and part.valueCoding is not None:
-                out.append(part.valueCoding)
+        for part in extension.get("extension", ()):
+            if part["url"] == name and "valueCoding" in part:
+                out.append(part["valueCoding"])
     return out
 
 
@@ -203,21 +209,25 @@ def _us_core(
     system, null_system = table["system"], table["null_flavor_system"]
     omb = _sub(race_ext, "ombCategory")
     detailed = _sub(race_ext, "detailed")
-    categories = {c.code for c in omb if c.system == system and c.code in table["omb_race"]}
-    unknown = [c for c in omb if c.system == null_system and c.code in ("UNK", "ASKU")]
-    other = [c for c in omb if c not in unknown and c.code not in categories]
+    categories = {
+        c["code"] for c in omb if c.get("system") == system and c.get("code") in table["omb_race"]
+    }
+    unknown = [
+        c for c in omb if c.get("system") == null_system and c.get("code") in ("UNK", "ASKU")
+    ]
+    other = [c for c in omb if c not in unknown and c.get("code") not in categories]
     hispanic = any(
-        c.system == system and c.code == table["mapping_status"]["hispanic"]
+        c.get("system") == system and c.get("code") == table["mapping_status"]["hispanic"]
         for c in _sub(eth_ext, "ombCategory")
     )
     if other:
-        _unmapped(ctx, entry, f"US Core race {other[0].code!r}", system)
+        _unmapped(ctx, entry, f"US Core race {other[0].get('code')!r}", system)
     if not categories:
         if unknown and not other:
             ctx.add(
                 "assumed",
-                f"{entry.ref} US Core race is {unknown[0].code} (unknown): ethnicity read as "
-                "not_stated (QRISK3 treats not recorded and not stated alike); race left "
+                f"{entry.ref} US Core race is {unknown[0].get('code')} (unknown): ethnicity "
+                "read as not_stated (QRISK3 treats not recorded and not stated alike); race left "
                 "unrecorded",
                 resource=entry.ref,
                 field="extension",
@@ -243,13 +253,13 @@ def _us_core(
 
 
 def _us_ethnicity(
-    categories: set[str | None], detailed: list[Coding], entry: Entry, ctx: Context
+    categories: set[str], detailed: list[Coding], entry: Entry, ctx: Context
 ) -> str | None:
     table = codes()["ethnicity"]["us_core"]
     from_detailed = {
-        table["detailed_race"][c.code][1]
+        table["detailed_race"][c["code"]][1]
         for c in detailed
-        if c.system == table["system"] and c.code in table["detailed_race"]
+        if c.get("system") == table["system"] and c.get("code") in table["detailed_race"]
     }
     if len(from_detailed) == 1:
         return str(from_detailed.pop())

@@ -18,7 +18,7 @@ from cvrisk.fhir.bundle import read_input
 from cvrisk.fhir.conditions import read_condition
 from cvrisk.fhir.context import Context
 from cvrisk.fhir.medications import RESOURCE_TYPES, read_administrations, read_medication_use
-from cvrisk.fhir.observations import read_observation
+from cvrisk.fhir.observations import read_observations
 from cvrisk.fhir.patient import read_patient
 from cvrisk.issues import raise_if_strict
 from cvrisk.record import Condition, Medication, Observation, PatientRecord
@@ -53,11 +53,12 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
     conditions: list[Condition] = []
     medications: list[Medication] = []
     administrations = []
+    results = []
     unread: Counter[str] = Counter()
     for entry in found.entries:
         kind = entry.type
         if kind == "Observation":
-            observations.extend(read_observation(entry, ctx))
+            results.append(entry)
         elif kind == "Condition":
             conditions.extend(read_condition(entry, ctx))
         elif kind == "MedicationAdministration":
@@ -66,6 +67,7 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
             medications.extend(read_medication_use(entry, ctx))
         elif kind not in READ_TYPES:
             unread[kind] += 1
+    observations.extend(read_observations(results, ctx))
     medications.extend(read_administrations(administrations, ctx))
     ctx.report_unknown_codes()
     _report_unread(unread, ctx)
@@ -127,7 +129,10 @@ def _record(
         )
         return False
 
-    return PatientRecord(
+    # Each entry is a validated record entry and the one cross-entry rule of PatientRecord
+    # (nothing dated before birth) was applied above, leniently: construct without
+    # validating again (tests/fhir check the result equals PatientRecord.model_validate's).
+    return PatientRecord.model_construct(
         patient=patient,
         conditions=[c for c in conditions if dated_after_birth(c)],
         medications=[m for m in medications if dated_after_birth(m)],
