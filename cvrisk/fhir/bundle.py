@@ -73,7 +73,8 @@ class Input:
         if reference.startswith("#"):
             if source is None:
                 return None
-            for item in source.resource.get("contained", ()):
+            contained = source.resource.get("contained")
+            for item in contained if isinstance(contained, list) else ():
                 if isinstance(item, dict) and item.get("id") == reference[1:]:
                     return item
             return None
@@ -203,10 +204,13 @@ def _id_from_request(kind: str, request: dict[str, Any] | None) -> str | None:
 def _bundle(
     bundle: dict[str, Any], where: str, issues: list[DataIssue], depth: int
 ) -> Iterator[Entry]:
-    bundle_type = bundle.get("type")
+    bundle_type = bundle.get("type") if isinstance(bundle.get("type"), str) else None
     if bundle_type in REFUSED_TYPES:
         raise RecordError(f"{where} is a {bundle_type} Bundle: {REFUSED_TYPES[bundle_type]}")
-    name = f"Bundle/{bundle['id']}" if isinstance(bundle.get("id"), str) else where
+    if isinstance(bundle.get("id"), str):
+        name = f"Bundle/{bundle['id']}"
+    else:
+        name = "Bundle" if where == "the input" else f"{where} (Bundle)"
     if bundle_type not in READ_TYPES:
         issues.append(
             DataIssue(
