@@ -29,7 +29,7 @@ drugs by ATC prefix).
   their stop; completed and stopped ones end (without an end date: on their start date, an
   ``assumed`` issue); cancelled, entered-in-error, not-taken, declined are ignored; draft,
   intended, in preparation are not current. Each is an issue naming the resource.
-- A start after the day of reading is not current; an issue says so.
+- A start after the evaluation date is not current: the evaluation says so (``excluded``).
 
 An entry that cannot be read (no start date, a drug that cannot be named, a reference to a
 Medication not in the input) is an issue; a **warning** unless the drug is known not to be an
@@ -66,6 +66,7 @@ from cvrisk.fhir.observations import record_problem
 from cvrisk.issues import Severity
 from cvrisk.record import Medication
 from cvrisk.units import parse_unit
+from cvrisk.vocab import DrugMatch
 
 #: FHIR code system -> the record's drug code system (dm+d concept ids are SNOMED CT ids)
 _SYSTEMS = {
@@ -74,7 +75,6 @@ _SYSTEMS = {
     "http://snomed.info/sct": "snomed",
     "https://dmd.nhs.uk": "snomed",
 }
-_PREFERENCE = ("atc", "rxnorm", "snomed")
 _MODELS: dict[str, Any] = {
     "MedicationRequest": MedicationRequest,
     "MedicationStatement": MedicationStatement,
@@ -125,8 +125,12 @@ class Drug:
 def identify(concepts: list[CodeableConcept]) -> Drug:
     """The drug named by a medication's concepts (code first, then its ingredients).
 
-    This is the one place that recognises drugs: it uses ``vocab.drug_for_code`` (ATC and
-    RxNorm ingredient codes) and ``vocab.antipsychotic_id`` (catalogue names and aliases).
+    This is the one place that recognises drugs, through :func:`cvrisk.vocab.resolve_drug`
+    (INNs, salts, brands, product texts; ATC, RxNorm at every term type it lists, dm+d):
+    the record entry keeps the first text as its ``drug`` and one coding (one that names a
+    catalogue antipsychotic, its formulation preferred; else ATC, which the risk scores
+    classify; else the first), so the record resolves the same drug, formulation included,
+    by the same rules as a native record.
     """
     codings = [
         (_SYSTEMS[c["system"]], c["code"].strip())
@@ -135,35 +139,35 @@ def identify(concepts: list[CodeableConcept]) -> Drug:
         if c.get("system") in _SYSTEMS and c.get("code", "").strip()
     ]
     names = [text for concept in concepts for text in texts(concept)]
-    found: dict[str, tuple[str, str] | None] = {}
+    name = names[0] if names else None
+    catalogued = []
     for system, code in codings:
-        if system in ("atc", "rxnorm"):
-            ingredient = vocab.drug_for_code(code, system)
-            if ingredient is not None:
-                found.setdefault(ingredient, (system, code))
-    for name in names:
-        try:
-            found.setdefault(vocab.antipsychotic_id(name), None)
-        except CvriskError:
-            continue
-    kept_system, kept_code = _kept_coding(codings, found)
-    first = names[0] if names else None
-    if len(found) == 1:
-        return Drug(next(iter(found)), kept_system, kept_code, first, antipsychotic=True)
-    atc = [code for system, code in codings if system == "atc"]
-    known_other = bool(atc) and not any(c.upper().startswith("N05A") for c in atc)
-    return Drug(None, kept_system, kept_code, first, antipsychotic=False if known_other else None)
+        match = _resolved(None, code, system)
+        if match is not None and match.catalogued:
+            catalogued.append((match, (system, code)))
+    kept: tuple[str, str] | None
+    if catalogued:
+        kept = next((c for m, c in catalogued if m.formulation), catalogued[0][1])
+    else:
+        kept = next((c for c in codings if c[0] == "atc"), codings[0] if codings else None)
+    kept_system, kept_code = (kept[0], kept[1]) if kept is not None else (None, None)
+    match = _resolved(name, kept_code, kept_system)
+    atc = [c for s, c in codings if s == "atc"]
+    if match is not None and match.catalogued:
+        return Drug(match.ingredient, kept_system, kept_code, name, antipsychotic=True)
+    known_other = (match is not None and match.category == "not_covered") or (
+        bool(atc) and not any(c.upper().startswith("N05A") for c in atc)
+    )
+    return Drug(None, kept_system, kept_code, name, antipsychotic=False if known_other else None)
 
 
-def _kept_coding(
-    codings: list[tuple[str, str]], found: dict[str, tuple[str, str] | None]
-) -> tuple[str | None, str | None]:
-    for system in _PREFERENCE:
-        for coding in codings:
-            if coding[0] == system:
-                return coding
-    resolved = next((c for c in found.values() if c is not None), None)
-    return resolved if resolved is not None else (None, None)
+def _resolved(name: str | None, code: str | None, system: str | None) -> DrugMatch | None:
+    """What cvrisk recognises a name and/or code as (None when nothing, or a conflict: the
+    record entry then says which)."""
+    try:
+        return vocab.resolve_drug(name=name, code=code, system=system)
+    except CvriskError:
+        return None
 
 
 def read_medication_use(entry: Entry, ctx: Context) -> list[Medication]:
@@ -405,7 +409,6 @@ def _request_course(
     stop = max(ends) if bounded else None
     if stop is None and _ended(use, entry):
         stop = _ended_on_start(use, start, drug, entry, ctx)
-    _future(start, drug, entry, ctx)
     return start, stop
 
 
@@ -432,7 +435,6 @@ def _statement_course(
         raise _no_start(drug, entry, ctx, "effectivePeriod.start, effectiveDateTime, dateAsserted")
     if stop is None and _ended(use, entry):
         stop = _ended_on_start(use, start, drug, entry, ctx)
-    _future(start, drug, entry, ctx)
     return start, stop
 
 
@@ -487,17 +489,6 @@ def _administered(use: MedicationAdministration, drug: Drug, entry: Entry, ctx: 
     return day
 
 
-def _future(start: dt.date, drug: Drug, entry: Entry, ctx: Context) -> None:
-    today = dt.date.today()
-    if start > today:
-        ctx.add(
-            "excluded",
-            f"{entry.ref} ({drug.label}) starts on {start}, after today ({today}): not a "
-            "current treatment until then",
-            resource=entry.ref,
-        )
-
-
 def _dose(quantity: Quantity | None, entry: Entry, ctx: Context) -> dict[str, Any] | None:
     if quantity is None:
         return None
@@ -539,7 +530,7 @@ def _record_entry(
     entry: Entry,
     ctx: Context,
 ) -> Medication | None:
-    if drug.ingredient is None and drug.code is None and not drug.name:
+    if drug.code is None and not drug.name:
         ctx.add(
             "unreadable",
             f"{entry.ref} names its drug neither by an ATC, RxNorm, SNOMED CT or dm+d code "
@@ -550,7 +541,7 @@ def _record_entry(
         return None
     fields: dict[str, Any] = {
         "id": entry.ref,
-        "drug": drug.ingredient or drug.name,
+        "drug": drug.name,
         "code": drug.code,
         "system": drug.system,
         "start": start,

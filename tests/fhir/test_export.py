@@ -227,7 +227,7 @@ def test_cli_on_invalid_and_strict(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text(json.dumps(data), encoding="utf-8")
     assert main(["evaluate", str(path), "--as-of", "2025-06-01"]) == 2
     assert "implausible" in capsys.readouterr().err
-    assert main(["evaluate", str(path), "--as-of", "2025-06-01", "--on-invalid", "report"]) == 0
+    assert main(["evaluate", str(path), "--as-of", "2025-06-01", "--lenient"]) == 0
     assert "was skipped" in capsys.readouterr().out
     assert (
         main(

@@ -117,9 +117,13 @@ def test_on_hold_and_unknown_are_current_with_an_issue() -> None:
 
 
 def test_a_future_start_is_not_current_and_said() -> None:
-    (med,), issues = _meds(request("m8", authoredOn="2099-01-01"))
-    assert med.start == D(2099, 1, 1)
-    assert issues[0].kind == "excluded" and "after today" in issues[0].message
+    planned = request("m8", authoredOn="2025-07-01")
+    (med,), issues = _meds(planned)
+    assert med.start == D(2025, 7, 1) and not issues
+    report = cvrisk.evaluate(bundle(patient(), planned), as_of="2025-06-01")
+    assert report.protocols == []
+    (said,) = [i for i in report.data_issues if i.resource == "MedicationRequest/m8"]
+    assert said.kind == "excluded" and "2025-07-01" in said.message
 
 
 def test_an_order_without_a_date_is_a_warning_for_an_antipsychotic_info_otherwise() -> None:
@@ -176,18 +180,44 @@ def test_an_antipsychotic_cvrisk_cannot_resolve_is_a_warning_in_the_evaluation()
     assert warned and warned[0].severity == "warning"
 
 
-def test_dmd_codes_are_read_as_snomed_ct() -> None:
-    concept = {
-        "coding": [
-            {
-                "system": "https://dmd.nhs.uk",
-                "code": "39695211000001102",
-                "display": "Clozapine 100mg tablets",
-            }
-        ]
-    }
+@pytest.mark.parametrize("system", ["https://dmd.nhs.uk", SNOMED])
+def test_dmd_codes_are_read_as_snomed_ct(system: str) -> None:
+    concept = {"coding": [{"system": system, "code": "321574000"}]}  # VMP Clozapine 100mg tablets
     (med,), _ = _meds(request("dmd", concept))
-    assert (med.system, med.code) == ("snomed", "39695211000001102")
+    assert (med.system, med.code, med.ingredient) == ("snomed", "321574000", "clozapine")
+
+
+@pytest.mark.parametrize(
+    ("concept", "ingredient"),
+    [
+        (
+            {
+                "coding": [
+                    {
+                        "system": RXNORM,
+                        "code": "312076",
+                        "display": "olanzapine 10 MG Disintegrating Oral Tablet",
+                    }
+                ]
+            },
+            "olanzapine",
+        ),
+        ({"text": "Zyprexa 10mg tablets"}, "olanzapine"),
+        ({"text": "Quétiapine Mylan LP 300 mg, comprimé à libération prolongée"}, "quetiapine"),
+    ],
+)
+def test_product_codes_and_brand_names_resolve_to_the_ingredient(
+    concept: dict[str, Any], ingredient: str
+) -> None:
+    (med,), _ = _meds(request("p", concept))
+    assert med.ingredient == ingredient
+
+
+def test_a_name_and_a_code_that_disagree_are_refused_as_in_native_records() -> None:
+    concept = {"coding": [{"system": ATC, "code": "N05AX08"}], "text": "Zyprexa 10mg tablets"}
+    result = read(request("cx", concept))
+    assert result.record.medications == []
+    assert result.issues[0].kind == "invalid" and "risperidone" in result.issues[0].message
 
 
 def test_medication_references_contained_and_in_the_bundle() -> None:
@@ -386,6 +416,30 @@ def test_long_acting_injections_cover_the_interval_to_the_next_dose() -> None:
     on = cvrisk.evaluate(bundle(patient(), *shots), as_of="2024-03-20")
     off = cvrisk.evaluate(bundle(patient(), *shots), as_of="2024-05-20")
     assert on.protocols and not off.protocols
+
+
+def test_olanzapine_pamoate_injections_keep_their_formulation() -> None:
+    """dm+d AMP Zypadhera 210mg: the post-injection observation protocol applies on the day
+    of each administration."""
+    zypadhera = {
+        "coding": [
+            {
+                "system": "https://dmd.nhs.uk",
+                "code": "17037811000001103",
+                "display": "Zypadhera 210mg powder and solvent for suspension for injection vials",
+            }
+        ]
+    }
+    shots = [
+        _injection(f"z{n}", day, medicationCodeableConcept=zypadhera)
+        for n, day in enumerate(["2024-01-05", "2024-01-19", "2024-02-02"])
+    ]
+    meds, _ = _meds(*shots)
+    assert {(m.ingredient, m.formulation_id) for m in meds} == {
+        ("olanzapine", "olanzapine-pamoate")
+    }
+    report = cvrisk.evaluate(bundle(patient(), *shots), as_of="2024-02-02")
+    assert "olanzapine-pamoate" in report.protocols
 
 
 def test_a_single_injection_is_its_day_only_with_a_warning() -> None:
