@@ -32,6 +32,7 @@ from cvrisk.data import load_data
 from cvrisk.fhir.context import codes
 from cvrisk.rules.report import Alert, Evidence, Report, ScoreEntry
 from cvrisk.scores.registry import get_model
+from cvrisk.units import display_unit
 
 _REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}|urn:(uuid|oid):\S+|https?://\S+")
 _NAMESPACE = uuid.UUID("5d1f7f0e-3c9a-5b0e-9a57-0c7b1f3e2a11")
@@ -194,7 +195,9 @@ def _evidence(item: Evidence, lang: str, score_urls: dict[str, str]) -> dict[str
     if item.coded is not None:
         value = item.coded
     elif item.value is not None:
-        value = f"{item.value:g} {item.unit or ''}".strip()
+        number = f"{item.value:.4g}" if abs(item.value) < 1e4 else f"{item.value:.0f}"
+        number = number.replace(".", ",") if lang == "fr" else number
+        value = f"{number} {display_unit(item.unit) if item.unit else ''}".strip()
     else:
         value = "-"
     if item.date is not None:

@@ -133,7 +133,7 @@ def test_detected_issue_of_each_alert() -> None:
     (evidence,) = sbp["evidence"]
     assert evidence["detail"][0]["reference"].startswith("Observation/bp-")
     assert sbp["implicated"] == evidence["detail"]
-    assert "Systolic blood pressure: 142 mm[Hg] on 2025-04-30" in evidence["code"][0]["text"]
+    assert "Systolic blood pressure: 142 mmHg on 2025-04-30" in evidence["code"][0]["text"]
     # a BMI alert: derived BMI, and the weight and height it came from
     bmi = by_code["nice-cg178/bmi-25"]
     references = [d["reference"] for e in bmi["evidence"] for d in e.get("detail", [])]
@@ -191,6 +191,12 @@ def test_french_output() -> None:
     issue = next(r for r in resources if r["resourceType"] == "DetectedIssue")
     alert = report.alerts[0]
     assert issue["detail"].startswith(alert.message) and "Source :" in issue["detail"]
+    bmi = next(
+        r for r in resources if r.get("identifier", [{}])[0].get("value") == "nice-cg178/bmi-25"
+    )
+    assert bmi["evidence"][0]["code"][0]["text"] == (
+        "Indice de masse corporelle : 28,09 kg/m² le 2025-04-30 (dernier résultat, calculé)"
+    )
 
 
 def test_the_same_report_gives_the_same_resources() -> None:
