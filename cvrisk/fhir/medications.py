@@ -12,8 +12,9 @@ drugs by ATC prefix).
 **The course** (record ``start``/``stop``, both days included):
 
 - MedicationRequest: ``start`` is the earliest ``dosageInstruction[].timing.repeat.
-  boundsPeriod.start``, else ``authoredOn``; ``stop`` is the latest ``boundsPeriod.end`` when
-  every dosage instruction is bounded, else open. ``intent`` must be an order (``plan``,
+  boundsPeriod.start``, else ``authoredOn``; ``stop`` is the latest end when every dosage
+  instruction is bounded (``boundsPeriod.end``, or ``boundsDuration`` in days or weeks from
+  the start), else open. ``intent`` must be an order (``plan``,
   ``proposal``... are not prescriptions); ``doNotPerform`` orders are not treatment.
 - MedicationStatement: ``effectivePeriod`` start/end, else ``effectiveDateTime`` as the
   start, else ``dateAsserted`` (``assumed``).
@@ -394,17 +395,28 @@ def _request_course(
     use: MedicationRequest, drug: Drug, entry: Entry, ctx: Context
 ) -> tuple[dt.date, dt.date | None]:
     instructions = use.get("dosageInstruction", [])
-    bounds = [
-        d["timing"]["repeat"]["boundsPeriod"]
-        for d in instructions
-        if "boundsPeriod" in d.get("timing", {}).get("repeat", {})
-    ]
-    field = "dosageInstruction.timing.repeat.boundsPeriod"
-    starts = [s for b in bounds if (s := _day(ctx, b.get("start"), entry, f"{field}.start"))]
-    ends = [e for b in bounds if (e := _day(ctx, b.get("end"), entry, f"{field}.end"))]
+    field = "dosageInstruction.timing.repeat"
+    bounds: list[tuple[dt.date | None, dt.date | None, int | None]] = []
+    for instruction in instructions:
+        repeat = instruction.get("timing", {}).get("repeat", {})
+        period = repeat.get("boundsPeriod", {})
+        bounds.append(
+            (
+                _day(ctx, period.get("start"), entry, f"{field}.boundsPeriod.start"),
+                _day(ctx, period.get("end"), entry, f"{field}.boundsPeriod.end"),
+                _days_supply(repeat.get("boundsDuration")),
+            )
+        )
+    starts = [begin for begin, _, _ in bounds if begin is not None]
     start = min(starts) if starts else _day(ctx, use.get("authoredOn"), entry, "authoredOn")
     if start is None:
         raise _no_start(drug, entry, ctx, "boundsPeriod.start, authoredOn")
+    ends = []
+    for _, end, days in bounds:  # bounds[x] is a choice: a period or a duration from the start
+        if end is not None:
+            ends.append(end)
+        elif days is not None:
+            ends.append(start + dt.timedelta(days=days - 1))
     bounded = bool(instructions) and len(ends) == len(instructions)
     stop = max(ends) if bounded else None
     if stop is None and _ended(use, entry):

@@ -123,6 +123,7 @@ class Medication(TypedDict, total=False):
 
 class Repeat(TypedDict, total=False):
     boundsPeriod: Period
+    boundsDuration: Quantity
 
 
 class Timing(TypedDict, total=False):

@@ -80,6 +80,28 @@ def test_bounds_period_gives_the_course() -> None:
     assert _course(med) == ("olanzapine", D(2024, 1, 15), None)
 
 
+def test_bounds_duration_ends_the_course() -> None:
+    """A 28-day course (UK acute prescriptions), or 2 weeks, from the order's start."""
+
+    def duration(value: int, code: str) -> list[dict[str, Any]]:
+        quantity = {
+            "value": value,
+            "unit": code,
+            "system": "http://unitsofmeasure.org",
+            "code": code,
+        }
+        return [{"timing": {"repeat": {"boundsDuration": quantity}}}]
+
+    days = request("bd", dosageInstruction=duration(28, "d"))
+    weeks = request("bw", authoredOn="2024-02-01", dosageInstruction=duration(2, "wk"))
+    meds, issues = _meds(days, weeks)
+    assert [(m.start, m.stop) for m in meds] == [
+        (D(2024, 1, 10), D(2024, 2, 6)),
+        (D(2024, 2, 1), D(2024, 2, 14)),
+    ]
+    assert not issues
+
+
 @pytest.mark.parametrize("status", ["completed", "stopped"])
 def test_an_ended_order_without_an_end_date_ends_on_its_start(status: str) -> None:
     (med,), issues = _meds(request("m4", status=status, dosageInstruction=None))
