@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cvrisk.fhir.bundle import read_input
+from cvrisk.fhir.bundle import Entry, read_input
 from cvrisk.fhir.conditions import read_condition
 from cvrisk.fhir.context import Context
 from cvrisk.fhir.medications import RESOURCE_TYPES, read_administrations, read_medication_use
@@ -59,6 +59,9 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
         kind = entry.type
         if kind == "Observation":
             results.append(entry)
+        elif kind == "DiagnosticReport":
+            results.extend(_contained_results(entry))
+            unread[kind] += 1
         elif kind == "Condition":
             conditions.extend(read_condition(entry, ctx))
         elif kind == "MedicationAdministration":
@@ -78,13 +81,27 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
     return ReadResult(record, issues, found.kind)
 
 
+def _contained_results(report: Entry) -> list[Entry]:
+    """The Observations contained in a DiagnosticReport (some laboratory feeds send results
+    so), named ``DiagnosticReport/id#obs``."""
+    contained = report.resource.get("contained")
+    out: list[Entry] = []
+    for item in contained if isinstance(contained, list) else ():
+        if isinstance(item, dict) and item.get("resourceType") == "Observation":
+            ref = f"{report.ref}#{item.get('id', len(out))}"
+            out.append(Entry(resource=item, type="Observation", ref=ref, keys=()))
+    return out
+
+
 def _report_unread(unread: Counter[str], ctx: Context) -> None:
     for kind, count in sorted(unread.items()):
         ctx.add(
             "ignored",
-            f"{count} {kind} resource(s) not read: cvrisk reads Patient, Observation, "
-            "Condition, MedicationRequest, MedicationStatement, MedicationDispense, "
-            "MedicationAdministration (and the Medications they name)",
+            f"{count} {kind} resource(s) not read"
+            + (" (the Observations they contain are read)" if kind == "DiagnosticReport" else "")
+            + ": cvrisk reads Patient, Observation, Condition, MedicationRequest, "
+            "MedicationStatement, MedicationDispense, MedicationAdministration (and the "
+            "Medications they name)",
             field=kind,
         )
 

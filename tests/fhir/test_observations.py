@@ -305,3 +305,23 @@ def test_one_invalid_resource_does_not_cost_the_others() -> None:
     result = read(*good[:2], bad, *good[2:])
     assert [o.id for o in result.record.observations] == [f"Observation/w{i}" for i in range(5)]
     assert [i.resource for i in result.issues] == ["Observation/bad"]
+
+
+def test_observations_contained_in_a_diagnostic_report_are_read() -> None:
+    hba1c = observation("a1c", "4548-4", quantity(6.1, "%"))
+    del hba1c["subject"]
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr1",
+        "status": "final",
+        "code": {"text": "HbA1c"},
+        "subject": {"reference": "Patient/p1"},
+        "contained": [hba1c],
+        "result": [{"reference": "#a1c"}],
+    }
+    validate_r4b(report)
+    result = read(report)
+    assert [(o.id, o.analyte_id) for o in result.record.observations] == [
+        ("DiagnosticReport/dr1#a1c", "hba1c")
+    ]
+    assert "contain are read" in result.issues[0].message
