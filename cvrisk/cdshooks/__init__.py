@@ -24,7 +24,7 @@ from cvrisk.cdshooks.model import (
 )
 from cvrisk.cdshooks.options import CardOptions
 from cvrisk.cdshooks.order_time import order_cards, with_draft_medication
-from cvrisk.cdshooks.patient_view import patient_view_cards
+from cvrisk.cdshooks.patient_view import data_issues_card, error_card, patient_view_cards
 
 __all__ = [
     "Action",
@@ -35,6 +35,8 @@ __all__ = [
     "Link",
     "Source",
     "Suggestion",
+    "data_issues_card",
+    "error_card",
     "order_cards",
     "patient_view_cards",
     "with_draft_medication",

@@ -47,7 +47,7 @@ def finish_card(
         "source": citation_source.to_json(),
         "suggestions": [s.to_json() for s in suggestions],
     }
-    return Card(
+    card = Card(
         uuid=derived_uuid(options.seed, body),
         summary=fit_summary(summary),
         detail=detail or None,
@@ -58,6 +58,8 @@ def finish_card(
         overrideReasons=override_reasons(options.lang, options.codes_base) if overridable else None,
         links=all_links or None,
     )
+    card._kind = kind
+    return card
 
 
 def rule_line(code: str, source: str, evidence_status: str, lang: str) -> str:

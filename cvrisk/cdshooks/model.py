@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 #: "<140-character summary" (CDS Hooks 2.0.1, Card Attributes): the longest allowed is 139.
 SUMMARY_MAX = 139
@@ -135,6 +135,14 @@ class Card(_Spec):
     selectionBehavior: SelectionBehavior | None = None  # noqa: N815
     overrideReasons: list[Coding] | None = Field(None, min_length=1)  # noqa: N815
     links: list[Link] | None = Field(None, min_length=1)
+    #: What the card is about, without patient data (``alert:nice-cg178/bmi-25``): for logs
+    #: and feedback analytics; not serialised.
+    _kind: str = PrivateAttr(default="")
+
+    @property
+    def kind(self) -> str:
+        """What the card is about (``tests:nice-cg178``), free of patient data."""
+        return self._kind
 
     @field_validator("summary")
     @classmethod

@@ -35,6 +35,7 @@ from cvrisk.cdshooks.texts import (
     topic,
     word,
 )
+from cvrisk.issues import DataIssue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Alert, Report, ScoreEntry, TestEntry
 from cvrisk.scores import models
@@ -53,7 +54,7 @@ def patient_view_cards(report: Report, options: CardOptions | None = None) -> li
     alerts = [_alert_card(alert, report.tests, options, offered) for alert in report.alerts]
     tests = _test_cards(report.tests, options, offered)
     scores = [_score_card(entry, options) for entry in report.scores]
-    issues = _issues_card(report, options)
+    issues = data_issues_card(report.data_issues, options)
     cards = [*alerts, *tests, *scores, *([issues] if issues else [])]
     # Stable sort: most urgent first, then the order above (alerts, tests, scores, issues).
     return sorted(cards, key=lambda card: -indicator_rank(card.indicator))
@@ -269,9 +270,10 @@ def _score_card(entry: ScoreEntry, options: CardOptions) -> Card:
     )
 
 
-def _issues_card(report: Report, options: CardOptions) -> Card | None:
+def data_issues_card(issues: Sequence[DataIssue], options: CardOptions) -> Card | None:
+    """One card listing data issues (warnings first); None when there are none, or only
+    informational ones and ``options.info_issues`` is off."""
     lang = options.lang
-    issues = report.data_issues
     warnings = [i for i in issues if i.severity == "warning"]
     if not issues or (not warnings and not options.info_issues):
         return None
@@ -296,6 +298,24 @@ def _issues_card(report: Report, options: CardOptions) -> Card | None:
         summary=summary,
         detail="\n".join(lines),
         indicator="warning" if warnings else "info",
+        citation_source=source,
+        options=options,
+        overridable=False,
+    )
+
+
+def error_card(kind: str, message: str, options: CardOptions) -> Card:
+    """The card shown when a record cannot be evaluated at all (an invalid patient, an
+    unreadable input): the clinician is told that no advice is shown, and why."""
+    lang = options.lang
+    source = Source(
+        label=text("issues.source", lang), topic=topic("data-issues", lang, options.codes_base)
+    )
+    return finish_card(
+        kind=f"error:{kind}",
+        summary=text("error.summary", lang),
+        detail=text("error.detail", lang, kind=kind, message=md.cell(message)),
+        indicator="warning",
         citation_source=source,
         options=options,
         overridable=False,
