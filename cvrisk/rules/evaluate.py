@@ -32,9 +32,14 @@ from cvrisk._version import __version__
 from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import raise_alerts
-from cvrisk.rules.courses import active_drugs, courses_of, current_starts
-from cvrisk.rules.coverage import coverage_issues
-from cvrisk.rules.due import due_tests, ordered
+from cvrisk.rules.courses import (
+    active_drugs,
+    courses_of,
+    current_starts,
+    formulation_coverage,
+)
+from cvrisk.rules.coverage import coverage_issues, ended_issues
+from cvrisk.rules.due import due_tests, merge_requests, ordered
 from cvrisk.rules.facts import Results, collect_facts, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
@@ -105,7 +110,7 @@ def evaluate(
     rec.check_dates(as_of)
     issues: list[DataIssue] = list(read.issues)
 
-    courses, drug_issues = courses_of(rec, lang)
+    courses, drug_issues = courses_of(rec, lang, as_of)
     issues.extend(drug_issues)
     active = active_drugs(courses, as_of)
     age = rec.age_on(as_of)
@@ -114,9 +119,11 @@ def evaluate(
     if active:
         applied = {p.id for p, _ in applicable}
         issues.extend(coverage_issues(selected, applied, active, age, opts.jurisdiction, lang))
+        issues.extend(formulation_coverage(courses, applied, as_of, lang))
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
+    issues.extend(ended_issues(applicable, as_of, lang))
 
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)
@@ -145,7 +152,7 @@ def evaluate(
         patient_id=rec.patient.id,
         lang=lang,
         protocols=sorted(episodes),
-        tests=ordered([*tests, *rechecks]),
+        tests=ordered(merge_requests([*tests, *rechecks])),
         alerts=alerts,
         scores=score_entries,
         data_issues=issues,
