@@ -50,14 +50,16 @@ from cvrisk.rules.report import Alert, Plan, PlanItem, ProtocolPlan, Report
 FOLLOWUPS_SHOWN = 4
 
 
-def with_draft_medication(record: PatientRecord, drug: str, start: dt.date) -> PatientRecord:
-    """The record with ``drug`` started on ``start`` (unchanged when the drug is already
-    taken on that day): what :func:`cvrisk.evaluate` reads to find the alerts the existing
-    data raise under the protocols of the drug being prescribed."""
+def with_draft_medication(
+    record: PatientRecord, drug: str, start: dt.date, formulation: str | None = None
+) -> PatientRecord:
+    """The record with ``drug`` (and ``formulation``) started on ``start`` (unchanged when
+    the drug is already taken on that day): what :func:`cvrisk.evaluate` reads to find the
+    alerts the existing data raise under the protocols of the drug being prescribed."""
     drug = vocab.antipsychotic_id(drug)
     if any(m.ingredient == drug and m.active_on(start) for m in record.medications):
         return record
-    draft = Medication(drug=drug, start=start)
+    draft = Medication(drug=drug, formulation=formulation, start=start)
     return record.model_copy(update={"medications": [*record.medications, draft]})
 
 
@@ -138,7 +140,7 @@ def _plan_card(
     offered: set[str],
 ) -> Card:
     lang = options.lang
-    citation = protocol_citation(protocol.protocol)
+    citation = protocol_citation(protocol.protocol, lang)
     drug = drug_label(plan.drug, lang).capitalize()
     rows, missing, suggestions = [], [], []
     for item in protocol.baseline:
@@ -391,21 +393,27 @@ def _registration_cards(drug: str, jurisdiction: str | None, options: CardOption
     return cards
 
 
-def unknown_antipsychotic_card(name: str, codes: str, reference: str, options: CardOptions) -> Card:
-    """The card for an order coded as an antipsychotic (ATC N05A) that cvrisk does not know:
-    its monitoring cannot be assessed, and the prescriber is told so."""
+def unknown_antipsychotic_card(
+    name: str, codes: str, reference: str, options: CardOptions, conflict: str = ""
+) -> Card:
+    """The card for an order cvrisk cannot plan: an antipsychotic outside the catalogue, or
+    (``conflict``, the reason) a name and a code that mean different drugs. The prescriber is
+    told that its monitoring is not assessed, and why."""
     lang = options.lang
-    check = load_data("order_checks.toml")["antipsychotic_class"]
     source = Source(
         label=text("issues.source", lang), topic=topic("unknown-drug", lang, options.codes_base)
     )
-    detail = md.join(
-        text("drug.unknown_detail", lang, reference=md.code(reference), codes=md.code(codes)),
-        f"*{md.cell(check['source'])} ({word(check['status'], lang)})*",
-    )
+    if conflict:
+        summary = text("drug.conflict_summary", lang, name=name)
+        detail = f"{md.code(reference)}: {md.cell(conflict)}"
+    else:
+        summary = text("drug.unknown_summary", lang, name=name)
+        detail = text(
+            "drug.unknown_detail", lang, reference=md.code(reference), codes=md.code(codes or "—")
+        )
     return finish_card(
-        kind=f"unknown-drug:{codes}",
-        summary=text("drug.unknown_summary", lang, name=name),
+        kind="unknown-drug" if not conflict else "drug-conflict",
+        summary=summary,
         detail=detail,
         indicator="warning",
         citation_source=source,
@@ -414,13 +422,7 @@ def unknown_antipsychotic_card(name: str, codes: str, reference: str, options: C
     )
 
 
-def antipsychotic_atc_prefix() -> str:
-    """The ATC class prefix of antipsychotics (``N05A``, cvrisk/data/order_checks.toml)."""
-    return str(load_data("order_checks.toml")["antipsychotic_class"]["atc_prefix"])
-
-
 __all__ = [
-    "antipsychotic_atc_prefix",
     "order_cards",
     "unknown_antipsychotic_card",
     "with_draft_medication",

@@ -74,7 +74,7 @@ def _alert_card(
     alert: Alert, tests: Sequence[TestEntry], options: CardOptions, offered: set[str]
 ) -> Card:
     lang = options.lang
-    citation = protocol_citation(alert.protocol)
+    citation = protocol_citation(alert.protocol, lang)
     rechecks = [
         t
         for t in tests
@@ -166,7 +166,7 @@ def _protocol_tests_card(
     protocol_id: str, entries: list[TestEntry], options: CardOptions, offered: set[str]
 ) -> Card | None:
     lang = options.lang
-    citation = protocol_citation(protocol_id)
+    citation = protocol_citation(protocol_id, lang)
     actionable = [t for t in entries if t.status in ACTIONABLE]
     shown = actionable or entries
     rows = [

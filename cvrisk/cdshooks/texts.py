@@ -131,15 +131,17 @@ class Citation:
         return [Link(label=word(kind, lang, label=self.label), url=self.url, type="absolute")]
 
 
-def protocol_citation(protocol_id: str) -> Citation:
+def protocol_citation(protocol_id: str, lang: str) -> Citation:
     """The citation of a shipped protocol (its id alone for a protocol that is not shipped)."""
     from cvrisk.rules.catalog import shipped_protocols
+    from cvrisk.rules.schema import text_in
 
     protocol = shipped_protocols().get(protocol_id)
     if protocol is None:
         return Citation(label=protocol_id, url=None, title=protocol_id)
-    label = f"{short_label(protocol.title)} ({protocol.version})"
-    return Citation(label=label, url=first_url(protocol.url), title=protocol.title)
+    title = text_in(protocol.title, lang) or protocol_id
+    label = f"{short_label(title)} ({protocol.version})"
+    return Citation(label=label, url=first_url(protocol.url), title=title)
 
 
 def model_citation(model_id: str) -> Citation:

@@ -2,96 +2,64 @@
 
 A MedicationRequest's medication (``medicationCodeableConcept``, or a ``medicationReference``
 to a contained resource or to a Medication in the same Bundle) is recognised by
-:mod:`cvrisk.vocab` from its codes (RxNorm or ATC ingredient codes of the catalogue). Orders
-are usually coded at product level (an RxNorm clinical drug such as "olanzapine 10 MG Oral
-Tablet"), whose code the catalogue does not list: the ingredient is then recognised when a
-catalogue name (ingredient id or alias) appears as a whole word of the coding's display or
-the concept's text, and the card says it was recognised from the text. An order coded in
-ATC class N05A (antipsychotics) that cvrisk cannot place is reported, not ignored.
+:func:`cvrisk.vocab.resolve_drug` (:mod:`cvrisk.drugs`): codes (ATC, RxNorm ingredient and
+product codes, dm+d) and names (INN, salt, brand, product text with a strength). What it
+finds:
+
+- a catalogue antipsychotic (with its formulation, e.g. olanzapine pamoate): planned;
+- an antipsychotic outside the catalogue (an ATC N05A code or a known name): reported on a
+  card (its monitoring cannot be assessed), never ignored;
+- a name and a code that disagree: reported on a card, neither is used;
+- anything else (not an antipsychotic, or not recognised): no card (this service advises on
+  antipsychotics only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cvrisk import vocab
+from cvrisk.drugs import DrugMatch
 from cvrisk.errors import VocabularyError
-
-_WORD = re.compile(r"[a-zà-ÿ]+(?:-[a-zà-ÿ]+)*")
 
 
 @dataclass(frozen=True)
 class DraftDrug:
-    """An antipsychotic in a draft order."""
+    """A catalogue antipsychotic in a draft order."""
 
     drug: str
+    formulation: str | None
     start: dt.date
     reference: str
-    recognised_from: str  # "code" or "text"
+
+    @property
+    def name(self) -> str:
+        """What :func:`cvrisk.schedule` is given: the formulation when there is one."""
+        return self.formulation or self.drug
 
 
 @dataclass(frozen=True)
-class UnknownAntipsychotic:
-    """An order coded as an antipsychotic (ATC N05A) that the catalogue does not hold."""
+class UnplacedOrder:
+    """An order that is an antipsychotic cvrisk cannot plan, or whose name and code
+    disagree; ``why`` is the message for the card."""
 
     name: str
     codes: str
     reference: str
+    why: str
 
 
 class DraftOrderError(ValueError):
     """``context.draftOrders`` is not what the hook defines (HTTP 400)."""
 
 
-def _names() -> dict[str, str]:
-    names: dict[str, str] = {}
-    for drug_id, entry in vocab.antipsychotics().items():
-        names[drug_id] = drug_id
-        for alias in entry.get("aliases", ()):
-            names[str(alias).lower()] = drug_id
-    return names
-
-
 def _codings(concept: Any) -> list[dict[str, Any]]:
     if not isinstance(concept, dict):
         return []
     return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
-
-
-def _from_codes(codings: Iterable[dict[str, Any]]) -> str | None:
-    for coding in codings:
-        code, system = coding.get("code"), coding.get("system")
-        if not isinstance(code, str) or not isinstance(system, str):
-            continue
-        try:
-            found = vocab.drug_for_code(code, system)
-        except VocabularyError:  # a code system cvrisk does not read (local codes)
-            continue
-        if found is not None:
-            return found
-    return None
-
-
-def _from_text(texts: Iterable[str]) -> str | None:
-    names = _names()
-    for text in texts:
-        for word in _WORD.findall(text.lower()):
-            if word in names:
-                return names[word]
-    return None
-
-
-def _is_antipsychotic_class(codings: Iterable[dict[str, Any]], prefix: str) -> bool:
-    return any(
-        isinstance(c.get("code"), str)
-        and str(c.get("system", "")).rstrip("/") in ("http://www.whocc.no/atc", "atc")
-        and str(c["code"]).upper().startswith(prefix)
-        for c in codings
-    )
 
 
 def _medication_concept(
@@ -117,21 +85,48 @@ def _medication_concept(
 
 def _start(request: Mapping[str, Any], today: dt.date) -> dt.date:
     """The planned start: the first dosage's bounds start, else authoredOn, else today."""
+    candidates = []
     for dosage in request.get("dosageInstruction") or []:
         repeat = ((dosage or {}).get("timing") or {}).get("repeat") or {}
-        start = (repeat.get("boundsPeriod") or {}).get("start")
-        if isinstance(start, str) and len(start) >= 10:
+        candidates.append((repeat.get("boundsPeriod") or {}).get("start"))
+    candidates.append(request.get("authoredOn"))
+    for value in candidates:
+        if isinstance(value, str) and len(value) >= 10:
             try:
-                return dt.date.fromisoformat(start[:10])
+                return dt.date.fromisoformat(value[:10])
             except ValueError:
-                pass
-    authored = request.get("authoredOn")
-    if isinstance(authored, str) and len(authored) >= 10:
-        try:
-            return dt.date.fromisoformat(authored[:10])
-        except ValueError:
-            pass
+                continue
     return today
+
+
+def _recognise(concept: dict[str, Any] | None) -> tuple[DrugMatch | None, str | None]:
+    """The drug a medication concept means, or the reason it cannot be told (a conflict)."""
+    codings = _codings(concept)
+    names = [str(c["display"]) for c in codings if isinstance(c.get("display"), str)]
+    if concept is not None and isinstance(concept.get("text"), str):
+        names.insert(0, concept["text"])
+    best: DrugMatch | None = None
+    try:
+        for coding in codings:
+            code, system = coding.get("code"), coding.get("system")
+            if not isinstance(code, str) or not isinstance(system, str):
+                continue
+            try:
+                match = vocab.resolve_drug(names[0] if names else None, code, system)
+            except VocabularyError as exc:
+                if type(exc) is VocabularyError:  # a code system cvrisk does not read
+                    continue
+                raise
+            if match is not None and (best is None or (match.catalogued and not best.catalogued)):
+                best = match
+        if best is None:
+            for name in names:
+                best = vocab.resolve_drug(name)
+                if best is not None:
+                    break
+    except VocabularyError as exc:  # DrugConflictError: the name and a code disagree
+        return None, str(exc)
+    return best, None
 
 
 def draft_antipsychotics(
@@ -140,10 +135,9 @@ def draft_antipsychotics(
     patient_id: str,
     selections: Sequence[str] | None,
     today: dt.date,
-    atc_prefix: str,
-) -> tuple[list[DraftDrug], list[UnknownAntipsychotic]]:
-    """The antipsychotics among the draft MedicationRequests (only the ``selections`` when
-    given, as ``order-select`` asks), and the antipsychotic-class orders cvrisk cannot place.
+) -> tuple[list[DraftDrug], list[UnplacedOrder]]:
+    """The catalogue antipsychotics among the draft MedicationRequests (only the
+    ``selections`` when given, as ``order-select`` asks), and the orders to report.
 
     Raises:
         DraftOrderError: ``draftOrders`` is not a Bundle, or an order is for another patient.
@@ -160,7 +154,7 @@ def draft_antipsychotics(
     }
     chosen = set(selections) if selections is not None else None
     found: list[DraftDrug] = []
-    unknown: list[UnknownAntipsychotic] = []
+    unplaced: list[UnplacedOrder] = []
     for resource in resources:
         if resource.get("resourceType") != "MedicationRequest":
             continue
@@ -174,21 +168,19 @@ def draft_antipsychotics(
                 f"(Patient/{patient_id})"
             )
         concept = _medication_concept(resource, by_reference)
-        codings = _codings(concept)
-        drug = _from_codes(codings)
-        how = "code"
-        if drug is None:
-            texts = [str(c["display"]) for c in codings if isinstance(c.get("display"), str)]
-            if concept is not None and isinstance(concept.get("text"), str):
-                texts.append(concept["text"])
-            drug = _from_text(texts)
-            how = "text"
-        if drug is not None:
-            found.append(DraftDrug(drug, _start(resource, today), reference, how))
-        elif _is_antipsychotic_class(codings, atc_prefix):
-            name = (concept or {}).get("text") or next(
-                (str(c["display"]) for c in codings if c.get("display")), "this medication"
+        match, conflict = _recognise(concept)
+        name = str(
+            (concept or {}).get("text")
+            or next(
+                (c["display"] for c in _codings(concept) if c.get("display")), "this medication"
             )
-            codes = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings)
-            unknown.append(UnknownAntipsychotic(str(name), codes, reference))
-    return found, unknown
+        )
+        codes = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in _codings(concept))
+        if conflict is not None:
+            unplaced.append(UnplacedOrder(name, codes, reference, conflict))
+        elif match is not None and match.catalogued and match.ingredient is not None:
+            start = _start(resource, today)
+            found.append(DraftDrug(match.ingredient, match.formulation, start, reference))
+        elif match is not None and match.category == "antipsychotic":
+            unplaced.append(UnplacedOrder(name, codes, reference, ""))
+    return found, unplaced

@@ -27,7 +27,7 @@ from cvrisk.cdshooks import (
     patient_view_cards,
     with_draft_medication,
 )
-from cvrisk.cdshooks.order_time import antipsychotic_atc_prefix, unknown_antipsychotic_card
+from cvrisk.cdshooks.order_time import unknown_antipsychotic_card
 from cvrisk.errors import CvriskError
 from cvrisk.issues import DataIssue
 from cvrisk.rules.report import Report
@@ -137,15 +137,17 @@ def orders(call: Call) -> list[Card]:
     settings = call.settings
     context = call.request.context
     selections = context.get("selections") if call.request.hook == "order-select" else None
-    drafts, unknown = draft_antipsychotics(
+    drafts, unplaced = draft_antipsychotics(
         context["draftOrders"],
         patient_id=call.request.patient_id,
         selections=selections,
         today=call.today,
-        atc_prefix=antipsychotic_atc_prefix(),
     )
     options = call.options()
-    cards = [unknown_antipsychotic_card(u.name, u.codes, u.reference, options) for u in unknown]
+    cards = [
+        unknown_antipsychotic_card(u.name, u.codes, u.reference, options, conflict=u.why)
+        for u in unplaced
+    ]
     if not drafts:
         return cards
     try:
@@ -157,14 +159,14 @@ def orders(call: Call) -> list[Card]:
     for draft in drafts:
         try:
             plan = cvrisk.schedule(
-                draft.drug,
+                draft.name,
                 draft.start,
                 patient=record.patient,
                 jurisdiction=settings.jurisdiction,
                 lang=call.lang,
             )
             findings = cvrisk.evaluate(
-                with_draft_medication(record, draft.drug, draft.start),
+                with_draft_medication(record, draft.drug, draft.start, draft.formulation),
                 as_of=max(call.today, draft.start),
                 jurisdiction=settings.jurisdiction,
                 lang=call.lang,
