@@ -93,8 +93,8 @@ def order_cards(
     results = _results(record, as_of)
     offered: set[str] = set()
     cards: list[Card] = [_plan_card(plan, p, results, options, offered) for p in plan.protocols]
-    if not plan.protocols:
-        cards.append(_no_protocol_card(plan, options))
+    if not plan.protocols or plan.notes:
+        cards.append(_coverage_card(plan, options))
     if findings is not None:
         applied = {p.protocol for p in plan.protocols}
         alerts = [a for a in findings.alerts if a.protocol in applied]
@@ -191,7 +191,6 @@ def _plan_card(
         _baseline_block(protocol, rows, plan, lang),
         _followups_block(protocol, lang),
         _sources_block([*protocol.baseline, *protocol.followups], lang),
-        _notes_block(plan.notes, lang),
     )
     indicator: Indicator = "warning" if missing else "info"
     return finish_card(
@@ -250,25 +249,27 @@ def _sources_block(items: Sequence[PlanItem], lang: str) -> str:
     )
 
 
-def _notes_block(notes: Sequence[str], lang: str) -> str:
-    if not notes:
-        return ""
-    return f"**{text('plan.notes', lang)}**\n\n" + "\n".join(f"- {md.cell(n)}" for n in notes)
-
-
-def _no_protocol_card(plan: Plan, options: CardOptions) -> Card:
+def _coverage_card(plan: Plan, options: CardOptions) -> Card:
+    """What the plan leaves out (``plan.notes``): a warning when no protocol applies at all,
+    information otherwise (one card per prescription, not repeated on each plan card)."""
     lang = options.lang
     drug = drug_label(plan.drug, lang)
-    notes = "; ".join(plan.notes) or word("none", lang)
     source = Source(
         label=text("issues.source", lang),
         topic=topic("prescribing-plan", lang, options.codes_base),
     )
+    notes = "\n".join(f"- {md.cell(n)}" for n in plan.notes)
+    if not plan.protocols:
+        summary = text("plan.no_protocol_summary", lang, drug=drug.capitalize())
+        detail = md.join(text("plan.no_protocol", lang, drug=drug), notes)
+    else:
+        summary = text("plan.coverage_summary", lang, drug=drug.capitalize(), count=len(plan.notes))
+        detail = f"**{text('plan.notes', lang)}**\n\n{notes}"
     return finish_card(
-        kind=f"plan:{plan.drug}:none",
-        summary=text("plan.no_protocol_summary", lang, drug=drug.capitalize()),
-        detail=text("plan.no_protocol", lang, drug=drug, notes=notes),
-        indicator="warning",
+        kind=f"plan:{plan.drug}:{'none' if not plan.protocols else 'coverage'}",
+        summary=summary,
+        detail=detail,
+        indicator="warning" if not plan.protocols else "info",
         citation_source=source,
         options=options,
         overridable=False,
