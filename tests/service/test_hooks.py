@@ -92,8 +92,10 @@ def test_patient_view_fetches_missing_keys_with_the_token(ehr: Ehr, fresh_fhir: 
     cards = _cards(ehr.call(PV, body))
     assert _alerts(cards) == EXAMPLE_ALERTS  # the same answer as with the full prefetch
     paths = [p for p, _ in fresh_fhir.requests]
-    assert all(p.startswith("/fhir/Observation?patient=example-1") for p in paths)
-    assert len(paths) == 4  # 171 observations, 50 a page: the next links were followed
+    observations = [p for p in paths if p.startswith("/fhir/Observation?patient=example-1")]
+    assert len(observations) == 4  # 171 observations, 50 a page: the next links followed
+    # the null key is asked of the server too (its answer is authoritative)
+    assert set(paths) - set(observations) == {"/fhir/MedicationStatement?patient=example-1"}
     assert {auth for _, auth in fresh_fhir.requests} == {f"Bearer {TOKEN}"}
 
 
@@ -118,6 +120,7 @@ def test_patient_view_with_absent_or_null_prefetch(ehr: Ehr, fresh_fhir: FhirSer
 def test_paging_cut_short_is_a_warning(ehr: Ehr, fresh_fhir: FhirServer) -> None:
     fresh_fhir.page_size = 10  # 18 pages of observations, more than the service reads
     partial = {k: v for k, v in prefetch(example_resources()).items() if k != "observations"}
+    partial["medicationStatements"] = searchset([])
     body = {**hook_body("patient-view", prefetch=partial), **_access(fresh_fhir)}
     cards = _cards(ehr.call(PV, body))
     assert len(fresh_fhir.requests) == FHIR_MAX_PAGES
@@ -137,7 +140,9 @@ def test_a_slow_fhir_server_is_412(ehr: Ehr, fresh_fhir: FhirServer) -> None:
 def test_order_select_plans_the_selected_antipsychotic(ehr: Ehr, fresh_fhir: FhirServer) -> None:
     drafts = searchset(
         [
-            draft_order("61381", "Olanzapine 10 MG Oral Tablet", order_id="olz"),
+            draft_order(
+                "61381", "Olanzapine 10 MG Oral Tablet", order_id="olz", start="2025-06-01"
+            ),
             draft_order("723", "Amoxicillin 500 MG Oral Capsule", order_id="amox"),
         ]
     )
@@ -169,6 +174,7 @@ def test_order_select_plans_the_selected_antipsychotic(ehr: Ehr, fresh_fhir: Fhi
 def test_order_sign_for_clozapine_with_partial_prefetch(ehr: Ehr, fresh_fhir: FhirServer) -> None:
     drafts = searchset([draft_order("2626", "Clozapine 25 MG Oral Tablet", order_id="clz")])
     partial = {k: v for k, v in prefetch(example_resources()).items() if k != "conditions"}
+    partial["medicationStatements"] = searchset([])
     body = {**hook_body("order-sign", prefetch=partial, draftOrders=drafts), **_access(fresh_fhir)}
     cards = _cards(ehr.call("cvrisk-order-sign", body))
     assert [p.split("?")[0] for p, _ in fresh_fhir.requests] == ["/fhir/Condition"]
