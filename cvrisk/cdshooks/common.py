@@ -44,8 +44,8 @@ def finish_card(
         "summary": summary,
         "detail": detail,
         "indicator": indicator,
-        "source": citation_source.to_json(),
-        "suggestions": [s.to_json() for s in suggestions],
+        "source": citation_source.label,
+        "suggestions": [s.uuid for s in suggestions],  # each derived from its own content
     }
     card = Card(
         uuid=derived_uuid(options.seed, body),

@@ -20,6 +20,7 @@ and checked by its rules when built, so cvrisk cannot emit a card an EHR must re
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -182,9 +183,12 @@ class CdsResponse(_Spec):
         return out
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def absolute_url(text: str) -> bool:
     """True for an absolute http(s) URL without whitespace."""
-    return text.startswith(("https://", "http://")) and not any(c.isspace() for c in text)
+    return text.startswith(("https://", "http://")) and _WHITESPACE.search(text) is None
 
 
 def fit_summary(text: str) -> str:

@@ -29,6 +29,7 @@ from cvrisk.cdshooks.orders import order_suggestion
 from cvrisk.cdshooks.texts import day as show_day
 from cvrisk.cdshooks.texts import (
     model_citation,
+    model_info,
     percent,
     protocol_citation,
     text,
@@ -38,7 +39,6 @@ from cvrisk.cdshooks.texts import (
 from cvrisk.issues import DataIssue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Alert, Report, ScoreEntry, TestEntry
-from cvrisk.scores import models
 
 ACTIONABLE = ("overdue", "due", "conditional")
 
@@ -229,7 +229,7 @@ def _protocol_tests_card(
 def _score_card(entry: ScoreEntry, options: CardOptions) -> Card:
     lang = options.lang
     citation = model_citation(entry.model)
-    info = models().get(entry.model)
+    info = model_info(entry.model)
     name = info.title if info else entry.model
     short = entry.model.upper()
     if entry.risk is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cvrisk.cdshooks.model import Coding, Link, Source, absolute_url
@@ -49,6 +50,7 @@ def system(codes_base: str, name: str) -> str:
     return f"{codes_base.rstrip('/:')}{separator}{name}"
 
 
+@lru_cache(maxsize=256)
 def topic(code: str, lang: str, codes_base: str) -> Coding:
     """The ``source.topic`` Coding of a card kind."""
     return Coding(
@@ -60,14 +62,19 @@ def topic(code: str, lang: str, codes_base: str) -> Coding:
 
 def override_reasons(lang: str, codes_base: str) -> list[Coding]:
     """The override reasons offered on actionable cards (each with its display)."""
-    return [
+    return list(_override_reasons(lang, codes_base))
+
+
+@lru_cache(maxsize=32)
+def _override_reasons(lang: str, codes_base: str) -> tuple[Coding, ...]:
+    return tuple(
         Coding(
             system=system(codes_base, "override-reason"),
             code=str(entry["code"]),
             display=localised(entry["display"], lang),
         )
         for entry in _cards()["override_reasons"]
-    ]
+    )
 
 
 def override_reason_codes() -> frozenset[str]:
@@ -131,6 +138,7 @@ class Citation:
         return [Link(label=word(kind, lang, label=self.label), url=self.url, type="absolute")]
 
 
+@lru_cache(maxsize=256)
 def protocol_citation(protocol_id: str, lang: str) -> Citation:
     """The citation of a shipped protocol (its id alone for a protocol that is not shipped)."""
     from cvrisk.rules.catalog import shipped_protocols
@@ -144,12 +152,19 @@ def protocol_citation(protocol_id: str, lang: str) -> Citation:
     return Citation(label=label, url=first_url(protocol.url), title=title)
 
 
+@lru_cache(maxsize=64)
 def model_citation(model_id: str) -> Citation:
     """The citation of a risk model: its title, and its DOI as the link."""
-    from cvrisk.scores import models
-
-    info = models().get(model_id)
+    info = model_info(model_id)
     if info is None:
         return Citation(label=model_id, url=None, title=model_id)
     url = f"https://doi.org/{info.doi}" if info.doi else None
     return Citation(label=info.title, url=url, title=info.source)
+
+
+@lru_cache(maxsize=64)
+def model_info(model_id: str) -> Any:
+    """A risk model's metadata (:class:`cvrisk.scores.ModelInfo`), or None when unknown."""
+    from cvrisk.scores import models
+
+    return models().get(model_id)
