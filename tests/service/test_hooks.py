@@ -221,3 +221,16 @@ def test_no_patient_data_in_any_log_line(service: Service, ehr: Ehr) -> None:
     events = [e for e in service.log_lines() if e.get("hook_instance") == hook_instance]
     (issued,) = events
     assert {c["kind"] for c in issued["cards"]} >= EXAMPLE_ALERTS
+
+
+def test_order_select_with_absent_prefetch_fetches_everything(
+    ehr: Ehr, fresh_fhir: FhirServer
+) -> None:
+    drafts = searchset([draft_order("61381", "olanzapine", order_id="olz", start="2025-06-01")])
+    body = {
+        **hook_body("order-select", selections=["MedicationRequest/olz"], draftOrders=drafts),
+        **_access(fresh_fhir),
+    }
+    cards = _cards(ehr.call("cvrisk-order-select", body))
+    assert len({p.split("?")[0] for p, _ in fresh_fhir.requests}) == 5
+    assert any(c["summary"].startswith("Olanzapine, NICE CG178 (2014):") for c in cards)
