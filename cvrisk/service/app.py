@@ -20,8 +20,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -40,7 +42,7 @@ from cvrisk.cdshooks import CdsResponse
 from cvrisk.service import logs
 from cvrisk.service.drafts import DraftOrderError
 from cvrisk.service.extensions import EXTENSIONS, ServiceExtension, load_extensions
-from cvrisk.service.hooks import RequestError, language, parse_request
+from cvrisk.service.hooks import HookRequest, RequestError, language, parse_request
 from cvrisk.service.prefetch import FhirAccess, FhirFetcher, PrefetchError, gather
 from cvrisk.service.security import AuthError, JwtVerifier, KeySets, ReplayStore
 from cvrisk.service.services import SERVICES, SERVICES_BY_ID, Call
@@ -173,7 +175,7 @@ class CdsApp:
         else:
             logs.event(
                 "auth_disabled",
-                30,
+                logging.WARNING,
                 message="JWT verification is OFF (--no-auth): local trial mode only; every "
                 "caller is trusted",
             )
@@ -195,7 +197,7 @@ class CdsApp:
         try:
             caller = await self.verifier.verify(request.headers.get("authorization"), audiences)
         except AuthError as exc:
-            logs.event("auth_refused", 30, reason=exc.reason, path=paths[0])
+            logs.event("auth_refused", logging.WARNING, reason=exc.reason, path=paths[0])
             return error(
                 401,
                 "unauthorized",
@@ -210,7 +212,7 @@ class CdsApp:
             async with asyncio.timeout(self.settings.request_timeout_seconds):
                 return await work()
         except TimeoutError:
-            logs.event("timeout", 30, limit_s=self.settings.request_timeout_seconds)
+            logs.event("timeout", logging.WARNING, limit_s=self.settings.request_timeout_seconds)
             return error(
                 503,
                 "timeout",
@@ -269,13 +271,13 @@ class CdsApp:
                 f"the request body may be at most {settings.max_body_bytes} bytes",
             )
         except RequestError as exc:
-            logs.event("bad_request", 30, service=service_id, code=exc.code)
+            logs.event("bad_request", logging.WARNING, service=service_id, code=exc.code)
             return error(exc.status, exc.code, exc.message)
         except DraftOrderError as exc:
-            logs.event("bad_request", 30, service=service_id, code="draft_orders")
+            logs.event("bad_request", logging.WARNING, service=service_id, code="draft_orders")
             return error(400, "draft_orders", str(exc))
         except PrefetchError as exc:
-            logs.event("prefetch_failed", 30, service=service_id, keys=exc.keys)
+            logs.event("prefetch_failed", logging.WARNING, service=service_id, keys=exc.keys)
             return error(412, "prefetch_unavailable", exc.message)
         except Exception as exc:  # a bug: say so without leaking data
             logs.failure("internal_error", exc, service=service_id)
@@ -293,7 +295,7 @@ class CdsApp:
         )
         return JSONResponse(CdsResponse(cards=cards).to_json())
 
-    def _access(self, hook_request: Any) -> FhirAccess | None:
+    def _access(self, hook_request: HookRequest) -> FhirAccess | None:
         server, auth = hook_request.fhirServer, hook_request.fhirAuthorization
         if server is None or auth is None:
             return None
@@ -368,9 +370,8 @@ def _check_patient(resources: Sequence[dict[str, Any]], patient_id: str) -> None
             )
 
 
-def _temporary_store() -> Any:
+def _temporary_store() -> Path:
     import tempfile
-    from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix="cvrisk-jti-")) / "replay.sqlite"
 
