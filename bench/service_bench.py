@@ -268,6 +268,24 @@ async def load(
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, seconds) of a process and its children (Linux /proc): the
+    server's cost per request, robust to other load on a shared machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -377,12 +395,15 @@ def main() -> None:
                         return next(iterator)
 
                 asyncio.run(load(port, make, 2.0, args.connections, None))  # warm-up
+                cpu_before = cpu_seconds(process.pid) if sys.platform == "linux" else 0.0
                 stats = asyncio.run(load(port, make, args.duration, args.connections, args.rate))
+                cpu = cpu_seconds(process.pid) - cpu_before if sys.platform == "linux" else 0.0
                 mode = f"rate {args.rate:g}/s" if args.rate else f"{args.connections} connections"
                 print(
                     f"{hook:13s} {mode}: {stats['rps']:7.1f} req/s  p50 {stats['p50']:6.2f}  "
                     f"p90 {stats['p90']:6.2f}  p99 {stats['p99']:6.2f}  max {stats['max']:7.2f} ms"
-                    f"  ({int(stats['requests'])} requests, {int(stats['errors'])} errors)"
+                    f"  ({int(stats['requests'])} requests, {int(stats['errors'])} errors; "
+                    f"server CPU {cpu * 1e3 / max(1, stats['requests']):.2f} ms/request)"
                 )
         finally:
             process.send_signal(signal.SIGTERM)

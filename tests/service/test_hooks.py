@@ -50,13 +50,6 @@ def _cards(response: Any) -> list[dict[str, Any]]:
     return list(body["cards"])
 
 
-def _kinds(cards: list[dict[str, Any]]) -> set[str]:
-    summaries = set()
-    for card in cards:
-        summaries.add(card["summary"])
-    return summaries
-
-
 def _alerts(cards: list[dict[str, Any]]) -> set[str]:
     return {
         f"alert:{line.split('`')[1]}"
