@@ -1,6 +1,6 @@
 """Every hook with full, partial and absent prefetch, the missing data fetched from a FHIR
-server on loopback (bearer token, paging), against the real server. Needs the FHIR reader
-(cvrisk.fhir)."""
+server on loopback (bearer token, paging), against the real server (the prefetched FHIR
+resources are read by cvrisk.fhir)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from tests.cdshooks.spec import problems
 from tests.service.conftest import FHIR_MAX_PAGES, Ehr, hook_body
 from tests.service.fhir_data import draft_order, example_resources, prefetch, searchset
 from tests.service.support import FhirServer, Service
-
-pytest.importorskip("cvrisk.fhir", reason="the FHIR reader (cvrisk.fhir) is not on this branch yet")
 
 PV = "cvrisk-patient-view"
 TOKEN = "fhir-access-token-123"
