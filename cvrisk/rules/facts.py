@@ -97,6 +97,7 @@ class Result:
                 unit=obs.unit,
                 coded=obs.coded,
                 role=role,
+                resource=obs.id,
             )
         ]
 
