@@ -10,11 +10,27 @@ differ from the browser's.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from cvrisk.summary.browser import chromium
 
 
 def html_to_pdf(html: str) -> bytes:
-    """The page printed to PDF on A4 (the stylesheet's ``@page`` size), with backgrounds."""
+    """The page printed to PDF on A4 (the stylesheet's ``@page`` size), with backgrounds.
+
+    Playwright's synchronous API cannot run inside an event loop (an ASGI service, a
+    notebook, another Playwright session): there, the page is printed in a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _print(html)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print, html).result()
+
+
+def _print(html: str) -> bytes:
     with chromium() as browser:
         page = browser.new_page()
         page.set_content(html, wait_until="load")

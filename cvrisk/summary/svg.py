@@ -334,7 +334,7 @@ def timeline(
         for course in (c for c in courses if c.drug == drug):
             x0 = x(course.start.value)
             x1 = x(course.stop.value) if course.stop else x(domain[1])
-            fill = "#1f4e79" if course.active else "#7d8896"
+            fill = "#1f4e79" if course.active else "#5b6675"
             parts.append(
                 f'<g class="course" data-start="{course.start.value.isoformat()}" '
                 f'data-start-ref="{escape(course.start.ref)}">'
