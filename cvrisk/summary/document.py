@@ -278,9 +278,7 @@ def _observation(
     return resource
 
 
-def _reference_map(
-    ctx: Context, patient_url: str, observations: dict[int, str]
-) -> dict[str, str]:
+def _reference_map(ctx: Context, patient_url: str, observations: dict[int, str]) -> dict[str, str]:
     """References of the cvrisk.fhir resources to point at this document's copies."""
     mapping = {}
     if ctx.report.patient_id:
@@ -353,12 +351,8 @@ def _patient_narratives(v: PatientView) -> dict[str, str]:
         f"{c.name}{label('punct.colon', lang)} {c.when}" + (f" {c.why}" if c.why else "")
         for c in (*v.due_now, *v.coming, *v.maybe)
     ]
-    findings = [
-        " ".join(str(t) for t in (f.meaning, f.team) if t is not None) for f in v.findings
-    ]
-    risk = [
-        f"{r.sentence} " + " ".join(str(c) for c in r.caveats) for r in v.risks
-    ]
+    findings = [" ".join(str(t) for t in (f.meaning, f.team) if t is not None) for f in v.findings]
+    risk = [f"{r.sentence} " + " ".join(str(c) for c in r.caveats) for r in v.risks]
     return {
         "header": str(v.intro),
         "medications": _list(v.medicines),

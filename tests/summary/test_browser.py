@@ -20,8 +20,11 @@ from tests.summary.conftest import context
 #: A4 width minus the clinician stylesheet's print margins (210 mm - 2 x 9 mm), in CSS px
 A4_CONTENT_PX = round((210 - 18) / 25.4 * 96)
 PHONE = {"width": 375, "height": 812}
-PAGES = [(case, audience) for case in ("gb-en", "fr-fr", "gb-en-scores")
-         for audience in ("clinician", "patient")]
+PAGES = [
+    (case, audience)
+    for case in ("gb-en", "fr-fr", "gb-en-scores")
+    for audience in ("clinician", "patient")
+]
 
 _OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
@@ -133,8 +136,11 @@ def test_figure_text_contrast(browser: Any, case: str) -> None:
     page = _open(browser, html, {"width": 1000, "height": 1200}, "screen")
     texts = page.evaluate(_SVG_TEXT)
     assert texts
-    low = [(t["text"], round(contrast(t["fg"], t["bg"]), 2)) for t in texts
-           if contrast(t["fg"], t["bg"]) < 4.5]
+    low = [
+        (t["text"], round(contrast(t["fg"], t["bg"]), 2))
+        for t in texts
+        if contrast(t["fg"], t["bg"]) < 4.5
+    ]
     assert not low, low
     page.close()
 
