@@ -359,5 +359,6 @@ def _patient_narratives(v: PatientView) -> dict[str, str]:
         "monitoring": _list(checks),
         "alerts": _list([*findings, *v.you_can]),
         "risk": _list(risk),
-        "issues": _list([*v.ask, v.closing]) or _p(page_text("ask_default", lang)),
+        "issues": _list([*([v.warning] if v.warning else []), *v.ask, v.closing])
+        or _p(page_text("ask_default", lang)),
     }

@@ -127,6 +127,8 @@ def patient_markdown(ctx: Context) -> str:
     lang = v.lang
     colon = label("punct.colon", lang)
     out = [f"# {v.title}", "", str(v.intro), ""]
+    if v.warning:
+        out += [f"> **!** {v.warning}", ""]
     out += [f"## {page_text('h_medicines', lang)}", ""]
     out += [f"- {m}" for m in v.medicines] or [page_text("no_medicine", lang)]
 

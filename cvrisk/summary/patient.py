@@ -79,6 +79,7 @@ class PatientView:
     closing: str
     version: Quote
     patient_id: Quote | None
+    warning: str | None = None
     denominator: int = 100
     sources: list[str] = field(default_factory=list)
 
@@ -110,6 +111,9 @@ def patient_view(ctx: Context) -> PatientView:
         closing=page_text("closing", lang),
         version=Quote(report.cvrisk_version, "report.cvrisk_version"),
         patient_id=Quote(report.patient_id, "report.patient_id") if report.patient_id else None,
+        warning=page_text("warnings", lang)
+        if any(i.severity == "warning" for i in report.data_issues)
+        else None,
     )
 
 

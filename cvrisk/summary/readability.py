@@ -54,9 +54,7 @@ _FR_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGN
 def syllables_en(word: str) -> int:
     """English syllables of ``word`` by spelling rules (at least 1)."""
     w = re.sub(r"[^a-z]", "", word.lower())
-    if not w:
-        return 0
-    if len(w) <= 3:
+    if len(w) <= 3:  # short words, and letters outside a-z: one syllable
         return 1
     w = re.sub(r"(?:[^laeiouy]es|[^laeiouydt]ed|[^laeiouy]e)$", lambda m: m.group(0)[0], w)
     w = re.sub(r"^y", "", w)
