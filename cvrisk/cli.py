@@ -470,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))
     sh.set_defaults(handler=_cmd_schema)
+
+    from cvrisk.service.command import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
