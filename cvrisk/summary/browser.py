@@ -32,7 +32,11 @@ CHROMIUM_ARGS = (
 )
 
 
-class BrowserUnavailableError(CvriskError, RuntimeError):
+class SummaryUnavailableError(CvriskError, RuntimeError):
+    """A dependency of the summaries is not installed (``cvrisk[summary]``, Chromium)."""
+
+
+class BrowserUnavailableError(SummaryUnavailableError):
     """Chromium or Playwright is not installed: PDF output cannot be produced."""
 
 
