@@ -252,7 +252,8 @@ def _quiet_results(ctx: Context) -> list[PatientResult]:
         limits: list[Threshold] = [t for p in shown for t in ctx.thresholds(p.analyte)]
         name = patient_text("test", test.test, "name", lang) or test.label
         pieces = " · ".join(
-            (f"{p.label} " if len(shown) > 1 else "") + f"{{v{k}}} {p.unit}"
+            (f"{_plain(p.analyte, p.label, lang)} " if len(shown) > 1 else "")
+            + f"{{v{k}}} {p.unit}"
             for k, p in enumerate(shown)
         )
         values: dict[str, Num | Day | str | Quote] = {f"v{k}": p.value for k, p in enumerate(shown)}
@@ -306,3 +307,11 @@ def _ask(ctx: Context) -> list[Text]:
 def _capital(text: str) -> str:
     """``clozapine`` -> ``Clozapine`` (a name opening a sentence)."""
     return text[:1].upper() + text[1:]
+
+
+def _plain(analyte: str, short: str, lang: str) -> str:
+    """An analyte's plain name for patients (its short name when no plainer one is set)."""
+    from cvrisk.data import load_data
+
+    entry = load_data("summary_labels.toml").get("analyte_plain", {}).get(analyte)
+    return str(entry.get(lang) or entry["en"]) if entry else short
