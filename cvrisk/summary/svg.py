@@ -177,39 +177,63 @@ def line_chart(
         f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{right:.1f}" y2="{bottom:.1f}" '
         'stroke="#5b6470" stroke-width="0.8"/></g>'
     )
-    placed: list[float] = []  # y of the labels already placed at the right edge
+    # Threshold labels go at the right end of their line, else above/below it, else at the
+    # left end: wherever they cross neither the data (points and lines) nor another label.
+    samples = []
+    for series in chart.series:
+        xy = [(x(p.day.value), y(p.y)) for p in series.points]
+        samples.extend(xy)
+        for (x0, y0), (x1, y1) in itertools.pairwise(xy):
+            steps = max(int(abs(x1 - x0) / 2), 1)
+            samples.extend(
+                (x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps) for k in range(steps)
+            )
+    placed: list[tuple[float, float, float]] = []  # (x0, x1, baseline) of placed labels
 
-    def free_y(wanted: float, alternative: float) -> float:
-        for candidate in (wanted, alternative, wanted - 10, alternative + 10):
-            if top <= candidate <= bottom + 2 and all(abs(candidate - p) >= 9 for p in placed):
-                placed.append(candidate)
-                return candidate
-        placed.append(wanted)
-        return wanted
+    def place(text: str, wanted: float, alternative: float) -> tuple[float, str, float]:
+        width = 4.8 * len(text) + 4
+        options = []
+        for baseline in (wanted, alternative):
+            options.append((right - 2, "end", right - 2 - width, right, baseline))
+            options.append((left + 2, "start", left, left + 2 + width, baseline))
+        for anchor_x, anchor, x0, x1, baseline in options:
+            if not top + 6 <= baseline <= bottom + 2:
+                continue
+            if any(
+                x0 - 2 <= px <= x1 + 2 and baseline - 9 <= py <= baseline + 2.5
+                for px, py in samples
+            ):
+                continue
+            if any(a < x1 and x0 < b and abs(baseline - c) < 9 for a, b, c in placed):
+                continue
+            placed.append((x0, x1, baseline))
+            return anchor_x, anchor, baseline
+        placed.append((right - 2 - width, right, wanted))
+        return right - 2, "end", wanted
 
     for threshold in chart.thresholds:
         label = _svg_text(threshold.label)
         code = escape(threshold.code.text)
         if threshold.low is not None and threshold.high is not None:
             y_top, y_bottom = y(threshold.high), y(threshold.low)
-            label_y = free_y(y_bottom - 3, y_top + 9)
+            lx, anchor, ly = place(str(threshold.label), y_bottom - 3, y_top + 9)
             parts.append(
                 f'<g class="threshold band" data-code="{code}">'
                 f'<rect x="{left:.1f}" y="{y_top:.1f}" width="{right - left:.1f}" '
                 f'height="{max(y_bottom - y_top, 0.5):.1f}" fill="url(#{title_id}h)" '
                 f'stroke="{_THRESHOLD_COLOUR}" stroke-width="0.7" stroke-dasharray="4 2"/>'
-                f'<text class="limit" x="{right - 2:.1f}" y="{label_y:.1f}" '
-                f'text-anchor="end">{label}</text></g>'
+                f'<text class="limit" x="{lx:.1f}" y="{ly:.1f}" '
+                f'text-anchor="{anchor}">{label}</text></g>'
             )
         elif threshold.y is not None:
             ty = y(threshold.y)
-            label_y = free_y(ty - 2.5, ty + 9)
+            lx, anchor, ly = place(str(threshold.label), ty - 2.5, ty + 9)
             parts.append(
                 f'<g class="threshold" data-code="{code}">'
                 f'<line x1="{left:.1f}" y1="{ty:.1f}" x2="{right:.1f}" y2="{ty:.1f}" '
                 f'stroke="{_THRESHOLD_COLOUR}" stroke-width="1.1" stroke-dasharray="4 2"/>'
-                f'<text class="limit" x="{right - 2:.1f}" y="{label_y:.1f}" '
-                f'text-anchor="end">{label}</text></g>'
+                f'<text class="limit" x="{lx:.1f}" y="{ly:.1f}" '
+                f'text-anchor="{anchor}">{label}</text></g>'
             )
     for index, series in enumerate(chart.series):
         colour = _SERIES_COLOURS[index % 4]
