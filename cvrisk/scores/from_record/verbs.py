@@ -9,6 +9,7 @@ left to the model's own substitute (``when_absent``) with a caveat.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
-from cvrisk.record import PatientRecord, day_of, load_record
+from cvrisk.record import PatientRecord, day_of
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import (
     caveat,
@@ -41,6 +42,7 @@ from cvrisk.scores.from_record.results import (
 )
 from cvrisk.scores.from_record.tables import config
 from cvrisk.scores.registry import get_model
+from cvrisk.sources import read_record
 
 _ASSUMED = (Evidence("assumed", None, None, "record_complete=True and nothing recorded"),)
 
@@ -58,8 +60,9 @@ def score_inputs(
     """The inputs of ``model`` for the patient of ``record`` on ``as_of``, with their sources.
 
     Args:
-        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text) or a
-            path to a JSON file.
+        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text), FHIR
+            R4 resources, or the path of such a file (read by :func:`cvrisk.sources.read_record`;
+            what reading met is kept in the result's ``issues``).
         model: model id (``cvrisk.models()``), e.g. ``"qrisk3"``.
         as_of: the evaluation date: age is taken on it, results and prescriptions after it
             are ignored, look-back windows end on it.
@@ -83,7 +86,8 @@ def score_inputs(
             supported.
     """
     check_lang(lang)
-    patient_record = load_record(record)
+    read = read_record(record)
+    patient_record = read.record
     day = day_of(as_of)
     patient_record.check_dates(day)
     risk_model = get_model(model)
@@ -101,7 +105,16 @@ def score_inputs(
         names = ", ".join(label(name, lang) for name in built.assumed_absent)
         caveats.append(caveat("unrecorded_as_absent", lang, inputs=names))
     conflicts = tuple(find_conflicts(risk_model, resolver, given, lang))
-    return ScoreInputs(model, day, row, tuple(built.missing), sources, tuple(caveats), conflicts)
+    return ScoreInputs(
+        model,
+        day,
+        row,
+        tuple(built.missing),
+        sources,
+        tuple(caveats),
+        conflicts,
+        tuple(read.issues),
+    )
 
 
 def score_record(
@@ -123,7 +136,8 @@ def score_record(
     Raises:
         RecordError, UnknownModelError, OptionError: as :func:`score_inputs`.
     """
-    patient_record = load_record(record)  # parsed once, for the inputs and the exclusions
+    read = read_record(record)  # parsed once, for the inputs and the exclusions
+    patient_record = read.record
     inputs = score_inputs(
         patient_record,
         model,
@@ -133,6 +147,7 @@ def score_record(
         lang=lang,
         **options,
     )
+    inputs = dataclasses.replace(inputs, issues=tuple(read.issues))
     excluded = _exclusion(patient_record, model, day_of(as_of), lang, dict(given or {}))
     if excluded is not None:
         problem = Problem(None, "conditions", excluded.id, "outside the model's population")
