@@ -66,9 +66,10 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     )
 
 
-def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
+def with_bmi(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
     """Add BMI derived from each weight and the latest height on or before it (or the first
-    height), on days without a recorded BMI (:func:`cvrisk.rules.facts.derived_bmi`)."""
+    height), on days without a recorded BMI (:func:`cvrisk.rules.facts.derived_bmi`).
+    ``keep(derived)``: the derived rows to keep (the plausibility tier), a bool mask."""
     import pandas as pd
 
     weights = res[res["analyte"] == "weight"]
@@ -112,7 +113,9 @@ def with_bmi(res: pd.DataFrame) -> pd.DataFrame:
         }
     )
     mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
-    derived = derived[~np.isin(mine, taken)]
+    derived = derived[~np.isin(mine, taken)].reset_index(drop=True)
+    if keep is not None and len(derived):
+        derived = derived[keep(derived)]
     categories = res["analyte"].cat.categories
     if "bmi" not in categories:
         categories = categories.append(pd.Index(["bmi"], dtype=object))

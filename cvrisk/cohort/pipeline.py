@@ -25,11 +25,13 @@ from cvrisk import vocab
 from cvrisk.cohort import due as cohort_due
 from cvrisk.cohort import episodes as cohort_episodes
 from cvrisk.cohort import facts as cohort_facts
+from cvrisk.cohort import plausible
 from cvrisk.cohort.issuelog import (
     BASELINE,
     COVERAGE,
     ENDED,
     FUTURE,
+    IMPLAUSIBLE,
     SCORES,
     IssueLog,
     order_key,
@@ -57,6 +59,7 @@ from cvrisk.rules.episodes import Episode, Prescription
 from cvrisk.rules.facts import FactSet, Results, _no_baseline, future_results_issue
 from cvrisk.rules.messages import drug_label, duration_text, phrase, test_label
 from cvrisk.rules.options import EvaluationOptions
+from cvrisk.rules.report import Evidence
 from cvrisk.rules.schema import AlertRule, Protocol, text_in
 from cvrisk.rules.scoring import wanted_models
 from cvrisk.rules.selection import select_protocols
@@ -218,6 +221,18 @@ class _Cohort:
         eth = patients["ethnicity"].astype(object)
         self.eth = eth.where(eth.notna(), "unknown").to_numpy()
         self.issues: IssueLog = checked.issues
+        #: implausible changes met: (pidx, call order, verdict), reported once each
+        self.changes: list[tuple[int, int, Any]] = []
+        self._kept: np.ndarray | None = None
+
+    def kept_positions(self, obs: pd.DataFrame) -> np.ndarray:
+        """Each valid observation's index among the patient's kept observations (as the
+        core names it after lenient reading)."""
+        if self._kept is None:
+            from cvrisk.cohort.validate import _positions
+
+            self._kept = _positions(obs["pidx"].to_numpy())
+        return self._kept
 
 
 def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
@@ -268,11 +283,45 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         if day_all is not None
         else None
     )
+    if res is not None:
+        res = _mark_suspects(cohort, res, obs)
     items, book = _Items(selected), _Book()
     tests = _tests(cohort, selected, episodes, res, items, book)
     alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)
+    _change_issues(cohort)
     _score_issues(cohort, selected, applied)
     return _assemble(cohort, [*tests, *rechecks], alerts, items, book)
+
+
+def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+    """Flag (``suspect``) the recorded results probably in another unit than stated: they
+    still show that the test was done, but are never alerted on; each is reported."""
+    from cvrisk.cohort.tables import _cells
+
+    rows = res["row"].to_numpy()
+    values = obs["value"].to_numpy(dtype=np.float64)[rows]
+    units = obs["unit"].astype(object).to_numpy()[rows]
+    birth = cohort.checked.patients["birth"].to_numpy()[res["pidx"].to_numpy()]
+    ages = plausible.ages_on(birth, res["day"].to_numpy())
+    suspect = np.zeros(len(res), dtype=bool)
+    kept_pos = cohort.kept_positions(obs)
+    quantity = ~np.isnan(values)
+    frame = res.assign(unit=units)[quantity]
+    for (analyte, unit), group in frame.groupby(["analyte", "unit"], observed=True).indices.items():
+        index = np.flatnonzero(quantity)[group]
+        for row, verdict in plausible.suspects(str(analyte), str(unit), values[index],
+                                               ages[index]):
+            at = index[row]
+            suspect[at] = True
+            source = int(rows[at])
+            issue = plausible.suspect_issue(
+                int(kept_pos[source]), _cells(obs.iloc[source], "observations"), verdict,
+                cohort.lang,
+            )
+            cohort.issues.add(
+                int(res["pidx"].iloc[at]), order_key(IMPLAUSIBLE, 0, int(kept_pos[source])), issue
+            )
+    return res.assign(suspect=suspect)
 
 
 # -- coverage ----------------------------------------------------------------------------
@@ -424,7 +473,8 @@ class _Items:
     def __init__(self, selected: list[Protocol]) -> None:
         self.rows: list[tuple[Any, ...]] = []
         pairs = sorted(
-            {(p.id, x.id) for p in selected for x in (*p.schedule, *p.alerts)}
+            {(p.id, x.id) for p in selected for x in p.schedule}
+            | {(p.id, x.id) for p in selected for x in p.alerts}
         )
         self.pair_rank = {pair: n for n, pair in enumerate(pairs)}
         self.tests = {t: n for n, t in enumerate(sorted(vocab.tests()))}
@@ -576,6 +626,7 @@ class _Facts:
         self.orig = obs["value"].to_numpy(dtype=np.float64)
         self.unit = obs["unit"].astype(object).where(obs["unit"].notna(), None).to_numpy()
         self.coded = obs["coded"].astype(object).where(obs["coded"].notna(), None).to_numpy()
+        self.ids = obs["id"].astype(object).where(obs["id"].notna(), None).to_numpy()
         from cvrisk.cohort.validate import day_numbers
 
         self.days = day_numbers(obs["date"])[0]
@@ -606,20 +657,23 @@ def _alerts(
     rechecks: list[pd.DataFrame] = []
     if res is None or not len(res):
         return alerts, []
+    res = res[~res["suspect"].to_numpy()].drop(columns=["suspect"]).reset_index(drop=True)
+    if not len(res):
+        return alerts, []
     needs_bmi = any(
         r.analyte == "bmi" for p in selected for r in p.alerts
     )
     if needs_bmi:
-        res = cohort_facts.with_bmi(res)
+        res = cohort_facts.with_bmi(res, lambda derived: _judge_bmi(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]
     condition_sets = _condition_sets(cohort, conditions)
     baseline_done: set[tuple[str, str]] = set()
-    baseline_rank = {
-        key: n for n, key in enumerate(sorted(engine.needs_of(selected).baseline))
-    }
+    needs = engine.needs_of(selected)
+    baseline_rank = {key: n for n, key in enumerate(sorted(needs.baseline))}
+    within_rank = {key: n for n, key in enumerate(sorted(needs.within))}
     for number, protocol in enumerate(selected):
         ep, _ = episodes[protocol.id]
         if not len(ep):
@@ -636,12 +690,13 @@ def _alerts(
                 fired = _baseline_facts(
                     facts, rule.analyte, anchors, applicable, cohort,
                     report=key not in baseline_done, protocol=protocol.id,
-                    rank=baseline_rank[key],
+                    rank=baseline_rank[key], call=baseline_rank[key],
                 )
                 baseline_done.add(key)
             elif rule.measure == "change_within":
                 assert rule.within is not None
-                fired = _within_facts(facts, rule.analyte, rule.within, applicable)
+                call = _SEQ_STEP + within_rank[(rule.analyte, rule.within)]
+                fired = _within_facts(facts, rule.analyte, rule.within, applicable, cohort, call)
             else:
                 fired = _latest_facts(facts, rule, applicable)
             if fired is None or not len(fired["pidx"]):
@@ -661,6 +716,51 @@ def _alerts(
                     .assign(seq=seq)
                 )
     return alerts, rechecks
+
+
+def _judge_bmi(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+    """Which derived BMIs to keep; each one the plausibility tier rejects is reported."""
+    pidx = derived["pidx"].to_numpy()
+    day = derived["day"].to_numpy()
+    birth = cohort.checked.patients["birth"].to_numpy()[pidx]
+    values = derived["value"].to_numpy()
+    keep = np.ones(len(derived), dtype=bool)
+    found = plausible.derived_bmi_unusable(values, plausible.ages_on(birth, day))
+    if not found:
+        return keep
+    from cvrisk.cohort.validate import _positions
+
+    rank = _positions(pidx)
+    orig = obs["value"].to_numpy(dtype=np.float64)
+    units = obs["unit"].astype(object).to_numpy()
+    ids = obs["id"].astype(object).to_numpy()
+    days = plausible_days(obs)
+
+    def source(name: str, row: int) -> Evidence:
+        value = orig[row]
+        return Evidence(
+            analyte=name, date=cohort_due.to_date(int(days[row])),
+            value=None if np.isnan(value) else float(value),
+            unit=None if units[row] is None or units[row] != units[row] else str(units[row]),
+            role="source", resource=ids[row] if isinstance(ids[row], str) else None,
+        )
+
+    for row, verdict in found:
+        keep[row] = False
+        weight = source("weight", int(derived["row"].iloc[row]))
+        height = source("height", int(derived["height_row"].iloc[row]))
+        issue = plausible.derived_issue(
+            cohort_due.to_date(int(day[row])), float(values[row]), weight, height, verdict,
+            cohort.lang,
+        )
+        cohort.issues.add(int(pidx[row]), order_key(IMPLAUSIBLE, 1, int(rank[row])), issue)
+    return keep
+
+
+def plausible_days(obs: pd.DataFrame) -> np.ndarray:
+    from cvrisk.cohort.validate import day_numbers
+
+    return day_numbers(obs["date"])[0]
 
 
 def _condition_sets(cohort: _Cohort, conditions: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -731,6 +831,7 @@ def _baseline_facts(
     report: bool,
     protocol: str,
     rank: int,
+    call: int,
 ) -> dict[str, Any] | None:
     results = facts.results(analyte)
     latest = facts.latest(analyte)
@@ -753,6 +854,7 @@ def _baseline_facts(
             cohort.issues.add_many(lacking[group], order_key(BASELINE, rank), issue)
     both = latest.join(base.add_suffix("_base"), how="inner")
     both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
+    both = _plausible_changes(cohort, analyte, both, "_base", call)
     rise, pct = _rise(both["value"].to_numpy(), both["value_base"].to_numpy())
     base_rows = both[[c for c in both.columns if c.endswith("_base")]].rename(
         columns=lambda c: c.removesuffix("_base")
@@ -771,6 +873,46 @@ def _baseline_facts(
     }
 
 
+def _plausible_changes(
+    cohort: _Cohort, analyte: str, both: pd.DataFrame, suffix: str, call: int
+) -> pd.DataFrame:
+    """The pairs whose change is plausible (``FactSet.plausible_change``); the others are
+    noted for their ``implausible`` issue (once per patient and change)."""
+    if not len(both):
+        return both
+    pidx = both.index.to_numpy()
+    found = plausible.implausible_changes(
+        analyte,
+        (both[f"day{suffix}"].to_numpy().astype(np.int64), both[f"value{suffix}"].to_numpy()),
+        (both["day"].to_numpy().astype(np.int64), both["value"].to_numpy()),
+        cohort.age[pidx],
+    )
+    if not found:
+        return both
+    keep = np.ones(len(both), dtype=bool)
+    for row, verdict in found:
+        keep[row] = False
+        cohort.changes.append((int(pidx[row]), call, verdict))
+    return both[keep]
+
+
+def _change_issues(cohort: _Cohort) -> None:
+    """One ``implausible`` issue per patient and implausible change, in the order evaluate
+    meets them (baseline changes by (protocol, analyte), then look-back changes)."""
+    seen: set[tuple[int, Any]] = set()
+    texts: dict[Any, DataIssue] = {}
+    numbers: dict[int, int] = {}
+    for pidx, _call, verdict in sorted(cohort.changes, key=lambda c: (c[0], c[1])):
+        if (pidx, verdict) in seen:
+            continue
+        seen.add((pidx, verdict))
+        if verdict not in texts:
+            texts[verdict] = plausible.change_issue(verdict, cohort.lang)
+        number = numbers.get(pidx, 0)
+        numbers[pidx] = number + 1
+        cohort.issues.add(pidx, order_key(IMPLAUSIBLE, 2, number), texts[verdict])
+
+
 def _rise(latest: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`cvrisk.rules.facts._rise` over arrays."""
     rise = latest - reference
@@ -780,7 +922,7 @@ def _rise(latest: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _within_facts(
-    facts: _Facts, analyte: str, within: str, applicable: np.ndarray
+    facts: _Facts, analyte: str, within: str, applicable: np.ndarray, cohort: _Cohort, call: int
 ) -> dict[str, Any] | None:
     results = facts.results(analyte)
     latest = facts.latest(analyte)
@@ -803,6 +945,7 @@ def _within_facts(
     lowest = earlier.sort_values(["pidx", "value", "day", "order"], kind="stable")
     lowest = lowest.groupby("pidx", sort=False).head(1).set_index("pidx")
     both = latest.join(lowest.add_suffix("_low"), how="inner")
+    both = _plausible_changes(cohort, analyte, both, "_low", call)
     rise, pct = _rise(both["value"].to_numpy(), both["value_low"].to_numpy())
     low_rows = both[[c for c in both.columns if c.endswith("_low")]].rename(
         columns=lambda c: c.removesuffix("_low")
@@ -898,6 +1041,7 @@ def _evidence_json(
         recorded = _items(
             json.dumps(analyte), dates, _json_of(_none_nan(facts.orig[rows])),
             _json_of(facts.unit[rows]), _json_of(facts.coded[rows]), json.dumps(role),
+            _json_of(facts.ids[rows]),
         )
         if not derived.any():
             items.append(recorded)
@@ -905,7 +1049,7 @@ def _evidence_json(
         bmi_value = _json_of(np.round(refs["value"], 2))
         derived_item = _items(
             json.dumps(analyte), dates, bmi_value, json.dumps(vocab.analyte(analyte).unit),
-            "null", json.dumps(f"{role} (derived)"),
+            "null", json.dumps(f"{role} (derived)"), "null",
         )
         sources = []
         for name, source_rows in (("weight", rows), ("height", refs["height_row"])):
@@ -913,7 +1057,7 @@ def _evidence_json(
             sources.append(_items(
                 json.dumps(name), _json_of(_iso_days(facts.days[safe])),
                 _json_of(_none_nan(facts.orig[safe])), _json_of(facts.unit[safe]),
-                _json_of(facts.coded[safe]), json.dumps("source"),
+                _json_of(facts.coded[safe]), json.dumps("source"), _json_of(facts.ids[safe]),
             ))
         joined = [f"{a}, {b}, {c}" for a, b, c in zip(derived_item, *sources, strict=True)]
         items.append(np.where(derived, np.array(joined, dtype=object), recorded))
@@ -923,15 +1067,18 @@ def _evidence_json(
     return out
 
 
-def _items(analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any) -> np.ndarray:
+def _items(
+    analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any, resource: Any
+) -> np.ndarray:
     """JSON objects with the Evidence fields, in Evidence's field order (each argument a
     JSON text, or an array of them)."""
     n = max(len(x) for x in (date, value, unit, coded) if isinstance(x, np.ndarray))
     columns = [x if isinstance(x, np.ndarray) else [x] * n
-               for x in (analyte, date, value, unit, coded, role)]
+               for x in (analyte, date, value, unit, coded, role, resource)]
     texts = [
-        f'{{"analyte": {a}, "date": {d}, "value": {v}, "unit": {u}, "coded": {c}, "role": {r}}}'
-        for a, d, v, u, c, r in zip(*columns, strict=True)
+        f'{{"analyte": {a}, "date": {d}, "value": {v}, "unit": {u}, "coded": {c}, '
+        f'"role": {r}, "resource": {x}}}'
+        for a, d, v, u, c, r, x in zip(*columns, strict=True)
     ]
     out = np.empty(n, dtype=object)
     out[:] = texts

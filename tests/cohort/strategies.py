@@ -72,6 +72,12 @@ INVALID_OBSERVATIONS: list[dict[str, Any]] = [
     {"code": "0000-0", "system": "loinc", "value": 1.0, "unit": "mg"},  # unknown code
     {"analyte": "sbp", "value": 120.0, "unit": "furlongs"},  # unknown unit
 ]
+#: Results probably in another unit than stated: kept out of alerts, reported as implausible.
+SUSPECT_OBSERVATIONS: list[dict[str, Any]] = [
+    {"analyte": "hba1c", "value": 19.0, "unit": "%"},
+    {"analyte": "weight", "value": 180.0, "unit": "kg"},
+    {"analyte": "fasting_glucose", "value": 95.0, "unit": "mmol/L"},
+]
 CONDITIONS: list[dict[str, Any]] = [
     {"code": "F20.0", "system": "icd10"},
     {"code": "E11.9", "system": "http://hl7.org/fhir/sid/icd-10"},
@@ -98,6 +104,8 @@ def medication(draw: st.DrawFn, base: dt.date) -> dict[str, Any]:
 def observation(draw: st.DrawFn, near: list[dt.date]) -> dict[str, Any]:
     if draw(st.integers(0, 30)) == 0:
         obs = dict(draw(st.sampled_from(INVALID_OBSERVATIONS)))
+    elif draw(st.integers(0, 30)) == 0:
+        obs = dict(draw(st.sampled_from(SUSPECT_OBSERVATIONS)))
     elif draw(st.integers(0, 12)) == 0:
         obs = {"analyte": "smoking_status",
                "coded": draw(st.sampled_from(["never", "former", "current"]))}

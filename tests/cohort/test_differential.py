@@ -108,7 +108,7 @@ def test_generated_cohorts_exercise_every_stage(generated: list[dict[str, Any]])
     tables = to_tables(_cohort([dict(r) for r in generated], "c"))
     result = monitor(tables, as_of=AS_OF, jurisdiction="GB")
     kinds = set(result.issues["kind"])
-    assert {"invalid", "unknown_drug", "not_covered", "missing", "excluded"} <= kinds
+    assert {"invalid", "unknown_drug", "not_covered", "missing", "excluded", "implausible"} <= kinds
     assert {"overdue", "due", "upcoming", "conditional"} <= set(result.status["status"])
     assert (result.status["requests"] > 1).any()
     assert result.alerts["code"].nunique() >= 8
