@@ -207,7 +207,7 @@ def reasons(
             last=keys["last"].where(recurring, 0),
         )
         keys.loc[baseline, "last"] = 0
-    codes, first = _distinct_rows(keys)
+    codes, first = distinct_rows(keys)
     uniques = keys.iloc[first].itertuples(index=False)
     texts = [
         _reason(item, label, lbl, bool(rec), int(anc), drugs_text(int(drugs)), int(last), lang)
@@ -243,14 +243,14 @@ def _reason(
     )
 
 
-def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row's distinct combination of values, first row of each code): each
     column factorised, the codes combined into one integer."""
     import pandas as pd
 
     key = np.zeros(len(frame), dtype=np.int64)
     for name in frame.columns:
-        codes, uniques = pd.factorize(frame[name].to_numpy())
+        codes, uniques = pd.factorize(frame[name].to_numpy(), use_na_sentinel=False)
         key = key * (len(uniques) + 1) + codes
     codes, _uniques = pd.factorize(key)
     _distinct, first = np.unique(codes, return_index=True)

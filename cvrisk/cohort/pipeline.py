@@ -1122,9 +1122,10 @@ def _alert_table(
     n = int(mask.sum())
     if key_columns:
         keys = pd.DataFrame(key_columns)
-        codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
-        rows = [dict(zip(keys.columns, u if isinstance(u, tuple) else (u,), strict=True))
-                for u in uniques]
+        codes, first = cohort_due.distinct_rows(keys)
+        names = list(keys.columns)
+        picked = {name: keys[name].to_numpy()[first] for name in names}
+        rows = [{name: picked[name][i] for name in names} for i in range(len(first))]
     else:
         codes, rows = np.zeros(n, dtype=np.int64), [{}]
     texts = []
@@ -1254,9 +1255,12 @@ def _status_tables(
     protocols, rules = items.column("protocol"), items.column("rule")
     codes = np.char.add(np.char.add(protocols.astype(str), "/"), rules.astype(str))
     joined = codes[item].astype(object)
-    for number in np.nonzero(sizes > 1)[0]:  # the few tests asked for by several items
-        begin = starts_at[number]
-        joined[begin] = "; ".join(joined[begin : begin + sizes[number]])
+    for size in np.unique(sizes[sizes > 1]):  # tests asked for by several items
+        begins = starts_at[sizes == size]
+        members = item[begins[:, None] + np.arange(size)[None, :]]
+        distinct, which = np.unique(members, axis=0, return_inverse=True)
+        texts = np.array(["; ".join(codes[row]) for row in distinct], dtype=object)
+        joined[begins] = texts[which.ravel()]
     texts = book.array()
     statuses = np.array(_STATUSES, dtype=object)
 
