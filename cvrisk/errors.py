@@ -7,9 +7,33 @@ was wrong, the offending value, and what to do about it.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+#: Longest quotation of an input value in an error message or data issue (characters).
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3  # nested containers deeper than this print as [...] / {...}: no recursion
+_REPR.maxstring = QUOTE_LIMIT
+_REPR.maxother = QUOTE_LIMIT
+_REPR.maxlong = 40
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of an input value for a message: bounded in depth and length, never raising.
+
+    Error messages quote what was wrong, but the input may be hostile: a string of a million
+    characters, a list nested 10,000 deep (plain ``repr`` would raise RecursionError), an
+    object whose ``__repr__`` fails. The text is cut to ``limit`` characters ("..." marks it).
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a hostile __repr__, or one too deep for reprlib's own recursion
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CvriskError(Exception):
@@ -51,7 +75,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.column}={self.value!r}: {self.reason}"
+        return f"{where}{self.column}={quoted(self.value)}: {self.reason}"
 
 
 class InvalidInputError(CvriskError, ValueError):

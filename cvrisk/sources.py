@@ -34,7 +34,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from cvrisk.errors import RecordError
+from cvrisk import limits
+from cvrisk.errors import RecordError, quoted
 from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.record import (
     Condition,
@@ -120,7 +121,7 @@ def read_record(
         raise OptionError(f"strict={strict!r}: give True or False")
     if isinstance(source, PatientRecord):
         return ReadResult(source, [], "record")
-    data = _parsed(source)
+    data = parsed_json(source)
     if _is_fhir(data):
         result = _reader("fhir")(data, on_invalid=on_invalid, strict=strict)
     elif isinstance(data, dict):
@@ -134,17 +135,36 @@ def read_record(
     return result
 
 
-def _parsed(source: Any) -> Any:
+def parsed_json(source: Any, *, paths: bool = True) -> Any:
+    """The parsed JSON of a source, inside cvrisk's input limits (docs/limits.md).
+
+    Dicts and lists pass through (checked); bytes and text are parsed (duplicate keys
+    refused); with ``paths``, other text and :class:`~pathlib.Path` s are files to read
+    (``-``: standard input). Every input is checked for size before it is parsed, and for
+    depth, number of values, string length and entries after.
+
+    Raises:
+        RecordError: unreadable, not JSON, or over a limit.
+    """
+    data = _parsed(source, paths)
+    limits.check_entries(limits.entry_count(data), "the input")
+    limits.check_structure(data, "the input")
+    return data
+
+
+def _parsed(source: Any, paths: bool) -> Any:
     """The parsed JSON of a source (dicts and lists pass through)."""
     if isinstance(source, dict | list):
         return source
     if isinstance(source, bytes | bytearray):
+        limits.check_size(len(source), "the record bytes")
         return _parse_text(_decode(bytes(source), "the record bytes"), "the record text")
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+    if isinstance(source, str) and (not paths or source.lstrip()[:1] in ("{", "[")):
+        limits.check_size(len(source), "the record text")
         return _parse_text(source, "the record text")
-    if isinstance(source, str | Path):
+    if paths and isinstance(source, str | Path):
         name = str(source)
-        return _parse_text(_decode(_read_bytes(name), repr(name)), repr(name))
+        return _parse_text(_decode(_read_bytes(name), quoted(name)), quoted(name))
     raise RecordError(
         f"cannot read a patient record from {type(source).__name__}: pass a PatientRecord, "
         "its JSON dict, JSON text, FHIR resources, or the path of a JSON/NDJSON file ('-' "
@@ -153,13 +173,22 @@ def _parsed(source: Any) -> Any:
 
 
 def _read_bytes(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
+    """The bytes of a file (``-``: standard input), refusing one over the size limit."""
+    cap = limits.limits().max_bytes
     try:
-        return Path(name).read_bytes()
+        if name == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None:
+                raise RecordError("cannot read the record from standard input: there is none")
+            raw = bytes(stdin.read(cap + 1))
+        else:
+            with open(name, "rb") as handle:
+                raw = handle.read(cap + 1)
     except (OSError, ValueError) as exc:  # ValueError: embedded null byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RecordError(f"cannot read the record file {name[:200]!r}: {reason}") from None
+        raise RecordError(f"cannot read the record file {quoted(name)}: {reason}") from None
+    limits.check_size(len(raw), f"the record file {quoted(name)}")
+    return raw
 
 
 def _decode(raw: bytes, what: str) -> str:

@@ -102,8 +102,7 @@ def evaluate(
     )
     read = read_record(record, on_invalid=opts.on_invalid, strict=opts.strict)
     rec, as_of, lang = read.record, opts.as_of, opts.lang
-    rec.check_dates(as_of)
-    issues: list[DataIssue] = list(read.issues)
+    issues: list[DataIssue] = [*read.issues, *rec.check_dates(as_of, opts.on_invalid)]
 
     courses, drug_issues = courses_of(rec, lang)
     issues.extend(drug_issues)

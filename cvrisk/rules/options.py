@@ -14,25 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from cvrisk.errors import OptionError
+from cvrisk.errors import quoted as _quoted
+from cvrisk.limits import date_argument
 from cvrisk.rules.messages import check_lang
 from cvrisk.scores.registry import MODEL_MODULES, get_model
 from cvrisk.sources import OnInvalid, check_on_invalid
 
 
 def as_date(value: Any, name: str) -> dt.date:
-    """A date from a date, a date-time (its day) or ISO 8601 text; OptionError otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise OptionError(
-        f"{name}={_quoted(value)} is not a date: give a datetime.date or 'YYYY-MM-DD'"
-    )
+    """A date from a date, a date-time (its day) or ISO 8601 text, inside the supported range
+    (docs/limits.md); OptionError otherwise."""
+    return date_argument(value, name)
 
 
 def check_jurisdiction(jurisdiction: Any) -> str | None:
@@ -152,12 +144,3 @@ class EvaluationOptions:
             on_invalid=check_on_invalid(on_invalid),
             strict=check_bool(strict, "strict"),
         )
-
-
-def _quoted(value: Any, limit: int = 60) -> str:
-    """``repr`` of a value, truncated: error messages never quote unbounded input."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -54,6 +54,8 @@ def schedule(
     start = as_date(start, "start")
     drug = vocab.antipsychotic_id(drug)
     person = _patient(patient)
+    if person is not None:
+        person.age_issues(start)  # RecordError: older than any verified human on the start
     jurisdiction = check_jurisdiction(jurisdiction)
     chosen = select_protocols([protocol] if protocol is not None else None, jurisdiction)
     plans = []

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cvrisk import vocab
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
-from cvrisk.record import PatientRecord, day_of, load_record
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem, quoted
+from cvrisk.limits import date_argument
+from cvrisk.record import PatientRecord, load_record
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import caveat, check_lang, patient_caveats
 from cvrisk.scores.from_record.lookup import Found, Lookup, NotFound
@@ -68,11 +69,13 @@ def score_inputs(
             ``lang`` is not supported.
     """
     check_lang(lang)
-    patient_record = load_record(record)
-    day = day_of(as_of)
-    patient_record.check_dates(day)
+    day = date_argument(as_of, "as_of")
+    given = _given(given)
+    if not isinstance(record_complete, bool):
+        raise OptionError(f"record_complete={quoted(record_complete)}: give True or False")
     risk_model = get_model(model)
-    given = dict(given or {})
+    patient_record = load_record(record)
+    patient_record.check_dates(day)
     _check_names(risk_model, given, options)
 
     resolver = Resolver(patient_record, day)
@@ -115,7 +118,7 @@ def score_record(
         lang=lang,
         **options,
     )
-    excluded = _exclusion(patient_record, model, day_of(as_of), lang)
+    excluded = _exclusion(patient_record, model, date_argument(as_of, "as_of"), lang)
     if excluded is not None:
         problem = Problem(None, "conditions", excluded.id, "outside the model's population")
         caveats = (*(c for c in inputs.caveats if c.id != excluded.id), excluded)
@@ -209,7 +212,7 @@ class _Row:
         if name in self.given:
             value = self.given[name]
             self.row[name] = value
-            self.sources[name] = (Evidence("given", None, None, f"given {name} = {value!r}"),)
+            self.sources[name] = (Evidence("given", None, None, f"given {name} = {quoted(value)}"),)
             return
         if spec.option and name in self.options:
             return
@@ -248,6 +251,18 @@ def _value_text(value: Any, lang: str) -> str:
             (lang, value), "non"
         )
     return str(value)
+
+
+def _given(given: Any) -> dict[str, Any]:
+    """``given`` as a dict of input names to values; OptionError for anything else."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given):
+        raise OptionError(
+            f"given={quoted(given)}: give a mapping of input names to values, "
+            "e.g. {'smoking': 'non'}"
+        )
+    return dict(given)
 
 
 def _check_names(
