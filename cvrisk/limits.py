@@ -116,47 +116,65 @@ def check_size(size: int, what: str) -> None:
 def check_structure(data: Any, what: str) -> None:
     """Refuse parsed JSON that nests too deeply, holds too many values or too long a string.
 
-    Walks the structure with an explicit stack (a recursive walk would itself overflow on the
-    inputs it is meant to refuse); a cyclic Python structure is refused by the depth limit.
+    Walks the structure level by level with plain lists (a recursive walk would itself
+    overflow on the inputs it is meant to refuse); a cyclic Python structure is refused by
+    the depth or the value limit, whichever it reaches first.
     """
     bounds = limits()
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    seen = 0
-    while stack:
-        value, depth = stack.pop()
-        seen += 1
+    longest, deepest = bounds.max_string_length, bounds.max_depth
+    level: list[Any] = [data]
+    depth = seen = 0
+    while level:
+        depth += 1
+        seen += len(level)
         if seen > bounds.max_values:
             raise RecordError(
                 f"{what} holds more than {bounds.max_values:,} JSON values, more than cvrisk "
                 "reads (docs/limits.md): send only the resources the evaluation needs"
             )
-        if isinstance(value, str):
-            _check_string(value, what)
-            continue
-        if not isinstance(value, dict | list | tuple):
-            continue
-        if depth > bounds.max_depth:
-            raise RecordError(
-                f"{what} nests objects and arrays more than {bounds.max_depth} deep: no patient "
-                "record or FHIR resource does (docs/limits.md); check how it was produced"
-            )
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str):
-                    _check_string(key, what)
-                stack.append((item, depth + 1))
-        else:
-            stack.extend((item, depth + 1) for item in value)
+        below: list[Any] = []
+        for value in level:
+            kind = type(value)  # exact types first: this loop sees every value of the input
+            if kind is str or (kind is not dict and kind is not list and isinstance(value, str)):
+                if len(value) > longest:
+                    _long_string(value, what)
+            elif kind is dict or isinstance(value, dict):
+                if depth > deepest:
+                    _too_deep(what)
+                if value and _longest_key(value) > longest:
+                    _long_string(next(k for k in value if _key_length(k) > longest), what)
+                below.extend(value.values())
+            elif kind is list or isinstance(value, list | tuple):
+                if depth > deepest:
+                    _too_deep(what)
+                below.extend(value)
+        level = below
 
 
-def _check_string(value: str, what: str) -> None:
-    bounds = limits()
-    if len(value) > bounds.max_string_length:
-        raise RecordError(
-            f"{what} holds a string of {len(value):,} characters, more than the "
-            f"{bounds.max_string_length:,} cvrisk reads (docs/limits.md); it begins "
-            f"{value[:40]!r}"
-        )
+def _longest_key(mapping: dict[Any, Any]) -> int:
+    try:
+        return max(map(len, mapping))  # JSON keys are strings: the fast path
+    except TypeError:  # a Python dict with other keys
+        return max(map(_key_length, mapping))
+
+
+def _key_length(key: Any) -> int:
+    return len(key) if isinstance(key, str) else 0
+
+
+def _too_deep(what: str) -> None:
+    raise RecordError(
+        f"{what} nests objects and arrays more than {limits().max_depth} deep: no patient "
+        "record or FHIR resource does (docs/limits.md); check how it was produced"
+    )
+
+
+def _long_string(value: str, what: str) -> None:
+    raise RecordError(
+        f"{what} holds a string of {len(value):,} characters, more than the "
+        f"{limits().max_string_length:,} cvrisk reads (docs/limits.md); it begins "
+        f"{value[:40]!r}"
+    )
 
 
 def check_entries(count: int, what: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, get_args
 
 from cvrisk.data import load_data
@@ -191,7 +191,7 @@ def conditions_matching(code: str, system: str) -> list[str]:
     return list(_conditions_matching(code, normalise_system(system)))
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: one entry per distinct code a record brings
 def _conditions_matching(code: str, system: str) -> tuple[str, ...]:
     found = []
     for set_id, entry in condition_sets().items():

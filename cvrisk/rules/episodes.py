@@ -87,23 +87,29 @@ def current_episode(
     covered = merge_courses(c for c in courses if applies_to.covers(c.drug) and c.start <= as_of)
     anchor: dt.date | None = None
     event = "start"
-    seen: list[Prescription] = []
+    # what the courses seen so far amount to, kept up to date in one pass (linear, where
+    # comparing each course with every earlier one was quadratic in the prescriptions)
+    open_ended = False  # a course seen so far has no stop
+    last_stop: dt.date | None = None  # the latest stop of the courses seen so far
+    seen_drugs: set[str] = set()
     for course in covered:
         if anchor is None:
             anchor, event = course.start, "start"
         else:
-            active = [p for p in seen if p.stop is None or p.stop > course.start]
-            last_stop = max((p.stop for p in seen if p.stop is not None), default=None)
-            resumed = any(p.drug == course.drug for p in seen)
+            # active: a course seen so far runs past this start (covered is in start order)
+            active = open_ended or (last_stop is not None and last_stop > course.start)
             if active:
                 kind = "addition"
             elif last_stop is not None and (course.start - last_stop).days <= SWITCH_GAP_DAYS:
-                kind = "continuation" if resumed else "switch"
+                kind = "continuation" if course.drug in seen_drugs else "switch"
             else:
                 kind = "start"
             if kind == "start" or kind in applies_to.restart_on:
                 anchor, event = course.start, kind
-        seen.append(course)
+        open_ended = open_ended or course.stop is None
+        if course.stop is not None and (last_stop is None or course.stop > last_stop):
+            last_stop = course.stop
+        seen_drugs.add(course.drug)
     if anchor is None:
         return None
     active_now = tuple(c for c in covered if c.active_on(as_of))

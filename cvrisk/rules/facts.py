@@ -20,11 +20,12 @@ is kept beside the facts.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from cvrisk import vocab
@@ -38,13 +39,13 @@ from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
 from cvrisk.units import convert, parse_unit
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _unit_name(unit: str) -> str:
     """The parsed name of a unit (``%`` -> ``percent``), as rule equivalents are compiled."""
     return str(parse_unit(unit))
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _affine(unit: str, analyte: str) -> tuple[float, float]:
     """(slope, offset) converting ``unit`` to the analyte's canonical unit.
 
@@ -96,11 +97,16 @@ class Result:
 
 def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
     """BMI (kg/m2) for each weight, with the latest height measured on or before it (or the
-    first height when none precedes it): BMI = weight / height^2 (a definition)."""
+    first height when none precedes it): BMI = weight / height^2 (a definition).
+
+    Both lists are in date order; each weight's height is found by bisection, so a record of
+    n weights and m heights costs O(n log m), not O(n m).
+    """
     out = []
+    height_days = [h.day for h in heights]
     for weight in weights:
-        before = [h for h in heights if h.day <= weight.day]
-        height = before[-1] if before else heights[0]
+        before = bisect.bisect_right(height_days, weight.day)
+        height = heights[before - 1] if before else heights[0]
         if weight.value is None or height.value is None or height.value <= 0:
             continue
         metres = height.value / 100.0  # canonical height unit is cm (analytes.toml)
@@ -122,6 +128,8 @@ class Results:
 
     by_analyte: dict[str, list[Result]]
     excluded_future: int
+    _test_days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
+    _days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_record(cls, record: PatientRecord, as_of: dt.date) -> Results:
@@ -150,13 +158,30 @@ class Results:
         return cls(dict(by_analyte), future)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
-        """Days with a recorded result of any analyte that satisfies ``test_id``."""
-        days: set[dt.date] = set()
-        for analyte in vocab.test_analytes(test_id):
-            days.update(
-                r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
-            )
-        return sorted(days)
+        """Days with a recorded result of any analyte that satisfies ``test_id`` (computed
+        once per test: every schedule item of every protocol asks)."""
+        found = self._test_days.get(test_id)
+        if found is None:
+            days: set[dt.date] = set()
+            for analyte in vocab.test_analytes(test_id):
+                days.update(
+                    r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
+                )
+            found = self._test_days[test_id] = sorted(days)
+        return found
+
+    def days(self, analyte: str) -> list[dt.date]:
+        """The days of ``analyte``'s results, in order (for bisection)."""
+        found = self._days.get(analyte)
+        if found is None:
+            found = self._days[analyte] = [r.day for r in self.by_analyte.get(analyte, ())]
+        return found
+
+    def between(self, analyte: str, start: dt.date, end: dt.date) -> list[Result]:
+        """``analyte``'s results dated ``start`` to ``end`` inclusive, in order (bisection)."""
+        days = self.days(analyte)
+        low, high = bisect.bisect_left(days, start), bisect.bisect_right(days, end)
+        return self.by_analyte.get(analyte, [])[low:high]
 
     def latest(self, analyte: str) -> Result | None:
         results = self.by_analyte.get(analyte)
@@ -256,11 +281,7 @@ def baseline_result(results: Results, analyte: str, anchor: dt.date) -> Result |
     """The episode's baseline result: the latest one inside the baseline window."""
     before, after = BASELINE_WINDOW_DAYS
     start, end = anchor - dt.timedelta(days=before), anchor + dt.timedelta(days=after)
-    inside = [
-        r
-        for r in results.by_analyte.get(analyte, ())
-        if start <= r.day <= end and r.value is not None
-    ]
+    inside = [r for r in results.between(analyte, start, end) if r.value is not None]
     return inside[-1] if inside else None
 
 
@@ -302,8 +323,8 @@ def add_change_within(facts: FactSet, results: Results, analyte: str, within: st
     start = parse_duration(within).subtract_from(latest.day)
     earlier = [
         r
-        for r in results.by_analyte.get(analyte, ())
-        if start <= r.day < latest.day and r.value is not None
+        for r in results.between(analyte, start, latest.day - dt.timedelta(days=1))
+        if r.value is not None
     ]
     if not earlier:
         return
