@@ -403,6 +403,12 @@ class Observation(_Model):
         """Calendar day of the result."""
         return day_of(self.date)
 
+    @property
+    def time_of_day(self) -> dt.time:
+        """Wall-clock time of the result (as recorded, offset ignored); a date without a time
+        counts as the start of its day."""
+        return self.date.time() if isinstance(self.date, dt.datetime) else dt.time.min
+
     def value_in(self, unit: str | None = None) -> float:
         """The value converted to ``unit`` (default: the analyte's canonical unit).
 

@@ -35,7 +35,7 @@ from cvrisk.rules.alerts import raise_alerts
 from cvrisk.rules.courses import active_drugs, courses_of, current_starts
 from cvrisk.rules.coverage import coverage_issues
 from cvrisk.rules.due import due_tests, ordered
-from cvrisk.rules.facts import Results, collect_facts, future_results_issue
+from cvrisk.rules.facts import Results, collect_facts, conflict_issues, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
 from cvrisk.rules.report import Report
@@ -120,6 +120,7 @@ def evaluate(
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)
     issues.extend(future_results_issue(results, as_of, lang))
+    issues.extend(conflict_issues(results, lang))
 
     ruleset = engine.compile_ruleset([p for p, _ in applicable])
     episodes = {p.id: e for p, e in applicable}

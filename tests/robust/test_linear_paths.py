@@ -32,7 +32,8 @@ def _bmi_reference(weights: list[Result], heights: list[Result]) -> list[tuple[d
         before = [h for h in heights if h.day <= weight.day]
         height = before[-1] if before else heights[0]
         assert weight.value is not None and height.value is not None
-        out.append((weight.day, weight.value / (height.value / 100) ** 2))
+        metres = height.value / 100.0
+        out.append((weight.day, weight.value / (metres * metres)))
     return out
 
 
