@@ -140,7 +140,7 @@ def _order(result: Result) -> tuple[Any, ...]:
 def _reading(result: Result) -> str:
     """What a result says (its canonical value to 9 digits, or its code): equal readings at
     one time are duplicates, different ones conflict."""
-    return result.code if result.value is None else f"{result.value:.9g}"
+    return (result.code or "") if result.value is None else f"{result.value:.9g}"
 
 
 def _distinct(results: list[Result]) -> list[Result]:
