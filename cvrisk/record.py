@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from cvrisk import vocab
+from cvrisk.codes import code_problem
 from cvrisk.errors import CvriskError, Problem, RecordError, quoted
 from cvrisk.issues import DataIssue
 from cvrisk.limits import date_problem, limits
@@ -186,6 +187,13 @@ def _system_checked(system: str, allowed: tuple[str, ...], what: str) -> str:
     return name
 
 
+def _code_checked(code: str, system: str) -> None:
+    """Refuse a code malformed in its declared system (:mod:`cvrisk.codes`)."""
+    problem = code_problem(code, system)
+    if problem is not None:
+        raise FieldError(problem, field="code", value=code)
+
+
 class Condition(_Model):
     """A diagnosis, coded in ICD-10 or SNOMED CT."""
 
@@ -201,7 +209,7 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Condition:
-        _system_checked(self.system, ("icd10", "snomed"), "a diagnosis")
+        _code_checked(self.code, _system_checked(self.system, ("icd10", "snomed"), "a diagnosis"))
         if self.onset and self.abatement and self.abatement < self.onset:
             raise FieldError(
                 f"abatement {self.abatement} is before onset {self.onset}: correct the dates",
@@ -269,7 +277,9 @@ class Medication(_Model):
         if self.drug is not None and not self.drug:
             raise FieldError("'drug' is empty: give an ingredient id", field="drug", value="")
         if self.system is not None:
-            _system_checked(self.system, ("atc", "rxnorm", "snomed"), "a medication")
+            system = _system_checked(self.system, ("atc", "rxnorm", "snomed"), "a medication")
+            if self.code is not None:
+                _code_checked(self.code, system)
         if self.stop is not None and self.stop < self.start:
             raise FieldError(
                 f"stop {self.stop} is before start {self.start}: correct the dates",
@@ -368,7 +378,9 @@ class Observation(_Model):
                     field=missing,
                     value=None,
                 )
-            _system_checked(self.system, ("loinc", "cvrisk"), "an observation")
+            _code_checked(
+                self.code, _system_checked(self.system, ("loinc", "cvrisk"), "an observation")
+            )
             try:
                 from_code = vocab.analyte_for_code(self.code, self.system)
             except CvriskError as exc:

@@ -320,13 +320,18 @@ def _lenient(data: dict[str, Any]) -> ReadResult:
                 issues.append(_invalid(path, text, entry))
                 continue
             kept[key].append(item)
-    record = PatientRecord(patient=patient, **kept)
+    try:
+        record = PatientRecord(patient=patient, **kept)
+    except ValidationError as exc:  # a rule across entries that no single entry breaks
+        raise record_error(exc) from None
     return ReadResult(record, issues, "native")
 
 
 def _entry_day(item: Condition | Medication | Observation) -> Any:
+    """The entry's earliest date (a resolution date counts: it cannot precede birth)."""
     if isinstance(item, Condition):
-        return item.onset
+        days = [day for day in (item.onset, item.abatement) if day is not None]
+        return min(days) if days else None
     if isinstance(item, Medication):
         return item.start
     return item.day
