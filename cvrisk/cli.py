@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
@@ -287,9 +287,17 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2), like
+    every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cvrisk`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cvrisk",
         description="Physical-health monitoring and cardiovascular risk for people with "
         "severe mental illness.",
