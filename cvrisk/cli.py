@@ -292,7 +292,14 @@ class _Parser(argparse.ArgumentParser):
     every other error of the command."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str, limit: int = 1000) -> str:
+    """An error message as one printable line: control and line-separator characters from
+    the user's input are escaped (``\\r``, ``\\x1e``), and the text is cut to ``limit``."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[: limit * 2])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -386,7 +393,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             message = message.replace("units={...}", "--unit COLUMN=UNIT").replace(
                 "errors='coerce'", "--errors coerce"
             )
-        sys.stderr.write(f"cvrisk: error: {message}\n")
+        sys.stderr.write(f"cvrisk: error: {one_line(message)}\n")
         return 2
 
 

@@ -88,7 +88,16 @@ def _reader(kind: str) -> Reader:
             "import cvrisk (which registers the shipped readers) or pass a native record"
         )
     module, _, name = target.partition(":")
-    reader: Reader = getattr(importlib.import_module(module), name)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+            raise  # the reader itself is broken: a bug, not bad input
+        raise RecordError(
+            f"this input is {kind.upper()}, and its reader ({module}) is not part of this "
+            "installation: pass a native record, or install cvrisk with that reader"
+        ) from None
+    reader: Reader = getattr(loaded, name)
     return reader
 
 
