@@ -82,11 +82,11 @@ def schedule(
     )
 
 
-def protocols() -> dict[str, ProtocolInfo]:
-    """Ids and metadata of the shipped protocols."""
+def protocols(lang: str = "en") -> dict[str, ProtocolInfo]:
+    """Ids and metadata of the shipped protocols (titles in ``lang``: ``en`` or ``fr``)."""
     from cvrisk.rules.catalog import protocol_infos
 
-    return protocol_infos()
+    return protocol_infos(lang)
 
 
 __all__ = [

@@ -12,12 +12,12 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
-from cvrisk.rules.messages import duration_text, every_text, phrase
+from cvrisk.rules.messages import colon, duration_text, every_text, phrase
+from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -44,11 +44,6 @@ def _word(key: str, lang: str) -> str:
     return phrase(f"table.{key}", lang)
 
 
-def _colon(lang: str) -> str:
-    """A colon as the language sets it (French puts a space before it)."""
-    return " :" if lang == "fr" else ":"
-
-
 def _percent(risk: float, lang: str) -> str:
     text = f"{100 * risk:.1f} %"
     return text.replace(".", ",") if lang == "fr" else text
@@ -58,6 +53,8 @@ def _when(item: Any, lang: str) -> str:
     """When a plan item falls: baseline, a delay after the start, or a recurring interval."""
     if item.occurrence == "baseline":
         return _word("baseline", lang)
+    if item.occurrence == EACH_ADMINISTRATION:
+        return _word("each_administration", lang)
     if item.recurring:
         return every_text(item.occurrence, lang)
     return duration_text(item.occurrence, lang)
@@ -77,13 +74,15 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             raise CvriskError(f"--score-input {key!r}: use MODEL.FIELD=VALUE")
         score_inputs.setdefault(model, {})[field] = _csv_value(value)
     report = evaluate(
-        Path(args.file),
+        args.file,
         as_of=args.as_of,
         protocols=args.protocol or None,
         jurisdiction=args.jurisdiction,
         lang=args.lang,
         score_inputs=score_inputs or None,
         record_complete=args.record_complete,
+        on_invalid="report" if args.lenient else "raise",
+        strict=args.strict,
     )
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
@@ -92,8 +91,14 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     protocols = ", ".join(report.protocols) or "-"
     out.write(
         f"Patient {report.patient_id or ''} — {_word('as_of', lang)} {report.as_of} — "
-        f"{_word('protocols', lang)}{_colon(lang)} {protocols}\n\n"
+        f"{_word('protocols', lang)}{colon(lang)} {protocols}\n\n"
     )
+    warnings = [i for i in report.data_issues if i.severity == "warning"]
+    if warnings:  # said first: what may make the rest incomplete or wrong
+        out.write(f"{_word('warnings', lang)} ({len(warnings)}){colon(lang)}\n")
+        for issue in warnings:
+            out.write(f"  !! {issue.message}\n")
+        out.write("\n")
     unconfirmed = False
     if report.tests:
         header = [
@@ -110,14 +115,15 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
                     t.label + _mark(t.evidence_status),
                     t.due_date,
                     f"{t.window.start}..{t.window.end}",
-                    f"{t.protocol}/{t.rule}",
+                    f"{t.protocol}/{t.rule}"
+                    + (f" (+{len(t.requested_by) - 1})" if len(t.requested_by) > 1 else ""),
                     t.last_result or "-",
                 ]
             )
         _table(rows, out)
     else:
         out.write(_word("none", lang) + "\n")
-    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){_colon(lang)}\n")
+    out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){colon(lang)}\n")
     for alert in report.alerts:
         unconfirmed |= alert.evidence_status == "unconfirmed"
         dates = sorted({str(e.date) for e in alert.evidence if e.date is not None})
@@ -126,21 +132,22 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  [{severity}] {alert.code}{_mark(alert.evidence_status)}{when}: ")
         out.write(f"{alert.message}\n      source: {alert.source}\n")
     if report.scores:
-        out.write(f"\n{_word('scores', lang)}{_colon(lang)}\n")
+        out.write(f"\n{_word('scores', lang)}{colon(lang)}\n")
         for s in report.scores:
             value = _percent(s.risk, lang) if s.risk is not None else _word("not_computable", lang)
             out.write(f"  {s.model}: {value}")
             missing = (
-                f" ({_word('missing', lang)}{_colon(lang)} {', '.join(s.missing)})"
+                f" ({_word('missing', lang)}{colon(lang)} {', '.join(s.missing)})"
                 if s.missing
                 else ""
             )
             out.write(missing + "\n")
             for caveat in s.caveats:
-                out.write(f"      {_word('note', lang)}{_colon(lang)} {caveat}\n")
-    if report.data_issues:
-        out.write(f"\n{_word('issues', lang)}{_colon(lang)}\n")
-        for issue in report.data_issues:
+                out.write(f"      {_word('note', lang)}{colon(lang)} {caveat}\n")
+    others = [i for i in report.data_issues if i.severity != "warning"]
+    if others:
+        out.write(f"\n{_word('issues', lang)}{colon(lang)}\n")
+        for issue in others:
             out.write(f"  - {issue.message}\n")
     if unconfirmed:
         out.write("\n" + _word("unconfirmed", lang) + "\n")
@@ -191,7 +198,7 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
             header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
             _table([header, *followups], out)
         for line in proto.then:
-            out.write(f"  {_word('then_every', lang)}{_colon(lang)} {line}\n")
+            out.write(f"  {_word('then_every', lang)}{colon(lang)} {line}\n")
         out.write("\n")
     if not plan.protocols:
         out.write(phrase("table.no_plan", lang, drug=plan.drug) + "\n")
@@ -205,11 +212,12 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_protocols(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.rules.catalog import protocol_infos
 
-    infos = protocol_infos()
+    infos = protocol_infos(args.lang)
     if args.format == "json":
         out.write(json.dumps({k: v.model_dump() for k, v in infos.items()}, indent=2) + "\n")
         return 0
-    rows: list[list[Any]] = [["id", "jurisdiction", "version", "items", "alerts", "title"]]
+    header = ["id"] + [_word(k, args.lang) for k in ("jurisdiction", "version", "items", "rules")]
+    rows: list[list[Any]] = [[*header, _word("title", args.lang)]]
     for info in infos.values():
         rows.append(
             [
@@ -313,7 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="tests due and alerts for a patient record (JSON)")
-    ev.add_argument("file", help="native JSON patient record")
+    ev.add_argument(
+        "file",
+        help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
+        "NDJSON (a path, or - for standard input)",
+    )
     ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
     ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
@@ -332,10 +344,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
         "(repeatable)",
     )
+    ev.add_argument(
+        "--lenient",
+        action="store_true",
+        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
+    )
+    ev.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the record on any reading issue or warning-level data issue",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
 
     sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")
-    sc.add_argument("--drug", required=True, help="ingredient, e.g. olanzapine")
+    sc.add_argument(
+        "--drug",
+        required=True,
+        help="antipsychotic by ingredient, salt or brand, e.g. olanzapine, Zyprexa, "
+        "'olanzapine pamoate' (unknown names get suggestions)",
+    )
     sc.add_argument("--start", type=_date, required=True, help="start date YYYY-MM-DD")
     sc.add_argument("--protocol", help="protocol id (default: all that apply)")
     sc.add_argument(
@@ -357,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("protocols", help="list the shipped protocols")
     pr.add_argument("--format", choices=("table", "json"), default="table")
+    pr.add_argument("--lang", choices=("en", "fr"), default="en", help="title language")
     pr.set_defaults(handler=_cmd_protocols)
 
     so = sub.add_parser("score", help="score a cohort CSV with a risk model")

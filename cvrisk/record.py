@@ -253,17 +253,31 @@ class Dose(_Model):
 
 
 class Medication(_Model):
-    """A prescription: ingredient (or code), start, optional stop, dose and route."""
+    """A prescription: drug (name and/or code), formulation, start, optional stop, dose, route.
+
+    The drug is recognised by :func:`cvrisk.vocab.resolve_drug` from ``drug`` (an INN, salt,
+    brand or product text such as "olanzapine 10 mg tablets") and/or ``code``. A name and a
+    code that mean different drugs are an error naming both: neither is used.
+    """
 
     id: str | None = Field(
         None,
         description="Identifier of the entry in the source system (e.g. FHIR 'Observation/abc'); "
         "data issues about the entry name it.",
     )
-    drug: str | None = Field(None, description="Catalogue ingredient id, e.g. 'olanzapine'.")
-    code: str | None = Field(None, description="Drug code when `drug` is not given.")
+    drug: str | None = Field(
+        None,
+        description="Drug name: ingredient (INN), salt, brand or product text, e.g. "
+        "'olanzapine', 'Zyprexa', 'quetiapine fumarate 25 mg tablets'.",
+    )
+    code: str | None = Field(None, description="Drug code (ATC, RxNorm, dm+d).")
     system: str | None = Field(
-        None, description="atc | rxnorm | snomed (or the FHIR system URI) of `code`."
+        None, description="atc | rxnorm | snomed (dm+d ids are SNOMED) or the FHIR URI of `code`."
+    )
+    formulation: str | None = Field(
+        None,
+        description="Formulation id when its monitoring differs, e.g. 'olanzapine-pamoate' "
+        "(long-acting injection); read from the name or code when they say it.",
     )
     start: IsoDate = Field(description="First day of the prescription.")
     stop: IsoDate | None = Field(None, description="Last day; absent while still prescribed.")
@@ -286,15 +300,66 @@ class Medication(_Model):
                 field="stop",
                 value=self.stop.isoformat(),
             )
+        try:
+            match = self.match
+        except vocab.DrugConflictError as exc:
+            raise FieldError(str(exc), field="code", value=self.code) from None
+        if self.formulation is not None:
+            self._check_formulation(match)
         return self
+
+    def _check_formulation(self, match: vocab.DrugMatch | None) -> None:
+        known = vocab.formulations()
+        entry = known.get(str(self.formulation))
+        if entry is None:
+            raise FieldError(
+                f"unknown formulation {self.formulation!r}; known: {', '.join(sorted(known))}",
+                field="formulation",
+                value=self.formulation,
+            )
+        if match is None or match.ingredient != entry["ingredient"]:
+            what = match.label() if match is not None else "not recognised"
+            raise FieldError(
+                f"formulation {self.formulation!r} is a form of {entry['ingredient']}, but the "
+                f"drug is {what}: correct the drug or the formulation",
+                field="formulation",
+                value=self.formulation,
+            )
+        if match.formulation is not None and match.formulation != self.formulation:
+            raise FieldError(
+                f"formulation {self.formulation!r} contradicts the drug ({match.matched} is "
+                f"{match.formulation}): correct one of them",
+                field="formulation",
+                value=self.formulation,
+            )
+
+    @property
+    def match(self) -> vocab.DrugMatch | None:
+        """What the drug was recognised as (None: not recognised).
+
+        Raises:
+            DrugConflictError: name and code disagree (a validated record never does).
+        """
+        return vocab.resolve_drug(name=self.drug, code=self.code, system=self.system)
 
     @property
     def ingredient(self) -> str | None:
-        """The catalogue ingredient id, or None for a drug outside the catalogue."""
+        """The recognised ingredient id (a catalogue id for catalogue antipsychotics); the
+        lower-cased name for a name cvrisk does not recognise; None for an unknown code."""
+        match = self.match
+        if match is not None and match.ingredient is not None:
+            return match.ingredient
         if self.drug is not None:
             return self.drug.lower()
-        assert self.code is not None and self.system is not None
-        return vocab.drug_for_code(self.code, self.system)
+        return None
+
+    @property
+    def formulation_id(self) -> str | None:
+        """The formulation: given, or read from the name or code."""
+        if self.formulation is not None:
+            return self.formulation
+        match = self.match
+        return match.formulation if match is not None else None
 
     def active_on(self, day: dt.date) -> bool:
         """True when the prescription covers ``day``."""

@@ -5,13 +5,16 @@ The content lives in ``cvrisk/data/*.toml``; this module only indexes it.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal, get_args
 
+from cvrisk import drugs
 from cvrisk.data import load_data
+from cvrisk.drugs import DrugConflictError, DrugMatch
 from cvrisk.errors import VocabularyError
+
+__all__ = ["DrugConflictError", "DrugMatch"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ _SYSTEMS = {
     "atc": "atc",
     "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
     "rxnorm": "rxnorm",
+    # dm+d concept ids are SNOMED CT (UK drug extension) ids; UK FHIR sends them as SNOMED.
+    "https://dmd.nhs.uk": "snomed",
+    "dmd": "snomed",
+    "dm+d": "snomed",
 }
 
 
@@ -134,42 +141,86 @@ def antipsychotics() -> dict[str, dict[str, Any]]:
         return {}
 
 
-@cache
-def _drug_codes() -> dict[tuple[str, str], str]:
-    index: dict[tuple[str, str], str] = {}
-    for drug_id, entry in antipsychotics().items():
-        for system in ("atc", "rxnorm"):
-            code = entry.get(system)
-            if code:
-                index[(system, str(code))] = drug_id
-    return index
+def resolve_drug(
+    name: str | None = None, code: str | None = None, system: str | None = None
+) -> DrugMatch | None:
+    """The drug a medication means, by name and/or code (see :mod:`cvrisk.drugs`).
+
+    ``name``: an INN, salt, brand or product text ("olanzapine 10 mg tablets"); ``code`` and
+    ``system``: ATC, RxNorm (IN, SCD, GPCK), or dm+d (VMP, AMP; system snomed, dmd or their
+    URIs). Returns None when neither is recognised; a :class:`DrugMatch` (ingredient,
+    formulation, what matched, source) otherwise, also for antipsychotics outside the
+    catalogue and for drugs not covered on purpose (``category``).
+
+    Raises:
+        DrugConflictError: name and code mean different drugs. VocabularyError: unknown system.
+    """
+    short = normalise_system(system) if system is not None else None
+    return drugs.resolve(name=name, code=code, system=short)
 
 
 def drug_for_code(code: str, system: str) -> str | None:
-    """Ingredient id of a drug code (ATC or RxNorm ingredient); None when not an antipsychotic."""
-    return _drug_codes().get((normalise_system(system), str(code)))
+    """Catalogue ingredient id of a drug code (ATC, RxNorm, dm+d); None when the code is not
+    a catalogue antipsychotic."""
+    match = drugs.resolve_code(str(code), normalise_system(system))
+    return match.ingredient if match is not None and match.catalogued else None
 
 
-def antipsychotic_id(name: str) -> str:
-    """The catalogue id of an antipsychotic named by its ingredient id (any case) or alias.
+def suggest_drugs(text: str) -> list[str]:
+    """Close antipsychotic names (INNs, salts, brands) for an unrecognised name."""
+    return drugs.suggest(text)
+
+
+def drug_names() -> list[dict[str, Any]]:
+    """The salts, brands and synonyms of catalogue drugs (``[[names]]`` of drug_names.toml)."""
+    return list(load_data("drug_names.toml").get("names", []))
+
+
+def formulations() -> dict[str, dict[str, Any]]:
+    """Formulations whose monitoring differs (``olanzapine-pamoate``), by id."""
+    return drugs.formulations()
+
+
+def antipsychotic_match(name: str) -> DrugMatch:
+    """The catalogue antipsychotic a name means (INN, salt, brand, product text).
 
     Raises:
-        VocabularyError: unknown name, with the closest catalogue names as suggestions.
+        VocabularyError: not a catalogue antipsychotic; the message says what it is instead
+            (not covered, outside the catalogue) or suggests close names, brands included.
     """
     if not isinstance(name, str):
         raise VocabularyError(f"drug must be an ingredient name such as 'olanzapine', not {name!r}")
-    key = name.strip().lower()
-    catalogue = antipsychotics()
-    if key in catalogue:
-        return key
-    for drug_id, entry in catalogue.items():
-        if key in (str(alias).lower() for alias in entry.get("aliases", ())):
-            return drug_id
-    close = difflib.get_close_matches(key, list(catalogue), n=3)
+    match = drugs.resolve_name(name)
+    if match is not None and match.catalogued:
+        return match
+    known = ", ".join(sorted(antipsychotics()))
+    if match is not None and match.category == "not_covered":
+        raise VocabularyError(
+            f"{name!r} is {match.label()} ({(match.drug_class or {}).get('en', '')}), not an "
+            f"antipsychotic: the shipped protocols do not cover it. Antipsychotics: {known}"
+        )
+    if match is not None:
+        raise VocabularyError(
+            f"{name!r} is {match.label()}, an antipsychotic outside cvrisk's catalogue: no "
+            f"shipped protocol schedules its monitoring. Catalogue: {known}"
+        )
+    close = drugs.suggest(name)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise VocabularyError(
-        f"unknown antipsychotic {name!r}{hint} Known: {', '.join(sorted(catalogue))}"
+        f"unknown antipsychotic {name!r}{hint} Give an ingredient (INN), salt or brand name; "
+        f"known ingredients: {known}"
     )
+
+
+def antipsychotic_id(name: str) -> str:
+    """The catalogue id of an antipsychotic named by its INN, a salt, a brand or an alias.
+
+    Raises:
+        VocabularyError: not a catalogue antipsychotic, with suggestions.
+    """
+    ingredient = antipsychotic_match(name).ingredient
+    assert ingredient is not None  # catalogued matches name their ingredient
+    return ingredient
 
 
 def is_antipsychotic(drug_id: str) -> bool:

@@ -146,3 +146,33 @@ def test_schedule_with_birth_date_keeps_to_the_age_group() -> None:
         "schedule", "--drug", "olanzapine", "--start", "2025-01-06", "--birth-date", "1980-01-01"
     )
     assert code == 0 and "CAMESA" not in text and "NICE" in text
+
+
+def test_evaluate_reads_standard_input_and_json_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = EXAMPLE.read_bytes()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    code, from_stdin = _run("evaluate", "-", "--as-of", "2025-06-01", "--format", "json")
+    code_text, from_text = _run(
+        "evaluate", raw.decode(), "--as-of", "2025-06-01", "--format", "json"
+    )
+    _, from_file = _run("evaluate", str(EXAMPLE), "--as-of", "2025-06-01", "--format", "json")
+    assert code == code_text == 0
+    assert json.loads(from_stdin) == json.loads(from_text) == json.loads(from_file)
+
+
+def test_warnings_come_first_and_lenient_reading_skips_bad_entries(tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["medications"].append({"drug": "clozapin", "start": "2025-01-01"})
+    data["observations"].append(
+        {"analyte": "weight", "value": 80, "unit": "furlongs", "date": "2025-01-01"}
+    )
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, _ = _run("evaluate", str(path), "--as-of", "2025-06-01")
+    assert code == 2  # strict by default: the invalid unit refuses the record
+    code, table = _run("evaluate", str(path), "--as-of", "2025-06-01", "--lenient")
+    assert code == 0
+    head = table.split("status")[0]
+    assert "Warnings" in head and "clozapin" in head and "furlongs" in head
+    code, _ = _run("evaluate", str(path), "--as-of", "2025-06-01", "--lenient", "--strict")
+    assert code == 2

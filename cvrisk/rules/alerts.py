@@ -17,7 +17,7 @@ from cvrisk.rules import engine
 from cvrisk.rules.due import recheck_entry
 from cvrisk.rules.episodes import Episode
 from cvrisk.rules.facts import FactSet
-from cvrisk.rules.report import Alert, TestEntry
+from cvrisk.rules.report import Alert, AlertLead, TestEntry
 from cvrisk.rules.schema import AlertRule, Protocol
 from cvrisk.units import convert, display_unit, parse_unit
 
@@ -80,6 +80,12 @@ def _display(rule: AlertRule, canonical: float, change: bool) -> float:
     return shown
 
 
+def _fmt_risk(percent: float, lang: str) -> str:
+    """A risk in percent for a clinician: one decimal, French decimal comma."""
+    text = f"{percent:.1f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
 def _fmt(value: float, lang: str = "en") -> str:
     """A value for a clinician: 4 significant digits, French decimal comma."""
     text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
@@ -94,6 +100,8 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
     reported_unit = _reported_equivalent(rule, shown)
     if reported_unit is not None:  # compared as reported: show it as reported
         value_text = _fmt(float(shown["orig"]), lang)
+    elif rule.measure == "score" and isinstance(value, float):
+        value_text = _fmt_risk(value, lang)
     elif isinstance(value, float):
         value_text = _fmt(_display(rule, value, False), lang)
     else:
@@ -120,4 +128,5 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
         rule=rule.id,
         source=rule.source,
         evidence_status=rule.status,
+        lead=[AlertLead(role=lead.role, leads=lead.leads) for lead in rule.lead],
     )

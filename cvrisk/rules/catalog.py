@@ -95,6 +95,13 @@ def get_protocol(protocol_id: str) -> Protocol:
     return protocols[protocol_id]
 
 
-def protocol_infos() -> dict[str, ProtocolInfo]:
-    """Metadata of every shipped protocol, by id."""
-    return {pid: p.info() for pid, p in shipped_protocols().items()}
+def protocol_infos(lang: str = "en") -> dict[str, ProtocolInfo]:
+    """Metadata of every shipped protocol, by id, titles in ``lang`` (``en`` or ``fr``).
+
+    Raises:
+        OptionError: ``lang`` is not a supported language.
+    """
+    from cvrisk.rules.messages import check_lang
+
+    lang = check_lang(lang)
+    return {pid: p.info(lang) for pid, p in shipped_protocols().items()}

@@ -4,11 +4,14 @@ selected; protocols of several countries; protocols without thresholds."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from cvrisk.issues import DataIssue
 from cvrisk.rules.catalog import shipped_protocols
-from cvrisk.rules.messages import drug_label, phrase
+from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.episodes import Episode
+from cvrisk.rules.messages import colon, drug_label, duration_text, phrase, semicolon
 from cvrisk.rules.schema import Protocol
 from cvrisk.rules.selection import population
 
@@ -47,7 +50,7 @@ def coverage_issues(
         covering = [p for p in national if p.applies_to.covers(drug)]
         fitting = [p for p in covering if age is None or p.applies_to.covers_age(age)]
         if covering and not fitting:
-            listed = "; ".join(f"{p.id} ({population(p, lang)})" for p in covering)
+            listed = semicolon(lang).join(f"{p.id} ({population(p, lang)})" for p in covering)
             text = phrase("issue.no_protocol_for_age", lang, drug=label, age=age, protocols=listed)
             issues.append(
                 DataIssue(kind="no_protocol", severity="warning", message=text, field=drug)
@@ -59,7 +62,9 @@ def coverage_issues(
             )
         # protocols for this one drug only (clozapine's blood monitoring), not class protocols
         specific = sorted(
-            p.id for p in shipped_protocols().values() if p.applies_to.drugs == [drug]
+            p.id
+            for p in shipped_protocols().values()
+            if p.applies_to.drugs == [drug] and p.applies_to.formulations is None
         )
         if specific and not applied & set(specific):
             text = phrase(
@@ -74,8 +79,8 @@ def coverage_issues(
     chosen = [p for p in selected if p.id in applied]
     jurisdictions = sorted({p.jurisdiction for p in chosen} - {"INT"})
     if len(jurisdictions) > 1:
-        listed = "; ".join(
-            f"{j}: {', '.join(sorted(p.id for p in chosen if p.jurisdiction == j))}"
+        listed = semicolon(lang).join(
+            f"{j}{colon(lang)} {', '.join(sorted(p.id for p in chosen if p.jurisdiction == j))}"
             for j in jurisdictions
         )
         text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
@@ -85,3 +90,42 @@ def coverage_issues(
             text = phrase("issue.no_thresholds", lang, protocol=protocol.id)
             issues.append(DataIssue(kind="no_protocol", message=text, protocol=protocol.id))
     return issues
+
+
+def ended_issues(
+    applicable: Sequence[tuple[Protocol, Episode]], as_of: dt.date, lang: str
+) -> list[DataIssue]:
+    """A ``protocol_ended`` warning for each applicable protocol whose schedule has ended
+    (its ``[ends]``) while treatment continues: it schedules nothing more, and says so."""
+    issues = []
+    for protocol, episode in applicable:
+        if protocol.ends is None:
+            continue
+        end = parse_duration(protocol.ends.after).add_to(episode.anchor)
+        if as_of < end:
+            continue
+        text = phrase(
+            "issue.protocol_ended",
+            lang,
+            protocol=protocol.id,
+            date=end,
+            after=duration_text(protocol.ends.after, lang),
+            advice=protocol.ends.message.get(lang),
+        )
+        issues.append(
+            DataIssue(kind="protocol_ended", message=text, severity="warning", protocol=protocol.id)
+        )
+    return issues
+
+
+def end_note(protocol: Protocol, start: dt.date, lang: str) -> str:
+    """A plan note: where the protocol's schedule ends and what its source says to do next."""
+    assert protocol.ends is not None
+    return phrase(
+        "plan.protocol_ends",
+        lang,
+        protocol=protocol.id,
+        date=parse_duration(protocol.ends.after).add_to(start),
+        after=duration_text(protocol.ends.after, lang),
+        advice=protocol.ends.message.get(lang),
+    )

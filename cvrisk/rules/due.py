@@ -34,9 +34,27 @@ def due_tests(
     ]
 
 
+def _urgency(test: TestEntry) -> tuple[int, dt.date, str, str]:
+    return STATUS_ORDER[test.status], test.due_date, test.protocol, test.rule
+
+
 def ordered(tests: list[TestEntry]) -> list[TestEntry]:
     """Tests in report order: by status (overdue first), due date, protocol, rule."""
-    return sorted(tests, key=lambda t: (STATUS_ORDER[t.status], t.due_date, t.protocol, t.rule))
+    return sorted(tests, key=_urgency)
+
+
+def merge_requests(tests: list[TestEntry]) -> list[TestEntry]:
+    """One entry per test: several protocol items asking for the same test become one entry
+    showing the most urgent request, with every request in ``requested_by``."""
+    by_test: dict[str, list[TestEntry]] = {}
+    for test in tests:
+        by_test.setdefault(test.test, []).append(test)
+    merged = []
+    for same in by_test.values():
+        same.sort(key=_urgency)
+        lead = same[0]
+        merged.append(lead.model_copy(update={"requested_by": [t.request() for t in same]}))
+    return merged
 
 
 def test_entry(
@@ -56,7 +74,9 @@ def test_entry(
     occurrence = req.occurrence
     label = test_label(item.test, lang)
     drugs = ", ".join(drug_label(d, lang) for d in episode.started_at(anchor))
-    if occurrence.label == "baseline":
+    if item.each_administration:
+        reason = phrase("reason.each_administration", lang, test=label, drugs=drugs)
+    elif occurrence.label == "baseline":
         reason = phrase("reason.baseline", lang, test=label, drugs=drugs, anchor=anchor)
     elif occurrence.recurring:
         every = every_text(occurrence.label, lang)

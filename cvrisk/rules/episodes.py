@@ -32,6 +32,7 @@ class Prescription:
     drug: str
     start: dt.date
     stop: dt.date | None
+    formulation: str | None = None
 
     def active_on(self, day: dt.date) -> bool:
         return self.start <= day and (self.stop is None or day <= self.stop)
@@ -66,15 +67,16 @@ class Episode:
 def merge_courses(courses: Iterable[Prescription]) -> list[Prescription]:
     """Merge each drug's overlapping or back-to-back prescriptions into continuous courses."""
     merged: list[Prescription] = []
-    for course in sorted(courses, key=lambda c: (c.drug, c.start)):
+    for course in sorted(courses, key=lambda c: (c.drug, c.formulation or "", c.start)):
         last = merged[-1] if merged else None
         if (
             last is not None
             and last.drug == course.drug
+            and last.formulation == course.formulation
             and (last.stop is None or course.start <= last.stop + dt.timedelta(days=1))
         ):
             stop = None if last.stop is None or course.stop is None else max(last.stop, course.stop)
-            merged[-1] = Prescription(last.drug, last.start, stop)
+            merged[-1] = Prescription(last.drug, last.start, stop, last.formulation)
         else:
             merged.append(course)
     return sorted(merged, key=lambda c: (c.start, c.drug))
@@ -84,7 +86,9 @@ def current_episode(
     courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
 ) -> Episode | None:
     """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
-    covered = merge_courses(c for c in courses if applies_to.covers(c.drug) and c.start <= as_of)
+    covered = merge_courses(
+        c for c in courses if applies_to.covers_course(c.drug, c.formulation) and c.start <= as_of
+    )
     anchor: dt.date | None = None
     event = "start"
     # what the courses seen so far amount to, kept up to date in one pass (linear, where

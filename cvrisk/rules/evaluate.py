@@ -32,9 +32,14 @@ from cvrisk._version import __version__
 from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import raise_alerts
-from cvrisk.rules.courses import active_drugs, courses_of, current_starts
-from cvrisk.rules.coverage import coverage_issues
-from cvrisk.rules.due import due_tests, ordered
+from cvrisk.rules.courses import (
+    active_drugs,
+    courses_of,
+    current_starts,
+    formulation_coverage,
+)
+from cvrisk.rules.coverage import coverage_issues, ended_issues
+from cvrisk.rules.due import due_tests, merge_requests, ordered
 from cvrisk.rules.facts import Results, collect_facts, conflict_issues, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
@@ -70,11 +75,13 @@ def evaluate(
         lang: ``en`` or ``fr`` for messages and reasons.
         scores: risk models to compute, exactly (``[]``: none; a protocol rule reading a
             score not computed is reported). Default: the jurisdiction's usual scores that
-            fit the patient's age (cvrisk/data/jurisdictions.toml; QRISK3 without a
+            fit the patient's age and population (cvrisk/data/jurisdictions.toml: in France
+            SCORE2-Diabetes with type 2 diabetes, SCORE2 without diabetes; QRISK3 without a
             jurisdiction) and those the protocols' rules read.
         score_inputs: values the caller supplies per model, e.g.
             ``{"qrisk3": {"smoking": "moderate", "family_history_chd": False}}`` (structured
-            EHR fields a record does not carry); they replace record-derived values.
+            EHR fields a record does not carry); they replace record-derived values, and a
+            value the record contradicts is a ``conflict`` warning in ``data_issues``.
         record_complete: the record holds every diagnosis and prescription (a full primary
             care record): risk-factor flags without record evidence are then false, not
             missing. Leave False unless the source system guarantees it.
@@ -104,7 +111,7 @@ def evaluate(
     rec, as_of, lang = read.record, opts.as_of, opts.lang
     issues: list[DataIssue] = [*read.issues, *rec.check_dates(as_of, opts.on_invalid)]
 
-    courses, drug_issues = courses_of(rec, lang)
+    courses, drug_issues = courses_of(rec, lang, as_of)
     issues.extend(drug_issues)
     active = active_drugs(courses, as_of)
     age = rec.age_on(as_of)
@@ -113,9 +120,11 @@ def evaluate(
     if active:
         applied = {p.id for p, _ in applicable}
         issues.extend(coverage_issues(selected, applied, active, age, opts.jurisdiction, lang))
+        issues.extend(formulation_coverage(courses, applied, as_of, lang))
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
+    issues.extend(ended_issues(applicable, as_of, lang))
 
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)
@@ -131,7 +140,7 @@ def evaluate(
     issues.extend(fact_issues)
 
     models, model_options, model_issues = wanted_models(
-        opts.scores, ruleset.needs.scores, opts.jurisdiction, age, lang
+        opts.scores, ruleset.needs.scores, opts.jurisdiction, rec, as_of, lang
     )
     issues.extend(model_issues)
     score_options = ScoreOptions(opts.score_inputs, opts.record_complete, model_options)
@@ -145,7 +154,7 @@ def evaluate(
         patient_id=rec.patient.id,
         lang=lang,
         protocols=sorted(episodes),
-        tests=ordered([*tests, *rechecks]),
+        tests=ordered(merge_requests([*tests, *rechecks])),
         alerts=alerts,
         scores=score_entries,
         data_issues=issues,

@@ -28,6 +28,16 @@ def phrase(path: str, lang: str, **values: Any) -> str:
     return str(template).format(**values)
 
 
+def colon(lang: str) -> str:
+    """A colon as the language sets it: French puts a space before it ("Poids (et IMC) :")."""
+    return " :" if lang == "fr" else ":"
+
+
+def semicolon(lang: str) -> str:
+    """A list separator as the language sets it: French spaces a semicolon on both sides."""
+    return " ; " if lang == "fr" else "; "
+
+
 def duration_text(text: str, lang: str) -> str:
     """``P12W`` -> ``12 weeks`` / ``12 semaines``."""
     duration = parse_duration(text)

@@ -16,8 +16,9 @@ from cvrisk import vocab
 from cvrisk._version import __version__
 from cvrisk.errors import ProtocolError, RecordError
 from cvrisk.record import Patient, record_error
-from cvrisk.rules.coverage import coverage_issues
-from cvrisk.rules.messages import check_lang, every_text, test_label
+from cvrisk.rules.courses import formulation_notes
+from cvrisk.rules.coverage import coverage_issues, end_note
+from cvrisk.rules.messages import check_lang, colon, every_text, test_label
 from cvrisk.rules.options import as_date, check_jurisdiction
 from cvrisk.rules.report import Plan, PlanItem, ProtocolPlan, Window
 from cvrisk.rules.schema import Protocol, ScheduleItem, text_in
@@ -37,7 +38,10 @@ def schedule(
     """Baseline checklist and every follow-up date for ``drug`` started on ``start``.
 
     Args:
-        drug: ingredient id from the antipsychotic catalogue (e.g. ``"olanzapine"``).
+        drug: an antipsychotic of the catalogue by ingredient (``"olanzapine"``), salt or
+            brand (``"Zyprexa"``; ``"Zypadhera"`` and ``"olanzapine pamoate"`` name the
+            long-acting injection, whose own protocol is then included). An unknown name is
+            a VocabularyError with suggestions, brands included.
         start: the (planned) start date (a date or ISO text): the anchor of every date.
         protocol: one protocol id or file; default: every shipped protocol covering the drug
             (and the patient's age on ``start`` when ``patient`` is given).
@@ -52,7 +56,9 @@ def schedule(
     """
     lang = check_lang(lang)
     start = as_date(start, "start")
-    drug = vocab.antipsychotic_id(drug)
+    match = vocab.antipsychotic_match(drug)
+    assert match.ingredient is not None  # a catalogue match names its ingredient
+    drug, formulation = match.ingredient, match.formulation
     person = _patient(patient)
     if person is not None:
         person.age_issues(start)  # RecordError: older than any verified human on the start
@@ -60,9 +66,10 @@ def schedule(
     chosen = select_protocols([protocol] if protocol is not None else None, jurisdiction)
     plans = []
     for proto in chosen:
-        if not proto.applies_to.covers(drug):
+        if not proto.applies_to.covers_course(drug, formulation):
             if protocol is not None:
-                raise ProtocolError(f"protocol {proto.id!r} does not apply to {drug}")
+                what = f"{drug} ({formulation})" if formulation else drug
+                raise ProtocolError(f"protocol {proto.id!r} does not apply to {what}")
             continue
         if person is not None and not proto.applies_to.covers_age(person.age_on(start)):
             if protocol is not None:
@@ -75,8 +82,13 @@ def schedule(
     age = person.age_on(start) if person is not None else None
     applied = {p.protocol for p in plans}
     notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    notes.extend(
+        end_note(proto, start, lang) for proto in chosen if proto.id in applied and proto.ends
+    )
+    notes.extend(formulation_notes(drug, formulation, applied, lang))
     return Plan(
         drug=drug,
+        formulation=formulation,
         start=start,
         lang=lang,
         protocols=plans,
@@ -132,11 +144,13 @@ def _protocol_plan(proto: Protocol, drug: str, start: dt.date, lang: str) -> Pro
             first = recurring_occurrence(item, base)
             assert first is not None
             followups.append(_plan_item(proto, item, first, lang))
-            then.append(f"{test_label(item.test, lang)}: {every_text(item.then_every, lang)}")
+            then.append(
+                f"{test_label(item.test, lang)}{colon(lang)} {every_text(item.then_every, lang)}"
+            )
     followups.sort(key=lambda p: (p.due_date, p.rule))
     return ProtocolPlan(
         protocol=proto.id,
-        title=proto.title,
+        title=proto.title_in(lang),
         citation=proto.citation,
         population=population(proto, lang),
         baseline=baseline,

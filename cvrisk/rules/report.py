@@ -29,8 +29,27 @@ class Window(_Out):
     end: dt.date
 
 
+class Request(_Out):
+    """One protocol item asking for a test, with its own due date and status."""
+
+    protocol: str
+    rule: str
+    status: TestStatus
+    due_date: dt.date
+    window: Window
+    occurrence: str
+    source: str
+    evidence_status: Literal["confirmed", "unconfirmed"]
+
+
 class TestEntry(_Out):
-    """One required test: what, when, why and on whose authority."""
+    """One required test: what, when, why and on whose authority.
+
+    A test asked for by several protocol items (prolactin at baseline by two protocols; a
+    full blood count repeat raised by two rules) is one entry: it shows the most urgent
+    request (overdue before due before conditional before upcoming, then the earliest due
+    date), and ``requested_by`` lists every request, that one first.
+    """
 
     test: str = Field(description="Canonical test id (cvrisk/data/tests.toml).")
     label: str
@@ -48,6 +67,23 @@ class TestEntry(_Out):
     )
     last_result: dt.date | None = None
     note: str | None = None
+    requested_by: list[Request] = Field(
+        default_factory=list,
+        description="Every protocol item asking for this test, the one shown first.",
+    )
+
+    def request(self) -> Request:
+        """This entry's own request (protocol, rule, status, due date and source)."""
+        return Request(
+            protocol=self.protocol,
+            rule=self.rule,
+            status=self.status,
+            due_date=self.due_date,
+            window=self.window,
+            occurrence=self.occurrence,
+            source=self.source,
+            evidence_status=self.evidence_status,
+        )
 
 
 class Evidence(_Out):
@@ -61,6 +97,13 @@ class Evidence(_Out):
     role: str = Field("latest", description="latest, baseline, reference or score")
 
 
+class AlertLead(_Out):
+    """Who the source says leads the alert's action (shared care), and what they lead."""
+
+    role: Literal["gp", "psychiatrist"]
+    leads: Literal["physical_health_interventions", "antipsychotic_change"]
+
+
 class Alert(_Out):
     """A threshold or trend finding with its action."""
 
@@ -72,6 +115,11 @@ class Alert(_Out):
     rule: str
     source: str
     evidence_status: Literal["confirmed", "unconfirmed"]
+    lead: list[AlertLead] = Field(
+        default_factory=list,
+        description="Who the source says leads the action (GP, psychiatrist), in order; "
+        "empty when the source does not say.",
+    )
 
 
 class ScoreEntry(_Out):
@@ -135,6 +183,9 @@ class Plan(_Out):
     """The prescribing prompt for a drug started on a date."""
 
     drug: str
+    formulation: str | None = Field(
+        None, description="Formulation planned for (olanzapine-pamoate), when named."
+    )
     start: dt.date
     lang: str
     protocols: list[ProtocolPlan]

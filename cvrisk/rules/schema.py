@@ -30,6 +30,10 @@ Severity = Literal["info", "warning", "critical"]
 Measure = Literal["latest", "change_from_baseline", "change_within", "coded", "score"]
 Operator = Literal[">", ">=", "<", "<=", "range"]
 RestartEvent = Literal["start", "switch", "addition"]
+#: Who the source says leads an action: the general practitioner or the psychiatrist.
+LeadRole = Literal["gp", "psychiatrist"]
+#: What a lead covers, in the words of the source that assigns it.
+LeadScope = Literal["physical_health_interventions", "antipsychotic_change"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -88,6 +92,27 @@ def text_in(text: str | Messages | None, lang: str) -> str | None:
     return text.get(lang) if isinstance(text, Messages) else text
 
 
+class Lead(_Strict):
+    """Who the source says leads the action an alert asks for (shared care between the
+    general practitioner and the psychiatrist), with that statement's source."""
+
+    role: LeadRole
+    leads: LeadScope = Field(description="What this role leads, as the source words it.")
+    source: str = Field(min_length=1)
+    status: Status
+
+
+class Ends(_Strict):
+    """Where a protocol's schedule ends while treatment may continue, and what its source
+    says to do next. Evaluation reports a ``protocol_ended`` data issue once the current
+    episode is older than ``after``: the protocol schedules nothing more, and says so."""
+
+    after: DurationText = Field(description="ISO 8601 duration after the episode's start.")
+    message: Messages = Field(description="What the source says to do next (en, fr).")
+    source: str = Field(min_length=1)
+    status: Status
+
+
 def _check_drug(drug: str) -> str:
     if drug != "antipsychotic" and drug not in vocab.antipsychotics():
         raise ValueError(
@@ -101,10 +126,29 @@ def _check_drug(drug: str) -> str:
 DrugId = Annotated[str, AfterValidator(_check_drug)]
 
 
+def _check_formulation(formulation: str) -> str:
+    if formulation not in vocab.formulations():
+        raise ValueError(
+            f"unknown formulation {formulation!r}: use ids from [formulations] of "
+            f"cvrisk/data/drug_names.toml ({', '.join(sorted(vocab.formulations()))})"
+        )
+    return formulation
+
+
+#: A formulation id ([formulations] of cvrisk/data/drug_names.toml), e.g. olanzapine-pamoate.
+FormulationId = Annotated[str, AfterValidator(_check_formulation)]
+
+
 class AppliesTo(_Strict):
     """Which patients and drugs a protocol applies to, and what (re)starts its schedule."""
 
     drugs: list[DrugId] = Field(min_length=1, description="Ingredient ids, or 'antipsychotic'.")
+    formulations: list[FormulationId] | None = Field(
+        None,
+        min_length=1,
+        description="Only courses of these formulations (e.g. olanzapine-pamoate); "
+        "default: every formulation of the drugs.",
+    )
     min_age_years: int | None = Field(None, ge=0)
     max_age_years: int | None = Field(None, ge=0)
     restart_on: list[RestartEvent] = Field(default_factory=lambda: list[RestartEvent](["start"]))
@@ -115,6 +159,23 @@ class AppliesTo(_Strict):
         if drug in self.drugs:
             return True
         return "antipsychotic" in self.drugs and vocab.is_antipsychotic(drug)
+
+    def covers_course(self, drug: str, formulation: str | None) -> bool:
+        """True when the protocol applies to a course of this ingredient and formulation."""
+        if not self.covers(drug):
+            return False
+        return self.formulations is None or formulation in self.formulations
+
+    @model_validator(mode="after")
+    def _formulations_of_drugs(self) -> AppliesTo:
+        for formulation in self.formulations or ():
+            ingredient = vocab.formulations()[formulation]["ingredient"]
+            if not self.covers(ingredient):
+                raise ValueError(
+                    f"formulation {formulation!r} is a form of {ingredient}, which drugs "
+                    f"{self.drugs} does not cover"
+                )
+        return self
 
     def covers_age(self, age: float) -> bool:
         """True when the protocol applies at this age (bounds inclusive)."""
@@ -131,6 +192,11 @@ class ScheduleItem(_Strict):
     baseline: bool = False
     followups: tuple[DurationText, ...] = Field(default=(), description="ISO 8601 durations.")
     then_every: DurationText | None = None
+    each_administration: bool = Field(
+        False,
+        description="Due at every administration (each injection) while the course runs, "
+        "not on dates: a standing instruction.",
+    )
     drugs: tuple[DrugId, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
@@ -143,7 +209,7 @@ class ScheduleItem(_Strict):
 
     @model_validator(mode="after")
     def _something_scheduled(self) -> ScheduleItem:
-        if not (self.baseline or self.followups or self.then_every):
+        if not (self.baseline or self.followups or self.then_every or self.each_administration):
             raise ValueError(f"schedule item {self.id!r} schedules nothing")
         return self
 
@@ -210,6 +276,10 @@ class AlertRule(_Strict):
     drugs: list[DrugId] | None = None
     min_age_years: int | None = None
     max_age_years: int | None = None
+    lead: tuple[Lead, ...] = Field(
+        default=(),
+        description="Who the source says leads the action (GP, psychiatrist), in order.",
+    )
     message: Messages
     source: str = Field(min_length=1)
     status: Status
@@ -278,7 +348,7 @@ class Protocol(_Strict):
     schema_version: Literal[1]
     id: Identifier
     version: str
-    title: str
+    title: str | Messages = Field(description="The protocol's name: one text, or {en, fr}.")
     jurisdiction: str = Field(pattern=r"^([A-Z]{2}|INT)$")
     citation: str
     url: str | None = None
@@ -286,6 +356,9 @@ class Protocol(_Strict):
     applies_to: AppliesTo
     schedule: list[ScheduleItem] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
+    ends: Ends | None = Field(
+        None, description="Where the schedule ends and what the source says to do next."
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Protocol:
@@ -295,12 +368,16 @@ class Protocol(_Strict):
             raise ValueError(f"protocol {self.id!r}: duplicate rule ids {duplicates}")
         return self
 
-    def info(self) -> ProtocolInfo:
-        """Public metadata of the protocol."""
+    def title_in(self, lang: str) -> str:
+        """The protocol's title in ``lang`` (English when no translation is given)."""
+        return text_in(self.title, lang) or self.id
+
+    def info(self, lang: str = "en") -> ProtocolInfo:
+        """Public metadata of the protocol, its title in ``lang``."""
         return ProtocolInfo(
             id=self.id,
             version=self.version,
-            title=self.title,
+            title=self.title_in(lang),
             jurisdiction=self.jurisdiction,
             citation=self.citation,
             url=self.url,
@@ -310,7 +387,9 @@ class Protocol(_Strict):
             schedule_items=len(self.schedule),
             alert_rules=len(self.alerts),
             unconfirmed_items=sum(1 for r in self.schedule if r.status == "unconfirmed")
-            + sum(1 for a in self.alerts if a.status == "unconfirmed"),
+            + sum(1 for a in self.alerts if a.status == "unconfirmed")
+            + (1 if self.ends is not None and self.ends.status == "unconfirmed" else 0),
+            ends_after=self.ends.after if self.ends is not None else None,
         )
 
 
@@ -329,3 +408,6 @@ class ProtocolInfo(_Strict):
     schedule_items: int
     alert_rules: int
     unconfirmed_items: int
+    ends_after: str | None = Field(
+        None, description="ISO 8601 duration after which the schedule ends (None: it recurs)."
+    )

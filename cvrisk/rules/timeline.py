@@ -61,9 +61,15 @@ def fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> list[Occurrence]:
     return list(_fixed_occurrences(item, anchor))
 
 
+#: Occurrence label of items due at every administration (``each_administration``).
+EACH_ADMINISTRATION = "each administration"
+
+
 @lru_cache(maxsize=4096)
 def _fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> tuple[Occurrence, ...]:
     out = []
+    if item.each_administration:  # from the first administration (the start) on
+        out.append(Occurrence(EACH_ADMINISTRATION, anchor, anchor, anchor, recurring=True))
     if item.baseline:
         before, after = item.baseline_window_days or BASELINE_WINDOW_DAYS
         out.append(
@@ -101,6 +107,9 @@ def requirement(
     ``result_days``: days with a result of the item's test, on or before ``as_of``.
     """
     latest = max(result_days) if result_days else None
+    if item.each_administration:  # a standing instruction while the course runs
+        occurrence = Occurrence(EACH_ADMINISTRATION, as_of, anchor, as_of, recurring=True)
+        return Requirement(occurrence, "due", latest)
     if not item.observable:
         return _reminder(item, anchor, as_of)
     pending: Occurrence | None = None

@@ -112,6 +112,55 @@ def test_invalid_protocol_file_names_the_field(tmp_path: Path) -> None:
         load_protocol_file(bad)
 
 
+_HEADER = (
+    'schema_version = 1\nid = "local"\nversion = "1"\ntitle = "t"\njurisdiction = "GB"\n'
+    'citation = "c"\nverification = "v"\n[applies_to]\ndrugs = ["olanzapine"]\nsource = "s"\n'
+    '[[schedule]]\nid = "w"\ntest = "weight"\nbaseline = true\nsource = "s"\n'
+    'status = "confirmed"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            '[ends]\nafter = "one year"\nmessage.en = "m"\nsource = "s"\nstatus = "confirmed"\n',
+            r"ends\.after",
+        ),
+        ('[ends]\nafter = "P1Y"\nsource = "s"\nstatus = "confirmed"\n', r"ends\.message"),
+        (
+            '[[alerts]]\nid = "a"\nseverity = "info"\nmeasure = "coded"\n'
+            'analyte = "smoking_status"\n'
+            'values = ["current"]\nmessage.en = "m"\nsource = "s"\nstatus = "confirmed"\n'
+            'lead = [{ role = "nurse", leads = "physical_health_interventions", source = "s", '
+            'status = "confirmed" }]\n',
+            r"alerts\.0\.lead\.0\.role",
+        ),
+    ],
+)
+def test_invalid_ends_and_lead_name_the_field(tmp_path: Path, extra: str, problem: str) -> None:
+    bad = tmp_path / "local.toml"
+    bad.write_text(_HEADER + extra)
+    with pytest.raises(ProtocolError, match=problem):
+        load_protocol_file(bad)
+
+
+def test_a_local_protocol_may_end(tmp_path: Path) -> None:
+    local = tmp_path / "local.toml"
+    local.write_text(
+        _HEADER + '[ends]\nafter = "P3M"\nmessage.en = "review the plan"\n'
+        'message.fr = "revoir le plan"\nsource = "local"\nstatus = "confirmed"\n'
+    )
+    before = evaluate(_record(), as_of=dt.date(2025, 3, 31), protocols=[str(local)], scores=[])
+    assert not [i for i in before.data_issues if i.kind == "protocol_ended"]
+    after = evaluate(_record(), as_of=dt.date(2025, 4, 1), protocols=[str(local)], scores=[])
+    (ended,) = [i for i in after.data_issues if i.kind == "protocol_ended"]
+    assert ended.message == (
+        "local: its schedule ended on 2025-04-01, 3 months after the start of the current "
+        "treatment, and nothing more is scheduled; review the plan"
+    )
+
+
 def test_local_protocol_file(tmp_path: Path) -> None:
     local = tmp_path / "local.toml"
     local.write_text(
@@ -301,7 +350,12 @@ def test_coverage_gaps_are_reported() -> None:
         "observations": [],
     }
     gb = evaluate(child, as_of=AS_OF, jurisdiction="GB", scores=[])
-    assert any("at age 13" in i.message and "nice-cg178" in i.message for i in gb.data_issues)
+    assert "nice-cg155" in gb.protocols and "nice-cg178" not in gb.protocols
+    assert not any("at age" in i.message for i in gb.data_issues)  # CG155 covers children
+    adult = {**child, "patient": {"id": "a", "birth_date": "1980-01-01", "sex": "female"}}
+    ca = evaluate(adult, as_of=AS_OF, jurisdiction="CA", scores=[])
+    (gap,) = [i for i in ca.data_issues if "at age" in i.message]
+    assert "at age 45" in gap.message and "camesa-2011 (ages 17 and under)" in gap.message
     haloperidol = {**_record(), "medications": [{"drug": "haloperidol", "start": "2025-01-01"}]}
     us = evaluate(haloperidol, as_of=AS_OF, jurisdiction="US", scores=[])
     assert any(i.field == "haloperidol" for i in us.data_issues)
@@ -341,3 +395,39 @@ def test_argument_mistakes_are_typed_errors(tmp_path: Any) -> None:
         from cvrisk.rules.plan import schedule
 
         schedule(None, AS_OF)  # type: ignore[arg-type]
+
+
+def test_a_test_asked_for_by_several_protocol_items_is_one_entry() -> None:
+    rec = {
+        "patient": {"birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "ziprasidone", "start": "2025-01-01"}],
+    }
+    report = evaluate(rec, as_of=dt.date(2025, 1, 2), jurisdiction="GB", scores=[])
+    tests = [t.test for t in report.tests]
+    assert len(tests) == len(set(tests))  # one entry per test
+    prolactin = next(t for t in report.tests if t.test == "prolactin")
+    asked = {(r.protocol, r.rule) for r in prolactin.requested_by}
+    assert asked == {("nice-cg178", "prolactin"), ("ecg-qtc", "prolactin-baseline")}
+    ecg = next(t for t in report.tests if t.test == "ecg")
+    # the ziprasidone ECG is due; the "if indicated" ECGs are conditional: the due one leads
+    assert (ecg.rule, ecg.status) == ("ecg-baseline-drug", "due")
+    assert ecg.requested_by[0].rule == "ecg-baseline-drug"
+    assert {r.status for r in ecg.requested_by[1:]} == {"conditional"}
+    assert len(ecg.requested_by) == 3
+    assert ecg.due_date == min(r.due_date for r in ecg.requested_by)
+
+
+def test_two_rules_asking_for_the_same_repeat_test_give_one_entry() -> None:
+    rec = {
+        "patient": {"birth_date": "1980-01-01", "sex": "male"},
+        "medications": [{"drug": "clozapine", "start": "2025-01-01"}],
+        "observations": [
+            {"analyte": "wbc", "value": 2.5, "unit": "10*9/L", "date": "2025-01-20"},
+            {"analyte": "neutrophils", "value": 1.2, "unit": "10*9/L", "date": "2025-01-20"},
+        ],
+    }
+    report = evaluate(rec, as_of=dt.date(2025, 1, 20), protocols=["clozapine-uk"], scores=[])
+    fbc = [t for t in report.tests if t.test == "fbc"]
+    assert len(fbc) == 1
+    rules = {r.rule for r in fbc[0].requested_by}
+    assert {"fbc-red-wbc", "fbc-red-neutrophils"} <= rules

@@ -42,10 +42,11 @@ def test_adding_a_result_never_makes_a_test_more_overdue(
     assume(dt.date.fromisoformat(rec["patient"]["birth_date"]) < as_of)
     before = _run(rec, as_of)
     assume(before.tests)
-    entry = data.draw(st.sampled_from(before.tests))
+    test = data.draw(st.sampled_from(before.tests))
+    entry = data.draw(st.sampled_from(test.requested_by))
     from cvrisk import vocab
 
-    analytes = [a for a in vocab.test_analytes(entry.test) if a in ANALYTES]
+    analytes = [a for a in vocab.test_analytes(test.test) if a in ANALYTES]
     assume(analytes)
     analyte = data.draw(st.sampled_from(analytes))
     unit, low, high = ANALYTES[analyte]
@@ -57,7 +58,7 @@ def test_adding_a_result_never_makes_a_test_more_overdue(
             {"analyte": analyte, "value": (low + high) / 2, "unit": unit, "date": day.isoformat()},
         ],
     }
-    after = {(t.protocol, t.rule): t for t in _run(added, as_of).tests}
+    after = {(r.protocol, r.rule): r for t in _run(added, as_of).tests for r in t.requested_by}
     new = after.get((entry.protocol, entry.rule))
     if new is None:
         return  # satisfied for good
@@ -121,15 +122,16 @@ def test_shifting_dates_shifts_day_and_week_based_due_dates(
 ) -> None:
     birth = dt.date.fromisoformat(rec["patient"]["birth_date"])
     assume(birth < as_of)
-    base = {(t.protocol, t.rule): t for t in _run(rec, as_of).tests}
+    base = {(r.protocol, r.rule): (r, t) for t in _run(rec, as_of).tests for r in t.requested_by}
     moved = {
-        (t.protocol, t.rule): t
+        (r.protocol, r.rule): r
         for t in _run(shift(rec, days), as_of + dt.timedelta(days=days)).tests
+        for r in t.requested_by
     }
-    for key, entry in base.items():
+    for key, (entry, test) in base.items():
         label = entry.occurrence
         calendar_free = label == "baseline" or label.endswith(("D", "W"))
-        if key in moved and calendar_free and entry.last_result is None:
+        if key in moved and calendar_free and test.last_result is None:
             assert moved[key].due_date == entry.due_date + dt.timedelta(days=days), (
                 entry,
                 moved[key],

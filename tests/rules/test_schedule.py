@@ -81,8 +81,13 @@ def test_population_is_stated_and_jurisdiction_filters() -> None:
     plans = {p.protocol: p for p in schedule("risperidone", START).protocols}
     assert plans["camesa-2011"].population == "ages 17 and under"
     assert plans["nice-cg178"].population == "ages 18 and over"
+    assert plans["nice-cg155"].population == "ages 17 and under"
     gb = {p.protocol for p in schedule("risperidone", START, jurisdiction="gb").protocols}
-    assert gb == {"nice-cg178", "ecg-qtc"}
+    assert gb == {"nice-cg178", "nice-cg155", "ecg-qtc"}
+    child = {"birth_date": "2013-01-01", "sex": "female"}
+    gb_child = schedule("risperidone", START, jurisdiction="GB", patient=child)
+    assert {p.protocol for p in gb_child.protocols} == {"nice-cg155", "ecg-qtc"}
+    assert not any("age" in note for note in gb_child.notes)
 
 
 def test_drug_typos_get_suggestions() -> None:

@@ -3,7 +3,10 @@
 Each vignette (tests/vignettes/<protocol>.toml) is a record, an evaluation date and the
 tests/alerts the guideline item implies (optional: ``scores``, ``score_inputs`` and
 ``record_complete``, passed to evaluate). The harness evaluates the record with that protocol
-only and checks every expectation.
+only and checks every expectation: ``expect_tests`` (rule, status, due date), ``expect.alerts``
+and ``expect.no_alerts``, ``expect.no_tests``, ``expect.issues`` and ``expect.no_issues`` (data
+issue kinds), ``expect.lead`` (alert rule -> the roles that lead its action, in order). A
+protocol's ``[ends]`` table is an item too (``item = "ends"``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def test_every_rule_has_a_vignette() -> None:
         items.setdefault(protocol, set()).add(vignette["item"])
     for protocol_id, protocol in shipped_protocols().items():
         rule_ids = {i.id for i in protocol.schedule} | {a.id for a in protocol.alerts}
+        if protocol.ends is not None:
+            rule_ids.add("ends")
         missing = rule_ids - items.get(protocol_id, set())
         assert not missing, f"{protocol_id}: no vignette for {sorted(missing)}"
 
@@ -59,7 +64,8 @@ def test_vignette(protocol: str, vignette: dict[str, Any]) -> None:
         score_inputs=vignette.get("score_inputs"),
         record_complete=vignette.get("record_complete", False),
     )
-    tests = {entry.rule: entry for entry in report.tests}
+    # every request, also those merged into another protocol item's entry for the same test
+    tests = {request.rule: request for entry in report.tests for request in entry.requested_by}
     for expected in vignette.get("expect_tests", []):
         rule = expected["rule"]
         assert rule in tests, f"{rule} not in report.tests: {sorted(tests)}"
@@ -76,3 +82,12 @@ def test_vignette(protocol: str, vignette: dict[str, Any]) -> None:
         assert rule not in fired, f"alert {rule} fired but must not"
     for rule in expect.get("no_tests", []):
         assert rule not in tests, f"{rule} is in report.tests but must not be: {tests[rule]}"
+    kinds = {issue.kind for issue in report.data_issues if issue.protocol in (None, protocol)}
+    for kind in expect.get("issues", []):
+        assert kind in kinds, f"no {kind} data issue; issues: {report.data_issues}"
+    for kind in expect.get("no_issues", []):
+        assert kind not in kinds, f"{kind} data issue must not be reported: {report.data_issues}"
+    alerts = {alert.rule: alert for alert in report.alerts}
+    for rule, roles in expect.get("lead", {}).items():
+        assert rule in alerts, f"alert {rule} did not fire; fired: {sorted(alerts)}"
+        assert [lead.role for lead in alerts[rule].lead] == roles, (rule, alerts[rule].lead)
