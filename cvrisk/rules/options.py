@@ -53,6 +53,10 @@ def check_bool(value: Any, name: str) -> bool:
     return value
 
 
+#: Most protocols (or risk models) one evaluation takes; cvrisk ships 8 protocols and 8 models.
+MAX_PROTOCOLS = 32
+
+
 def protocol_names(protocols: Any) -> tuple[str | Path, ...] | None:
     """Protocol ids or file paths; one id or path is one protocol, not its characters."""
     if protocols is None:
@@ -60,7 +64,13 @@ def protocol_names(protocols: Any) -> tuple[str | Path, ...] | None:
     if isinstance(protocols, str | Path):
         return (protocols,)
     if isinstance(protocols, Sequence) and all(isinstance(p, str | Path) for p in protocols):
-        return tuple(protocols)
+        names = tuple(dict.fromkeys(protocols))  # a protocol named twice is evaluated once
+        if len(names) > MAX_PROTOCOLS:
+            raise OptionError(
+                f"protocols: {len(names)} named, more than the {MAX_PROTOCOLS} one evaluation "
+                "takes (docs/limits.md)"
+            )
+        return names
     raise OptionError(
         f"protocols={_quoted(protocols)}: give a list of protocol ids or protocol file paths "
         "(see cvrisk.protocols())"
@@ -75,6 +85,9 @@ def model_names(scores: Any) -> tuple[str, ...] | None:
         scores = [scores]
     if not isinstance(scores, Sequence) or not all(isinstance(s, str) for s in scores):
         raise OptionError(f"scores={_quoted(scores)}: give a list of model ids, e.g. ['qrisk3']")
+    scores = list(dict.fromkeys(scores))
+    if len(scores) > MAX_PROTOCOLS:
+        raise OptionError(f"scores: {len(scores)} named, more than there are models")
     for model in scores:
         get_model(model)  # UnknownModelError naming the available models
     return tuple(scores)

@@ -81,6 +81,15 @@ def _nested(depth: int, as_list: bool) -> Any:
 
 nested = st.builds(_nested, st.integers(50, 50_000), st.booleans())
 
+hostile = st.one_of(scalars, json_values(4), st.just(object()), st.just([["x"]]))
+
+
+def maybe(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly a valid value (4 in 5), sometimes a hostile one (``one_of`` would flatten the
+    hostile alternatives and draw them far more often)."""
+    return st.integers(0, 4).flatmap(lambda pick: hostile if pick == 0 else valid)
+
+
 # -- records --------------------------------------------------------------------------------
 
 
@@ -88,38 +97,42 @@ nested = st.builds(_nested, st.integers(50, 50_000), st.booleans())
 def entry(draw: st.DrawFn) -> dict[str, Any]:
     """One record entry, plausible or not, with fields drawn from the real vocabulary."""
     kind = draw(st.sampled_from(["observation", "medication", "condition"]))
-    pick = st.one_of(st.sampled_from(ANALYTE_IDS), scalars)
+    extreme_dates = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+    dates_any = maybe(st.one_of(extreme_dates.map(str), date_texts))
     if kind == "observation":
         out = {
-            "analyte": draw(pick),
-            "value": draw(st.one_of(st.floats(-1e6, 1e6), numbers, scalars)),
-            "unit": draw(st.one_of(st.sampled_from(UNITS), scalars)),
-            "date": draw(date_texts),
+            "analyte": draw(maybe(st.sampled_from(ANALYTE_IDS))),
+            "value": draw(maybe(st.one_of(st.floats(-1e6, 1e6), numbers))),
+            "unit": draw(maybe(st.sampled_from(UNITS))),
+            "date": draw(dates_any),
         }
+        if draw(st.booleans()):
+            out["code"] = draw(maybe(st.sampled_from(["29463-7", "2345-7", "2345-8", "x"])))
+            out["system"] = draw(maybe(st.sampled_from(SYSTEMS)))
     elif kind == "medication":
         out = {
-            "drug": draw(st.one_of(st.sampled_from(DRUGS), scalars)),
-            "start": draw(date_texts),
+            "drug": draw(maybe(st.sampled_from(DRUGS))),
+            "start": draw(dates_any),
             "dose": draw(
-                st.one_of(
-                    st.fixed_dictionaries(
-                        {"value": numbers, "unit": st.one_of(st.sampled_from(UNITS), scalars)}
-                    ),
-                    scalars,
+                maybe(
+                    st.fixed_dictionaries({"value": numbers, "unit": maybe(st.sampled_from(UNITS))})
                 )
             ),
         }
+        if draw(st.booleans()):
+            out["code"] = draw(maybe(st.sampled_from(CODES)))
+            out["system"] = draw(maybe(st.sampled_from(SYSTEMS)))
     else:
         out = {
-            "code": draw(st.one_of(st.sampled_from(CODES), scalars)),
-            "system": draw(st.one_of(st.sampled_from(SYSTEMS), scalars)),
-            "onset": draw(date_texts),
+            "code": draw(maybe(st.sampled_from(CODES))),
+            "system": draw(maybe(st.sampled_from(SYSTEMS))),
+            "onset": draw(dates_any),
         }
     for key in draw(st.lists(st.sampled_from(sorted(out)), max_size=2, unique=True)):
         del out[key]
     if draw(st.booleans()):
         out[draw(st.sampled_from(["code", "system", "id", "stop", "abatement", "coded", "x"]))] = (
-            draw(json_values(4))
+            draw(maybe(date_texts))
         )
     return {"kind": kind, "entry": out}
 
@@ -199,14 +212,6 @@ def fhir_like(draw: st.DrawFn) -> Any:
 
 
 # -- arguments ------------------------------------------------------------------------------
-
-hostile = st.one_of(scalars, json_values(4), st.just(object()), st.just([["x"]]))
-
-
-def maybe(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """Mostly a valid value (4 in 5), sometimes a hostile one."""
-    return st.one_of(valid, valid, valid, valid, hostile)
-
 
 evaluate_kwargs = st.fixed_dictionaries(
     {},

@@ -231,3 +231,24 @@ def test_from_json_and_from_file_of_the_wrong_type(bad: Any) -> None:
 def test_schedule_patient_of_the_wrong_shape() -> None:
     for patient in ("x", 3, {"birth_date": [1]}, {"birth_date": "1800-01-01", "sex": "male"}):
         _typed(lambda p=patient: cvrisk.schedule("clozapine", AS_OF, patient=p))
+
+
+def test_a_protocol_named_many_times_is_evaluated_once() -> None:
+    # was durable_rules_engine.error (error code 107) after 8 s of compiling duplicates
+    report = cvrisk.evaluate(BASE, as_of=AS_OF, protocols=["nice-cg178"] * 2000)
+    assert report.protocols == ["nice-cg178"]
+
+
+def test_too_many_protocols_or_models_are_refused() -> None:
+    many = [f"p{i}" for i in range(40)]
+    assert isinstance(
+        _typed(lambda: cvrisk.evaluate(BASE, as_of=AS_OF, protocols=many)), OptionError
+    )
+
+
+def test_two_different_protocols_with_one_id_are_refused(tmp_path: Path) -> None:
+    shipped = (Path(__file__).parents[2] / "protocols" / "nice-cg178.toml").read_text()
+    local = tmp_path / "mine.toml"
+    local.write_text(shipped.replace('then_every = "P1Y"', 'then_every = "P2Y"', 1))
+    error = _typed(lambda: cvrisk.evaluate(BASE, as_of=AS_OF, protocols=["nice-cg178", local]))
+    assert isinstance(error, ProtocolError)
