@@ -28,6 +28,7 @@ class Limits:
     max_depth: int
     max_values: int
     max_string_length: int
+    max_field_length: int
     max_entries: int
     max_protocol_bytes: int
     earliest: dt.date
@@ -48,6 +49,7 @@ def limits() -> Limits:
         max_depth=int(size["max_depth"]),
         max_values=int(size["max_values"]),
         max_string_length=int(size["max_string_length"]),
+        max_field_length=int(size["max_field_length"]),
         max_entries=int(size["max_entries"]),
         max_protocol_bytes=int(size["max_protocol_bytes"]),
         earliest=dates["earliest"],

@@ -120,7 +120,11 @@ class FieldError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        allow_inf_nan=False,
+        str_max_length=limits().max_field_length,  # docs/limits.md
     )
 
 
