@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,10 @@ def read_record(
     return result
 
 
+#: What may come before JSON text: whitespace, and a byte-order mark left by a decoder.
+_BLANK = " \t\r\n\ufeff"
+
+
 def parsed_json(source: Any, *, paths: bool = True) -> Any:
     """The parsed JSON of a source, inside cvrisk's input limits (docs/limits.md).
 
@@ -168,9 +173,9 @@ def _parsed(source: Any, paths: bool) -> Any:
     if isinstance(source, bytes | bytearray):
         limits.check_size(len(source), "the record bytes")
         return _parse_text(_decode(bytes(source), "the record bytes"), "the record text")
-    if isinstance(source, str) and (not paths or source.lstrip()[:1] in ("{", "[")):
+    if isinstance(source, str) and (not paths or source.lstrip(_BLANK)[:1] in ("{", "[")):
         limits.check_size(len(source), "the record text")
-        return _parse_text(source, "the record text")
+        return _parse_text(source.lstrip("\ufeff"), "the record text")
     if paths and isinstance(source, str | Path):
         name = str(source)
         return _parse_text(_decode(_read_bytes(name), quoted(name)), quoted(name))
@@ -221,8 +226,41 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+#: Digits in one JSON integer: no value of a record comes near (Python refuses over 4,300).
+_MAX_INTEGER_DIGITS = 100
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        raise RecordError(
+            f"a JSON number of {len(text):,} digits ({text[:20]}...): no record value has "
+            "that many; check how the input was produced"
+        )
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise RecordError(f"the JSON number {text[:40]} is too large to be a measurement")
+    return value
+
+
+def _not_json(constant: str) -> Any:
+    raise RecordError(
+        f"{constant} is not JSON (RFC 8259 has no NaN or Infinity): give a number, or leave "
+        "the value out"
+    )
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    return json.loads(
+        text,
+        object_pairs_hook=_no_duplicate_keys,
+        parse_int=_integer,
+        parse_float=_finite,
+        parse_constant=_not_json,
+    )
 
 
 def _parse_text(text: str, what: str) -> Any:

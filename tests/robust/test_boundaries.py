@@ -259,3 +259,23 @@ def test_a_record_text_field_is_bounded() -> None:
     observation = {"analyte": "weight", "value": 70, "unit": "k" * 100_000, "date": "2024-01-01"}
     error = _typed(lambda: cvrisk.evaluate({**BASE, "observations": [observation]}, as_of=AS_OF))
     assert "at most 256 characters" in str(error)
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ('{"patient": 1' + "0" * 5000 + "}", "digits"),  # was ValueError (int conversion limit)
+        ('{"patient": 1e99999}', "too large"),
+        ('{"patient": NaN}', "not JSON"),
+        ('{"patient": -Infinity}', "not JSON"),
+    ],
+)
+def test_json_numbers_outside_json_or_any_record(text: str, named: str) -> None:
+    for call in (lambda: PatientRecord.from_json(text), lambda: cvrisk.evaluate(text, as_of=AS_OF)):
+        error = _typed(call)
+        assert isinstance(error, RecordError) and named in str(error)
+
+
+def test_json_text_with_a_byte_order_mark_is_read() -> None:
+    report = cvrisk.evaluate("\ufeff" + EXAMPLE.read_text(), as_of=AS_OF)
+    assert report.patient_id == BASE["patient"]["id"]
