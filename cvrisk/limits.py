@@ -143,7 +143,11 @@ def check_structure(data: Any, what: str) -> None:
             elif kind is dict or isinstance(value, dict):
                 if depth > deepest:
                     _too_deep(what)
-                if value and _longest_key(value) > longest:
+                try:  # JSON keys are strings: the fast path
+                    key_length = max(map(len, value), default=0)
+                except TypeError:  # a Python dict with other keys
+                    key_length = max(map(_key_length, value), default=0)
+                if key_length > longest:
                     _long_string(next(k for k in value if _key_length(k) > longest), what)
                 below.extend(value.values())
             elif kind is list or isinstance(value, list | tuple):
@@ -151,13 +155,6 @@ def check_structure(data: Any, what: str) -> None:
                     _too_deep(what)
                 below.extend(value)
         level = below
-
-
-def _longest_key(mapping: dict[Any, Any]) -> int:
-    try:
-        return max(map(len, mapping))  # JSON keys are strings: the fast path
-    except TypeError:  # a Python dict with other keys
-        return max(map(_key_length, mapping))
 
 
 def _key_length(key: Any) -> int:

@@ -247,16 +247,17 @@ class Results:
 
 def _groups(results: list[Result]) -> list[list[Result]]:
     """Runs of simultaneous results (same day and time) that disagree, in order."""
+    when = [
+        (r.day, r.observation.time_of_day if r.observation is not None else dt.time.min)
+        for r in results
+    ]
     groups: list[list[Result]] = []
-    run: list[Result] = []
-    for result in results:
-        if run and _order(run[0])[:2] != _order(result)[:2]:
-            if len(_distinct(run)) > 1:
-                groups.append(_distinct(run))
-            run = []
-        run.append(result)
-    if len(_distinct(run)) > 1:
-        groups.append(_distinct(run))
+    first = 0
+    for index in range(1, len(results) + 1):
+        if index == len(results) or when[index] != when[first]:
+            if index - first > 1 and len(run := _distinct(results[first:index])) > 1:
+                groups.append(run)
+            first = index
     return groups
 
 
