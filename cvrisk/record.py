@@ -49,9 +49,11 @@ def _iso_date(value: Any) -> Any:
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
+            raise ValueError(f"{quoted(value)} is not an ISO 8601 date (YYYY-MM-DD)") from None
     if isinstance(value, int | float):
-        raise ValueError(f"{value!r} is a number, not a date: give an ISO 8601 date (YYYY-MM-DD)")
+        raise ValueError(
+            f"{quoted(value)} is a number, not a date: give an ISO 8601 date (YYYY-MM-DD)"
+        )
     return value
 
 
@@ -84,7 +86,7 @@ def _date_or_datetime(value: Any) -> Any:
     """
     if isinstance(value, int | float):
         raise ValueError(
-            f"{value!r} is a number, not a date: give an ISO 8601 date or date-time text"
+            f"{quoted(value)} is a number, not a date: give an ISO 8601 date or date-time text"
         )
     if isinstance(value, str):
         text = value.strip()
@@ -94,7 +96,7 @@ def _date_or_datetime(value: Any) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"{value!r} is not an ISO 8601 date (YYYY-MM-DD) or date-time "
+                f"{quoted(value)} is not an ISO 8601 date (YYYY-MM-DD) or date-time "
                 "(YYYY-MM-DDThh:mm:ss, optional offset)"
             ) from None
     return value

@@ -108,7 +108,7 @@ def check_on_invalid(on_invalid: Any) -> OnInvalid:
         from cvrisk.errors import OptionError
 
         raise OptionError(
-            f"on_invalid={on_invalid!r}: use 'raise' (refuse an invalid record) or 'report' "
+            f"on_invalid={quoted(on_invalid)}: use 'raise' (refuse an invalid record) or 'report' "
             "(skip invalid entries, each listed as a data issue)"
         )
     return on_invalid  # type: ignore[no-any-return]
@@ -128,7 +128,7 @@ def read_record(
     if not isinstance(strict, bool):
         from cvrisk.errors import OptionError
 
-        raise OptionError(f"strict={strict!r}: give True or False")
+        raise OptionError(f"strict={quoted(strict)}: give True or False")
     if isinstance(source, PatientRecord):
         return ReadResult(source, [], "record")
     data = parsed_json(source)

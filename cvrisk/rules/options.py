@@ -111,7 +111,7 @@ def score_input_values(score_inputs: Any) -> dict[str, Mapping[str, Any]]:
     for model_id, given in score_inputs.items():
         if not isinstance(given, Mapping):
             raise OptionError(
-                f"score_inputs[{model_id!r}] must map input names to values, "
+                f"score_inputs[{_quoted(model_id)}] must map input names to values, "
                 f"e.g. {{'smoking': 'non'}}; got {_quoted(given)}"
             )
     return dict(score_inputs)

@@ -279,3 +279,20 @@ def test_json_numbers_outside_json_or_any_record(text: str, named: str) -> None:
 def test_json_text_with_a_byte_order_mark_is_read() -> None:
     report = cvrisk.evaluate("\ufeff" + EXAMPLE.read_text(), as_of=AS_OF)
     assert report.patient_id == BASE["patient"]["id"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cvrisk.schedule("x" * 10**6, AS_OF),
+        lambda: cvrisk.evaluate(BASE, as_of=AS_OF, lang="x" * 10**6),
+        lambda: cvrisk.evaluate(BASE, as_of=AS_OF, on_invalid="x" * 10**6),
+        lambda: cvrisk.evaluate(BASE, as_of="x" * 10**6),
+        lambda: cvrisk.evaluate(
+            {**BASE, "patient": {**BASE["patient"], "birth_date": "x" * 10**6}}, as_of=AS_OF
+        ),
+    ],
+    ids=["drug", "lang", "on_invalid", "as_of", "birth_date"],
+)
+def test_messages_never_quote_a_whole_long_input(call: Any) -> None:
+    assert len(str(_typed(call))) < 2000
