@@ -60,6 +60,11 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]] = {
         st.tuples(record(max_observations=6), fuzzing.score_record_args),
         lambda pair: fuzz_targets.score_record_arguments(*pair),
     ),
+    "score_inputs": (
+        st.tuples(record(max_observations=6), fuzzing.score_record_args),
+        lambda pair: fuzz_targets.score_inputs_arguments(*pair),
+    ),
+    "from_file": (fuzzing.mutated_record(), fuzz_targets.from_file),
     "cli": (
         st.tuples(
             fuzzing.cli_argv(), st.one_of(record(max_observations=6), fuzzing.mutated_record())

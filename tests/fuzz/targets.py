@@ -16,7 +16,7 @@ import cvrisk
 from cvrisk.cli import main as cli_main
 from cvrisk.errors import CvriskError
 from cvrisk.record import PatientRecord
-from cvrisk.scores.from_record import score_record
+from cvrisk.scores.from_record import score_inputs, score_record
 from cvrisk.sources import read_record
 
 AS_OF = "2025-06-01"
@@ -61,6 +61,20 @@ def schedule_arguments(kwargs: dict[str, Any]) -> str:
 
 def score_record_arguments(data: Any, kwargs: dict[str, Any]) -> str:
     return outcome(lambda: score_record(data, **kwargs))
+
+
+def score_inputs_arguments(data: Any, kwargs: dict[str, Any]) -> str:
+    return outcome(lambda: score_inputs(data, **kwargs))
+
+
+def from_file(data: Any) -> str:
+    """The record written to a file (JSON if it can be, else its bytes) and read back."""
+    path = _FILES / "from_file.json"
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else _dumps(data), errors="surrogatepass")
+    return outcome(lambda: PatientRecord.from_file(path))
 
 
 def cli(argv: list[str], record: Any) -> str:

@@ -78,6 +78,18 @@ def test_score_record_arguments(data: dict[str, Any], kwargs: dict[str, Any]) ->
     _typed(targets.score_record_arguments(data, kwargs))
 
 
+@FUZZ
+@given(record(max_observations=6), score_record_args)
+def test_score_inputs_arguments(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    _typed(targets.score_inputs_arguments(data, kwargs))
+
+
+@FUZZ
+@given(mutated_record())
+def test_from_file(data: Any) -> None:
+    _typed(targets.from_file(data))
+
+
 @settings(FUZZ, max_examples=80)
 @given(cli_argv(), st.one_of(record(max_observations=6), mutated_record()))
 def test_command_line(argv: list[str], data: Any) -> None:
