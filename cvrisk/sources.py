@@ -28,6 +28,8 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,8 +198,15 @@ def _read_bytes(name: str) -> bytes:
                 raise RecordError("cannot read the record from standard input: there is none")
             raw = bytes(stdin.read(cap + 1))
         else:
+            if not stat.S_ISREG(os.stat(name).st_mode):  # a pipe would block the open
+                raise RecordError(
+                    f"cannot read the record file {quoted(name)}: not a regular file "
+                    "(a device, pipe or directory); give a file, or '-' for standard input"
+                )
             with open(name, "rb") as handle:
                 raw = handle.read(cap + 1)
+    except RecordError:
+        raise
     except (OSError, ValueError) as exc:  # ValueError: embedded null byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise RecordError(f"cannot read the record file {quoted(name)}: {reason}") from None

@@ -7,6 +7,8 @@ Each file is validated against :class:`~cvrisk.rules.schema.Protocol` once and c
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -42,8 +44,12 @@ def load_protocol_file(path: str | Path) -> Protocol:
     name = quoted(path.name)
     cap = limits().max_protocol_bytes
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would block the open
+            raise ProtocolError(f"{name}: not a regular file (a device, pipe or directory)")
         with open(path, "rb") as handle:
             raw = handle.read(cap + 1)
+    except ProtocolError:
+        raise
     except (OSError, ValueError) as exc:  # ValueError: embedded null byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ProtocolError(

@@ -296,3 +296,15 @@ def test_json_text_with_a_byte_order_mark_is_read() -> None:
 )
 def test_messages_never_quote_a_whole_long_input(call: Any) -> None:
     assert len(str(_typed(call))) < 2000
+
+
+def test_a_pipe_or_device_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # opening a named pipe for reading blocks until a writer comes: a hang
+    import os
+
+    pipe = tmp_path / "record.json"
+    os.mkfifo(pipe)
+    for source in (pipe, Path("/dev/zero")):
+        assert "not a regular file" in str(_typed(lambda s=source: read_record(s)))
+        error = _typed(lambda s=source: cvrisk.schedule("clozapine", AS_OF, protocol=s))
+        assert isinstance(error, ProtocolError)
