@@ -11,6 +11,12 @@ Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
                            latest result over the lowest result in the period ending with it
 ``score``                  a risk score: ``percent``
 
+Only believable values become facts (:mod:`cvrisk.plausibility`): a result that is probably
+in another unit than the one stated (``PatientRecord.verdicts``), a BMI derived from a weight
+or height in the wrong unit, and a change larger than is plausible in the time between two
+results are left out, each with an ``implausible`` warning issue, so they are never alerted
+on as if real.
+
 Every fact also carries the patient's ``sex``, ``eth`` (ethnicity, or ``unknown``), ``age``
 (whole years), ``d_<drug> = 1`` for each active antipsychotic, and ``from_<drug>`` /
 ``on_<drug>`` when its result is dated from that drug's baseline window / during its current
@@ -29,24 +35,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from cvrisk import vocab
+from cvrisk import plausibility, vocab
 from cvrisk.issues import DataIssue
+from cvrisk.plausibility import ChangeVerdict, Verdict
 from cvrisk.record import Observation, PatientRecord
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.engine import Needs
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
-from cvrisk.units import convert, parse_unit
+from cvrisk.units import CACHE_SIZE, convert, display_unit, parse_unit
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=CACHE_SIZE)  # keyed by unit texts from records: bounded
 def _unit_name(unit: str) -> str:
     """The parsed name of a unit (``%`` -> ``percent``), as rule equivalents are compiled."""
     return str(parse_unit(unit))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=CACHE_SIZE)
 def _affine(unit: str, analyte: str) -> tuple[float, float]:
     """(slope, offset) converting ``unit`` to the analyte's canonical unit.
 
@@ -92,6 +99,7 @@ class Result:
                 unit=obs.unit,
                 coded=obs.coded,
                 role=role,
+                resource=obs.id,
             )
         ]
 
@@ -100,8 +108,12 @@ def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
     """BMI (kg/m2) for each weight, with the latest height measured on or before it (or the
     first height when none precedes it): BMI = weight / height^2 (a definition).
 
-    Both lists are in date order; each weight's height is found by bisection, so a record of
-    n weights and m heights costs O(n log m), not O(n m).
+    Semantics the callers rely on: ``weights`` and ``heights`` are usable results (canonical
+    units kg and cm), oldest first, ``heights`` not empty; one BMI per weight with a positive
+    height, dated on the weight's day, in the order of ``weights``. It does not judge the
+    result: :meth:`Results.from_record` drops a derived BMI outside the plausible range (a
+    height in inches read as cm gives about 170) and reports it. Each weight's height is
+    found by bisection: n weights and m heights cost O(n log m), not O(n m).
     """
     out = []
     height_days = [h.day for h in heights]
@@ -154,6 +166,24 @@ def _distinct(results: list[Result]) -> list[Result]:
     return out
 
 
+@dataclass(frozen=True)
+class Suspect:
+    """A recorded result not used because it is probably in another unit."""
+
+    index: int
+    observation: Observation
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ImplausibleDerived:
+    """A derived result (BMI) not used because it is implausible, and what it came from."""
+
+    analyte: str
+    result: Result
+    verdict: Verdict
+
+
 @dataclass
 class Results:
     """A record's results by analyte, on or before the evaluation date, in :func:`_order`.
@@ -163,10 +193,15 @@ class Results:
     gives each distinct latest one (rules about the latest result are checked against each),
     and where one result must be chosen the order by value decides (the highest is latest),
     never the order of the input. ``conflicts`` lists each analyte's conflicting groups.
+
+    ``suspect`` lists the results left out as probable unit errors, ``implausible_derived``
+    the derived results left out (:mod:`cvrisk.plausibility`).
     """
 
     by_analyte: dict[str, list[Result]]
     excluded_future: int
+    suspect: list[Suspect] = field(default_factory=list)
+    implausible_derived: list[ImplausibleDerived] = field(default_factory=list)
     conflicts: dict[str, list[list[Result]]] = field(default_factory=dict)
     _test_days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
     _days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
@@ -175,10 +210,16 @@ class Results:
     def from_record(cls, record: PatientRecord, as_of: dt.date) -> Results:
         by_analyte: dict[str, list[Result]] = defaultdict(list)
         future = 0
-        for obs in record.observations:
+        suspect: list[Suspect] = []
+        verdicts = record.verdicts
+        for index, obs in enumerate(record.observations):
             day = obs.day
             if day > as_of:
                 future += 1
+                continue
+            verdict = verdicts[index]
+            if verdict is not None and not verdict.usable:
+                suspect.append(Suspect(index, obs, verdict))
                 continue
             analyte = obs.analyte_id
             value = None
@@ -193,25 +234,39 @@ class Results:
             for analyte, results in by_analyte.items()
             if (groups := _groups(results))
         }
+        implausible: list[ImplausibleDerived] = []
         if by_analyte.get("weight") and by_analyte.get("height"):
             recorded = {r.day for r in by_analyte.get("bmi", ())}
-            derived = derived_bmi(by_analyte["weight"], by_analyte["height"])
-            by_analyte["bmi"] = sorted(
-                [*by_analyte.get("bmi", ()), *(r for r in derived if r.day not in recorded)],
-                key=_order,
-            )
-        return cls(dict(by_analyte), future, conflicts)
+            derived = []
+            for result in derived_bmi(by_analyte["weight"], by_analyte["height"]):
+                if result.day in recorded or result.value is None:
+                    continue
+                verdict = plausibility.check(
+                    "bmi", result.value, "kg/m2", age=record.age_on(result.day), derived=True
+                )
+                if verdict.usable:
+                    derived.append(result)
+                else:
+                    implausible.append(ImplausibleDerived("bmi", result, verdict))
+            by_analyte["bmi"] = sorted([*by_analyte.get("bmi", ()), *derived], key=_order)
+        return cls(dict(by_analyte), future, suspect, implausible, conflicts)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
         """Days with a recorded result of any analyte that satisfies ``test_id`` (computed
-        once per test: every schedule item of every protocol asks)."""
+        once per test: every schedule item of every protocol asks). A result left out as a
+        probable unit error still counts: the test was done (its value is reported as
+        suspect, not as missing)."""
         found = self._test_days.get(test_id)
         if found is None:
             days: set[dt.date] = set()
-            for analyte in vocab.test_analytes(test_id):
+            analytes = vocab.test_analytes(test_id)
+            for analyte in analytes:
                 days.update(
                     r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
                 )
+            days.update(
+                s.observation.day for s in self.suspect if s.observation.analyte_id in analytes
+            )
             found = self._test_days[test_id] = sorted(days)
         return found
 
@@ -270,7 +325,7 @@ def conflict_issues(results: Results, lang: str) -> list[DataIssue]:
         first = latest[0]
         assert first.observation is not None
         when = first.observation.date.isoformat()
-        values = ", ".join(_shown(r) for r in latest)
+        values = ", ".join(_as_reported(r) for r in latest)
         if len(groups) > 1:
             values += phrase("issue.conflict_more", lang, count=len(groups) - 1)
         ids = [r.observation.id for r in latest if r.observation is not None and r.observation.id]
@@ -286,12 +341,12 @@ def conflict_issues(results: Results, lang: str) -> list[DataIssue]:
     return issues
 
 
-def _shown(result: Result) -> str:
+def _as_reported(result: Result) -> str:
     obs = result.observation
     assert obs is not None
     if obs.value is None:
         return str(obs.coded)
-    return f"{obs.value:g} {obs.unit}"
+    return f"{obs.value:g} {display_unit(obs.unit or '')}"
 
 
 @dataclass
@@ -304,6 +359,26 @@ class FactSet:
     facts: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: changes left out because they are larger than is plausible (never alerted on)
+    implausible_changes: list[ChangeVerdict] = field(default_factory=list)
+
+    def plausible_change(self, analyte: str, earlier: Result, later: Result) -> bool:
+        """False (and the change noted in :attr:`implausible_changes`) when going from
+        ``earlier`` to ``later`` is more change than is plausible in the time between
+        (:func:`cvrisk.plausibility.check_change`, at the patient's age on the evaluation
+        date)."""
+        assert earlier.value is not None and later.value is not None
+        verdict = plausibility.check_change(
+            analyte,
+            (earlier.day, earlier.value),
+            (later.day, later.value),
+            age=self.patient.get("age"),
+        )
+        if verdict is None:
+            return True
+        if verdict not in self.implausible_changes:
+            self.implausible_changes.append(verdict)
+        return False
 
     def add(
         self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any
@@ -424,6 +499,8 @@ def add_change_from_baseline(
         for latest in candidates:
             if latest.value is None or base.value is None or latest.day <= base.day:
                 continue  # nothing measured since baseline: no change to assess, not a gap
+            if not facts.plausible_change(analyte, base, latest):
+                continue  # a baseline exists; the change is reported as implausible instead
             rise = _rise(latest.value, base.value)
             facts.add(
                 "change_from_baseline",
@@ -452,6 +529,8 @@ def add_change_within(facts: FactSet, results: Results, analyte: str, within: st
             continue
         lowest = min(earlier, key=lambda r: (r.value, r.day))
         assert lowest.value is not None
+        if not facts.plausible_change(analyte, lowest, latest):
+            continue
         rise = _rise(latest.value, lowest.value)
         facts.add(
             "change_within",
@@ -501,7 +580,91 @@ def collect_facts(
             issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
     for analyte, within in sorted(needs.within):
         add_change_within(facts, results, analyte, within)
+    issues.extend(implausible_issues(results, facts, lang))
     return facts, issues
+
+
+def implausible_issues(results: Results, facts: FactSet, lang: str) -> list[DataIssue]:
+    """An ``implausible`` warning for each result, derived result and change left out."""
+    issues = []
+    for suspect in results.suspect:
+        obs, verdict = suspect.observation, suspect.verdict
+        assert verdict.range is not None and verdict.probable_value is not None
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=f"observations[{suspect.index}]",
+                resource=obs.id,
+                message=phrase(
+                    "issue.implausible_value",
+                    lang,
+                    analyte=_label(obs.analyte_id, lang),
+                    value=f"{verdict.value:g}",
+                    unit=display_unit(verdict.unit),
+                    date=obs.day,
+                    low=f"{verdict.range[0]:g}",
+                    high=f"{verdict.range[1]:g}",
+                    canonical=display_unit(verdict.canonical_unit),
+                    probable=display_unit(verdict.probable_unit or ""),
+                    probable_value=f"{verdict.probable_value:.3g}",
+                ),
+            )
+        )
+    for derived in results.implausible_derived:
+        sources = {e.analyte: e for e in derived.result.derived_from}
+        weight, height = sources.get("weight"), sources.get("height")
+        assert derived.verdict.range is not None
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=derived.analyte,
+                message=phrase(
+                    "issue.implausible_bmi",
+                    lang,
+                    bmi=f"{derived.verdict.value:.0f}",
+                    date=derived.result.day,
+                    weight=_shown(weight),
+                    height=_shown(height),
+                    low=f"{derived.verdict.range[0]:g}",
+                    high=f"{derived.verdict.range[1]:g}",
+                ),
+            )
+        )
+    for change in facts.implausible_changes:
+        unit = display_unit(change.unit)
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=change.analyte,
+                message=phrase(
+                    "issue.implausible_change",
+                    lang,
+                    analyte=_label(change.analyte, lang),
+                    change=f"{change.change:+.3g}",
+                    unit=unit,
+                    start=change.earlier[0],
+                    end=change.later[0],
+                    first=f"{change.earlier[1]:.3g}",
+                    last=f"{change.later[1]:.3g}",
+                    allowed=f"{change.allowed:.0f}",
+                ),
+            )
+        )
+    return issues
+
+
+def _label(analyte: str, lang: str) -> str:
+    label = vocab.analyte(analyte).label
+    return label.get(lang) or label.get("en") or analyte
+
+
+def _shown(evidence: Evidence | None) -> str:
+    if evidence is None or evidence.value is None:
+        return "?"
+    return f"{evidence.value:g} {display_unit(evidence.unit or '')}"
 
 
 def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:

@@ -13,9 +13,9 @@ A computed score also becomes a ``score`` fact, which alert rules match.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cvrisk.data import load_data
 from cvrisk.errors import CvriskError
@@ -26,6 +26,9 @@ from cvrisk.rules.facts import FactSet, add_score
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import ScoreEntry
 from cvrisk.scores.registry import get_model
+
+if TYPE_CHECKING:
+    from cvrisk.scores.from_record.results import Evidence
 
 
 @dataclass(frozen=True)
@@ -131,4 +134,22 @@ def score_entry(
         risk=result.risk,
         missing=missing,
         caveats=[caveat.text for caveat in result.caveats],
+        basis=_basis(record, result.inputs.sources.values()),
     )
+
+
+def _basis(record: PatientRecord, sources: Iterable[Iterable[Evidence]]) -> list[str]:
+    """Ids of the record entries behind a score's inputs, in order, once each."""
+    lists: dict[str, Sequence[Any]] = {
+        "observation": record.observations,
+        "condition": record.conditions,
+        "medication": record.medications,
+    }
+    out: dict[str, None] = {}
+    for evidence in (e for group in sources for e in group):
+        entries = lists.get(evidence.kind)
+        if entries is not None and evidence.index is not None:
+            entry_id = entries[evidence.index].id
+            if entry_id:
+                out.setdefault(entry_id)
+    return list(out)

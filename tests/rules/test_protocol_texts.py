@@ -1,7 +1,8 @@
 """User-facing texts of the protocol data: provenance stays in `source`, French is French.
 
 Every text a clinician reads (protocol titles, alert messages, notes, the end-of-schedule
-advice, the fixed phrases of cvrisk/data/messages.toml and the test labels) is scanned:
+advice, the fixed phrases of cvrisk/data/messages.toml and fhir_messages.toml, and the test
+labels) is scanned:
 
 - no repository path, file name or engine internal (a keyword argument, a Python call):
   where a value comes from belongs in the item's ``source``, not in what the clinician reads;
@@ -79,6 +80,7 @@ def _all_texts() -> list[tuple[str, str, str]]:
     return [
         *_protocol_texts(),
         *_table_texts(load_data("messages.toml"), "messages"),
+        *_table_texts(load_data("fhir_messages.toml"), "fhir_messages"),
         *_table_texts(load_data("tests.toml"), "tests"),
         *_table_texts(_score_data("record_inputs.toml"), "record_inputs"),
     ]

@@ -83,6 +83,8 @@ class ScoreInputs:
         caveats: warnings about the inputs or the model for this patient.
         conflicts: given values that the record contradicts (warning-level data issues of
             kind ``conflict`` naming both values); the given values are used.
+        issues: what reading the record met (a FHIR resource not used, an assumed partial
+            date...), from :func:`cvrisk.sources.read_record`; empty for a PatientRecord.
     """
 
     model: str
@@ -92,6 +94,7 @@ class ScoreInputs:
     sources: Mapping[str, tuple[Evidence, ...]]
     caveats: tuple[Caveat, ...]
     conflicts: tuple[DataIssue, ...] = ()
+    issues: tuple[DataIssue, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -110,6 +113,7 @@ class ScoreInputs:
             "sources": {k: [e.as_dict() for e in v] for k, v in self.sources.items()},
             "caveats": [{"id": c.id, "text": c.text, "source": c.source} for c in self.caveats],
             "conflicts": [issue.model_dump() for issue in self.conflicts],
+            "data_issues": [issue.model_dump(exclude_none=True) for issue in self.issues],
         }
 
 
@@ -138,6 +142,11 @@ class ScoreResult:
     def conflicts(self) -> tuple[DataIssue, ...]:
         """Given values that the record contradicts (see :class:`ScoreInputs`)."""
         return self.inputs.conflicts
+
+    @property
+    def issues(self) -> tuple[DataIssue, ...]:
+        """What reading the record met (see :attr:`ScoreInputs.issues`)."""
+        return self.inputs.issues
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

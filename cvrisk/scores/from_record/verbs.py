@@ -9,6 +9,7 @@ left to the model's own substitute (``when_absent``) with a caveat.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import numpy as np
 
 from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem, quoted
 from cvrisk.limits import date_argument
-from cvrisk.record import PatientRecord, load_record
+from cvrisk.record import PatientRecord
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import (
     caveat,
@@ -42,6 +43,7 @@ from cvrisk.scores.from_record.results import (
 )
 from cvrisk.scores.from_record.tables import config
 from cvrisk.scores.registry import get_model
+from cvrisk.sources import read_record
 
 _ASSUMED = (Evidence("assumed", None, None, "record_complete=True and nothing recorded"),)
 
@@ -59,8 +61,9 @@ def score_inputs(
     """The inputs of ``model`` for the patient of ``record`` on ``as_of``, with their sources.
 
     Args:
-        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text) or a
-            path to a JSON file.
+        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text), FHIR
+            R4 resources, or the path of such a file (read by :func:`cvrisk.sources.read_record`;
+            what reading met is kept in the result's ``issues``).
         model: model id (``cvrisk.models()``), e.g. ``"qrisk3"``.
         as_of: the evaluation date: age is taken on it, results and prescriptions after it
             are ignored, look-back windows end on it.
@@ -89,7 +92,8 @@ def score_inputs(
     if not isinstance(record_complete, bool):
         raise OptionError(f"record_complete={quoted(record_complete)}: give True or False")
     risk_model = get_model(model)
-    patient_record = load_record(record)
+    read = read_record(record)
+    patient_record = read.record
     patient_record.check_dates(day)
     _check_names(risk_model, given, options)
     _check_given_values(risk_model, given)
@@ -104,7 +108,16 @@ def score_inputs(
         names = ", ".join(label(name, lang) for name in built.assumed_absent)
         caveats.append(caveat("unrecorded_as_absent", lang, inputs=names))
     conflicts = tuple(find_conflicts(risk_model, resolver, given, lang))
-    return ScoreInputs(model, day, row, tuple(built.missing), sources, tuple(caveats), conflicts)
+    return ScoreInputs(
+        model,
+        day,
+        row,
+        tuple(built.missing),
+        sources,
+        tuple(caveats),
+        conflicts,
+        tuple(read.issues),
+    )
 
 
 def score_record(
@@ -126,7 +139,8 @@ def score_record(
     Raises:
         RecordError, UnknownModelError, OptionError: as :func:`score_inputs`.
     """
-    patient_record = load_record(record)  # parsed once, for the inputs and the exclusions
+    read = read_record(record)  # parsed once, for the inputs and the exclusions
+    patient_record = read.record
     inputs = score_inputs(
         patient_record,
         model,
@@ -136,6 +150,7 @@ def score_record(
         lang=lang,
         **options,
     )
+    inputs = dataclasses.replace(inputs, issues=tuple(read.issues))
     excluded = _exclusion(
         patient_record, model, date_argument(as_of, "as_of"), lang, dict(given or {})
     )
