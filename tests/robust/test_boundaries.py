@@ -308,3 +308,15 @@ def test_a_pipe_or_device_is_refused_not_waited_on(tmp_path: Path) -> None:
         assert "not a regular file" in str(_typed(lambda s=source: read_record(s)))
         error = _typed(lambda s=source: cvrisk.schedule("clozapine", AS_OF, protocol=s))
         assert isinstance(error, ProtocolError)
+
+
+def test_more_entries_than_the_limit_are_refused_before_validation() -> None:
+    from cvrisk.limits import limits
+
+    count = limits().max_entries + 1
+    observation = {"analyte": "weight", "value": 70, "unit": "kg", "date": "2024-01-01"}
+    too_many = {**BASE, "medications": [], "conditions": [], "observations": [observation] * count}
+    error = _typed(lambda: cvrisk.evaluate(too_many, as_of=AS_OF))
+    assert isinstance(error, RecordError) and "entries" in str(error)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{}] * count}
+    assert "entries" in str(_typed(lambda: cvrisk.evaluate(bundle, as_of=AS_OF)))
