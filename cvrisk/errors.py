@@ -17,9 +17,11 @@ QUOTE_LIMIT = 80
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 3  # nested containers deeper than this print as [...] / {...}: no recursion
-_REPR.maxstring = QUOTE_LIMIT
-_REPR.maxother = QUOTE_LIMIT
-_REPR.maxlong = 40
+# each part is bounded here (a string is repr'd from its first 1,000 characters only); the
+# whole text is then cut at its end to the quotation limit
+_REPR.maxstring = 1000
+_REPR.maxother = 1000
+_REPR.maxlong = 4300  # Python's own limit for int -> text (above it: "<int>")
 
 
 def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
@@ -117,7 +119,7 @@ class Problem:
             where = ""
         else:  # a text label is quoted: row 'P001'
             where = f"row {self.row!r}, " if isinstance(self.row, str) else f"row {self.row}, "
-        return f"{where}{self.column}={quoted(self.value)}: {self.reason}"
+        return f"{where}{self.column}={short_repr(self.value)}: {self.reason}"
 
 
 class InvalidInputError(CvriskError, ValueError):
