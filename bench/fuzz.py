@@ -51,6 +51,7 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]] = {
     "from_json": (fuzzing.mutated_record(), fuzz_targets.from_json),
     "evaluate_record": (fuzzing.mutated_record(), fuzz_targets.evaluate_record),
     "fhir_like": (fuzzing.fhir_like(), fuzz_targets.evaluate_record),
+    "mutated_fhir": (fuzzing.mutated_fhir(), fuzz_targets.evaluate_record),
     "evaluate_arguments": (
         st.tuples(record(max_observations=6), fuzzing.evaluate_kwargs),
         lambda pair: fuzz_targets.evaluate_arguments(*pair),

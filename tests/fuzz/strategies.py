@@ -11,6 +11,7 @@ result or a :class:`~cvrisk.errors.CvriskError`; anything else is a bug. Used by
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -209,6 +210,50 @@ def fhir_like(draw: st.DrawFn) -> Any:
 
     lines = [json.dumps(resource(), default=str) for _ in range(draw(st.integers(2, 4)))]
     return "\n".join(lines)
+
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _fhir_examples() -> list[Any]:
+    import json
+
+    return [json.loads(path.read_text()) for path in sorted(_EXAMPLES.glob("*.fhir.json"))]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to an element (keys and indices) of a parsed JSON document."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.extend(_paths(item, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.extend(_paths(item, (*prefix, index)))
+    return out
+
+
+def _replaced(document: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(document, dict):
+        return {**document, head: _replaced(document[head], rest, new)}
+    copy = list(document)
+    copy[head] = _replaced(copy[head], rest, new)
+    return copy
+
+
+@st.composite
+def mutated_fhir(draw: st.DrawFn) -> Any:
+    """A real FHIR example (examples/*.fhir.json) with one to three elements replaced by
+    arbitrary JSON, or deleted: the reader's own paths, not just its front door."""
+    document = draw(st.sampled_from(_fhir_examples()))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(document)
+        path = draw(st.sampled_from(paths[1:] or paths))
+        document = _replaced(document, path, draw(json_values(8)))
+    return document
 
 
 # -- arguments ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from tests.fuzz.strategies import (
     cli_argv,
     evaluate_kwargs,
     fhir_like,
+    mutated_fhir,
     mutated_record,
     schedule_args,
     score_record_args,
@@ -57,6 +58,13 @@ def test_evaluating_a_mutated_record(data: Any) -> None:
 @given(fhir_like())
 def test_fhir_like_input(data: Any) -> None:
     _typed(targets.record_read(data))
+    _typed(targets.evaluate_record(data))
+
+
+@FUZZ
+@given(mutated_fhir())
+def test_mutated_fhir_examples(data: Any) -> None:
+    _typed(targets.record_read_lenient(data))
     _typed(targets.evaluate_record(data))
 
 
