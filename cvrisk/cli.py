@@ -13,7 +13,7 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProbableUnitWarning
@@ -462,9 +462,24 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2), like
+    every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str, limit: int = 1000) -> str:
+    """An error message as one printable line: control and line-separator characters from
+    the user's input are escaped (``\\r``, ``\\x1e``), and the text is cut to ``limit``."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[: limit * 2])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cvrisk`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cvrisk",
         description="Physical-health monitoring and cardiovascular risk for people with "
         "severe mental illness.",
@@ -618,7 +633,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 .replace("units=...", "--unit COLUMN=UNIT")
                 .replace("errors='coerce'", "--errors coerce")
             )
-        sys.stderr.write(f"cvrisk: error: {message}\n")
+        sys.stderr.write(f"cvrisk: error: {one_line(message)}\n")
         return 2
 
 

@@ -7,9 +7,35 @@ was wrong, the offending value, and what to do about it.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+#: Longest quotation of an input value in an error message or data issue (characters).
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3  # nested containers deeper than this print as [...] / {...}: no recursion
+# each part is bounded here (a string is repr'd from its first 1,000 characters only); the
+# whole text is then cut at its end to the quotation limit
+_REPR.maxstring = 1000
+_REPR.maxother = 1000
+_REPR.maxlong = 4300  # Python's own limit for int -> text (above it: "<int>")
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of an input value for a message: bounded in depth and length, never raising.
+
+    Error messages quote what was wrong, but the input may be hostile: a string of a million
+    characters, a list nested 10,000 deep (plain ``repr`` would raise RecursionError), an
+    object whose ``__repr__`` fails. The text is cut to ``limit`` characters ("..." marks it).
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a hostile __repr__, or one too deep for reprlib's own recursion
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CvriskError(Exception):
@@ -45,9 +71,9 @@ _LONGEST_VALUE = 60
 
 
 def short_repr(value: Any) -> str:
-    """``repr(value)``, cut to :data:`_LONGEST_VALUE` characters for error messages."""
-    text = repr(value)
-    return text if len(text) <= _LONGEST_VALUE else text[: _LONGEST_VALUE - 3] + "..."
+    """``repr(value)``, cut to :data:`_LONGEST_VALUE` characters for error messages (bounded
+    in depth and never raising, as :func:`quoted`)."""
+    return quoted(value, _LONGEST_VALUE)
 
 
 class ProbableUnitWarning(UserWarning):

@@ -85,24 +85,33 @@ def merge_courses(courses: Iterable[Prescription]) -> list[Prescription]:
 def course_events(courses: Iterable[Prescription]) -> list[tuple[Prescription, str]]:
     """Each merged course, in start order, with how it relates to the courses before it:
     ``start``, ``switch``, ``addition`` or ``continuation`` (the rules of the module
-    docstring). Protocol episodes and the shared summary's course timeline both read this."""
+    docstring). Protocol episodes and the shared summary's course timeline both read this.
+
+    One pass with running state (whether a course seen so far is open-ended, the latest
+    stop, the drugs seen): comparing each course with every earlier one was quadratic in
+    the prescriptions (20,000 took 12 s).
+    """
     events: list[tuple[Prescription, str]] = []
-    seen: list[Prescription] = []
+    open_ended = False  # a course seen so far has no stop
+    last_stop: dt.date | None = None  # the latest stop of the courses seen so far
+    seen_drugs: set[str] = set()
     for course in merge_courses(courses):
-        if not seen:
+        if not events:
             kind = "start"
         else:
-            active = [p for p in seen if p.stop is None or p.stop > course.start]
-            last_stop = max((p.stop for p in seen if p.stop is not None), default=None)
-            resumed = any(p.drug == course.drug for p in seen)
+            # active: a course seen so far runs past this start (covered is in start order)
+            active = open_ended or (last_stop is not None and last_stop > course.start)
             if active:
                 kind = "addition"
             elif last_stop is not None and (course.start - last_stop).days <= SWITCH_GAP_DAYS:
-                kind = "continuation" if resumed else "switch"
+                kind = "continuation" if course.drug in seen_drugs else "switch"
             else:
                 kind = "start"
         events.append((course, kind))
-        seen.append(course)
+        open_ended = open_ended or course.stop is None
+        if course.stop is not None and (last_stop is None or course.stop > last_stop):
+            last_stop = course.stop
+        seen_drugs.add(course.drug)
     return events
 
 
