@@ -295,6 +295,33 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace, out: TextIO) -> int:
+    import time
+
+    from cvrisk.cohort.synth import DEFAULT_SEED, synthesize
+    from cvrisk.cohort.synth_write import write_cohort
+
+    began = time.perf_counter()
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    cohort = synthesize(args.patients, seed=seed)
+    drawn = time.perf_counter() - began
+    written = write_cohort(
+        cohort, args.output, formats=args.format, tables=args.tables, omop=args.omop
+    )
+    rows = [
+        ("patients", len(cohort.patients)),
+        ("conditions", len(cohort.conditions)),
+        ("medications", len(cohort.medications)),
+        ("observations", len(cohort.observations)),
+    ]
+    out.write(f"synthetic cohort, seed {cohort.seed}, window {cohort.window[0]} to {cohort.window[1]}\n")
+    _table([("table", "rows"), *((name, f"{count:,}") for name, count in rows)], out)
+    timing = [("drawn", f"{drawn:.1f} s")]
+    timing += [(f"written: {kind} -> {args.output}/{kind}", f"{seconds:.1f} s") for kind, seconds in written.seconds.items()]
+    _table([("step", "time"), *timing], out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cvrisk`` command."""
     parser = argparse.ArgumentParser(
@@ -385,6 +412,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     so.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
     so.set_defaults(handler=_cmd_score)
+
+    sy = sub.add_parser(
+        "synth",
+        help="write a synthetic cohort (never real data) as native tables, FHIR Bulk Data "
+        "NDJSON and/or OMOP CDM v5.4 tables",
+    )
+    sy.add_argument("--patients", type=int, required=True, help="number of patients")
+    sy.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: cvrisk's fixed seed)"
+    )
+    sy.add_argument("-o", "--output", required=True, help="output folder")
+    sy.add_argument(
+        "--format",
+        choices=("native", "fhir", "omop", "all"),
+        default="all",
+        help="what to write (default all: native/, fhir/, omop/ under the output folder)",
+    )
+    sy.add_argument(
+        "--tables", choices=("parquet", "csv"), default="parquet", help="native table files"
+    )
+    sy.add_argument(
+        "--omop", choices=("parquet", "csv", "duckdb"), default="parquet", help="OMOP tables"
+    )
+    sy.set_defaults(handler=_cmd_synth)
 
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))

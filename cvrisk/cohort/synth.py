@@ -579,8 +579,13 @@ class _Generator:
         seen_from = np.where(np.isnat(seen_from), self.end, seen_from)
         length = np.maximum((self.end - seen_from) / _DAY, 0.0)
         events: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        factors = t["comorbidity_factor"]
+        has = {"diabetes": ~np.isnat(self.diabetes_onset), "cvd": ~np.isnat(self.cvd_onset)}
         for group, rate in t["per_year"].items():
-            count = rng.poisson(rate * self.propensity * length / 365.25)
+            boost = np.ones(n)
+            for condition, table in factors.items():
+                boost = np.where(has[condition], boost * table.get(group, 1.0), boost)
+            count = rng.poisson(rate * boost * self.propensity * length / 365.25)
             pid = np.repeat(np.arange(n), count)
             day = seen_from[pid] + _days(np.floor(rng.random(pid.size) * length[pid]))
             events[group] = (pid, day)
