@@ -866,6 +866,18 @@ class _Reader:
         units = self._units(frame["unit_concept"], analyte, is_coded, table)
         coded = self._coded(frame["value_concept"], is_coded, table)
         value = frame["value"].to_numpy(dtype=float)
+        no_value = ~is_coded & np.isnan(value)
+        if no_value.any():
+            by_analyte = Counter(str(a) for a in analyte[no_value])
+            listed = ", ".join(f"{a} x{c}" for a, c in by_analyte.most_common(_SHOWN))
+            self._issue(
+                "missing",
+                f"{int(no_value.sum())} {table} results have no value_as_number: {listed}; "
+                "validation reports each of them",
+                severity="warning",
+                table=table,
+                field="value_as_number",
+            )
         moment = pd.to_datetime(frame["moment"])
         day = pd.to_datetime(frame["day"])
         date = day.where(moment.isna() | (moment == moment.dt.floor("D")), moment)

@@ -739,7 +739,7 @@ class _Generator:
         tg = np.clip(
             self.tg_level[pid] * rng.lognormal(0, 0.15, pid.size), *v["triglycerides"]["clip"]
         )
-        ldl = tc - hdl - tg / 2.2  # Friedewald, molar form (synth.toml [values] ldl_formula)
+        ldl = tc - hdl - tg / 2.2  # Friedewald, molar form (synth.toml [values] ldl_source)
         calc = (tg < 4.5) & (ldl >= 0.3)
         unit = self._unit_for(pid, "lipids")  # one unit per panel
         return [
