@@ -45,12 +45,17 @@ NUMBERS = {
     "sdi": (1.0, 10.0),  # decile
     "sbp_sd": (0.0, 20.0),  # mmHg
     "townsend": (-6.0, 10.0),
+    "age_at_diabetes_diagnosis": (20.0, 40.0),  # years (never above the age: 40-69)
 }
+#: Inputs that only check the population (SCORE2-Diabetes: type 2 diabetes), set to the
+#: values the model accepts.
+FIXED = {"diabetes": True, "diabetes_type": "type2"}
 AGES = {
     "pce": (40, 79),
     "qrisk3": (25, 84),
     "score2": (40, 69),
     "score2-op": (70, 89),
+    "score2-diabetes": (40, 69),
     "prevent": (30, 79),
     "framingham": (30, 74),
     "framingham-bmi": (30, 74),
@@ -61,7 +66,9 @@ def cohort(model_id: str, n: int, rng: np.random.Generator) -> Data:
     """Synthetic in-range patients for ``model_id`` (every input the model reads)."""
     data: Data = {}
     for name, spec in cvrisk.models()[model_id].inputs.items():
-        if spec.kind == "category":
+        if model_id == "score2-diabetes" and name in FIXED:
+            data[name] = np.full(n, FIXED[name])
+        elif spec.kind == "category":
             data[name] = rng.choice(np.array(spec.categories), n)
         elif spec.kind == "flag":
             data[name] = rng.random(n) < 0.25

@@ -18,15 +18,43 @@ from cvrisk import sources as _sources
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
 from cvrisk.record import PatientRecord
-from cvrisk.scores import models, score
 
 # Readers of other input formats are adapters above the core, registered by dotted path (the
 # core never imports them; each is imported the first time an input of its kind is read).
 _sources.register_reader("fhir", "cvrisk.fhir:read_fhir")
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from cvrisk.rules.report import Plan, Report
     from cvrisk.rules.schema import ProtocolInfo
+    from cvrisk.scores import FloatArray, ModelInfo
+
+
+# score() and models() import the scores package (and numpy) on first call, so that
+# ``import cvrisk`` and ``cvrisk --version`` stay fast (docs/performance.md).
+def score(
+    model: str,
+    data: Any,
+    *,
+    errors: str = "raise",
+    units: Mapping[str, str] | None = None,
+    **options: Any,
+) -> FloatArray:
+    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1].
+
+    See :func:`cvrisk.scores.score` for the arguments.
+    """
+    from cvrisk.scores import score as _score
+
+    return _score(model, data, errors=errors, units=units, **options)
+
+
+def models() -> dict[str, ModelInfo]:
+    """The available models, id -> metadata. See :func:`cvrisk.scores.models`."""
+    from cvrisk.scores import models as _models
+
+    return _models()
 
 
 def evaluate(

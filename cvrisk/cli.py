@@ -87,6 +87,11 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
         return 0
+    if args.format == "fhir":
+        from cvrisk.fhir import report_bundle
+
+        out.write(json.dumps(report_bundle(report), indent=2, ensure_ascii=False) + "\n")
+        return 0
     lang = args.lang
     protocols = ", ".join(report.protocols) or "-"
     out.write(
@@ -332,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cvrisk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="tests due and alerts for a patient record (JSON)")
+    ev = sub.add_parser(
+        "evaluate", help="tests due and alerts for a patient record (native JSON or FHIR)"
+    )
     ev.add_argument(
         "file",
         help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
@@ -342,7 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
     ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
     ev.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
-    ev.add_argument("--format", choices=("table", "json"), default="table", help="output form")
+    ev.add_argument(
+        "--format",
+        choices=("table", "json", "fhir"),
+        default="table",
+        help="output form (fhir: a Bundle of RiskAssessments and DetectedIssues)",
+    )
     ev.add_argument(
         "--record-complete",
         action="store_true",

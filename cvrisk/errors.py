@@ -40,6 +40,30 @@ class ImplausibleValueError(CvriskError, ValueError):
         self.suggestion = suggestion
 
 
+class ProbableUnitWarning(UserWarning):
+    """Input values that are unusual in their unit but typical in another (probably sent in
+    that other unit): a total cholesterol of 2.0 read as mmol/L is typical of g/L.
+
+    Issued by :func:`cvrisk.score` (Python :mod:`warnings`; the values are used as given).
+    Filter it with ``warnings.simplefilter("error", ProbableUnitWarning)`` to refuse them.
+
+    Attributes:
+        model: the model scored. column: the input. unit: the unit the values were read in.
+        probable_unit: the unit they were probably in. rows: the rows concerned.
+    """
+
+    def __init__(
+        self, message: str, *, model: str, column: str, unit: str, probable_unit: str,
+        rows: Sequence[int],
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.model = model
+        self.column = column
+        self.unit = unit
+        self.probable_unit = probable_unit
+        self.rows = list(rows)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One invalid value: where it is, what it is, and why it was rejected."""

@@ -41,6 +41,7 @@ IssueKind = Literal[
     "assumed",  # a documented convention applied to incomplete data (a partial birth date)
     "ignored",  # an entry deliberately not used (entered-in-error, cancelled)
     "unreadable",  # a resource or entry that could not be read at all
+    "deceased",  # the patient is recorded as deceased: the evaluation is for review only
 ]
 Severity = Literal["info", "warning"]
 

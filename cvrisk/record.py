@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from cvrisk import vocab
+from cvrisk import plausibility, vocab
 from cvrisk.errors import CvriskError, Problem, RecordError
-from cvrisk.units import convert, converter, parse_unit
-from cvrisk.units import suggest_unit as _suggest_candidate_unit
+from cvrisk.plausibility import Verdict
+from cvrisk.units import convert, parse_unit
 from cvrisk.vocab import Ethnicity
 
 Sex = Literal["female", "male"]
@@ -458,6 +459,33 @@ class PatientRecord(_Model):
                 )
         return self
 
+    @cached_property
+    def verdicts(self) -> tuple[Verdict | None, ...]:
+        """The plausibility verdict of each observation, in order (None for coded results),
+        judged at the patient's age on the result's date (:func:`cvrisk.plausibility.check`).
+
+        ``verdicts[i].usable`` is False for a result that is probably in another unit than
+        the one stated (HbA1c 19 "%", HDL 0.45 g/L sent as "mmol/L", a neutrophil count in
+        10^9/L sent as "/uL"). Such a result stays in the record, as given, but evaluation
+        does not use it for alerts or scores and reports it as an ``implausible`` warning
+        issue naming the probable unit. (Impossible values never get here: reading them is
+        an error.) Computed once per record, on first use.
+        """
+        out: list[Verdict | None] = []
+        for obs in self.observations:
+            if obs.value is None or obs.unit is None:
+                out.append(None)
+                continue
+            age = self.patient.age_on(obs.day) if obs.day >= self.patient.birth_date else None
+            out.append(plausibility.check(obs.analyte_id, obs.value, obs.unit, age=age))
+        return tuple(out)
+
+    def is_usable(self, index: int) -> bool:
+        """False when ``observations[index]`` is a probable unit error (:attr:`verdicts`):
+        keep it out of alerts, scores and derived values."""
+        verdict = self.verdicts[index]
+        return verdict is None or verdict.usable
+
     @classmethod
     def from_json(cls, data: str | bytes | dict[str, Any]) -> PatientRecord:
         """Read a record from native JSON (text or parsed), raising :class:`RecordError`."""
@@ -545,15 +573,16 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
     """Raise :class:`FieldError` (a ValueError) when ``value unit`` cannot be a real result.
 
     Catches units that cannot express the analyte (a weight in mmHg: ``field="unit"``) and
-    values implausible in their unit (cholesterol 213 mmol/L: ``field="value"``), suggesting
-    the unit that makes the value plausible. The plausible range is the analyte's
-    ``plausible`` entry in analytes.toml, in its canonical unit.
+    values impossible in their unit (cholesterol 213 mmol/L: ``field="value"``), suggesting
+    the unit that makes the value plausible. The limits are the analyte's ``plausible``
+    entry in analytes.toml (the *impossible* tier of :mod:`cvrisk.plausibility`); values
+    merely unusual in their unit are not errors (see :attr:`PatientRecord.verdicts`).
     """
     entry = vocab.analyte(analyte_id)
     if entry.unit is None:
         return
     try:
-        in_canonical = float(converter(unit, entry.unit, entry.substance)(value))
+        verdict = plausibility.check(analyte_id, value, unit)
     except CvriskError as exc:
         raise FieldError(
             f"{analyte_id} unit {unit!r} cannot express a {entry.label.get('en', analyte_id)} "
@@ -561,12 +590,10 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
             field="unit",
             value=unit,
         ) from None
-    if entry.plausible is None:
+    if verdict.tier != "impossible" or entry.plausible is None:
         return
     low, high = entry.plausible
-    if low <= in_canonical <= high:
-        return
-    suggestion = suggest_unit(analyte_id, value, unit)
+    suggestion = verdict.probable_unit
     hint = f"; did you mean {value:g} {suggestion}?" if suggestion else "; check the value and unit"
     raise FieldError(
         f"{analyte_id} {value:g} {unit} is implausible (plausible range {low:g}-{high:g} "
@@ -578,19 +605,8 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
 
 def suggest_unit(analyte_id: str, value: float, unit: str) -> str | None:
     """The unit in which ``value`` would be a plausible ``analyte_id`` result, if any
-    (candidates as :func:`cvrisk.units.suggest_unit` tries them)."""
-    entry = vocab.analyte(analyte_id)
-    if entry.unit is None or entry.plausible is None:
-        return None
-    low, high = entry.plausible
-    return _suggest_candidate_unit(
-        value,
-        unit,
-        home=entry.unit,
-        target=entry.unit,
-        substance=entry.substance,
-        accept=lambda converted: low <= converted <= high,
-    )
+    (candidates as :func:`cvrisk.plausibility.suggest` tries them)."""
+    return plausibility.suggest(analyte_id, value, unit)
 
 
 def load_record(source: Any) -> PatientRecord:

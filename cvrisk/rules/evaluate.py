@@ -75,11 +75,13 @@ def evaluate(
         lang: ``en`` or ``fr`` for messages and reasons.
         scores: risk models to compute, exactly (``[]``: none; a protocol rule reading a
             score not computed is reported). Default: the jurisdiction's usual scores that
-            fit the patient's age (cvrisk/data/jurisdictions.toml; QRISK3 without a
+            fit the patient's age and population (cvrisk/data/jurisdictions.toml: in France
+            SCORE2-Diabetes with type 2 diabetes, SCORE2 without diabetes; QRISK3 without a
             jurisdiction) and those the protocols' rules read.
         score_inputs: values the caller supplies per model, e.g.
             ``{"qrisk3": {"smoking": "moderate", "family_history_chd": False}}`` (structured
-            EHR fields a record does not carry); they replace record-derived values.
+            EHR fields a record does not carry); they replace record-derived values, and a
+            value the record contradicts is a ``conflict`` warning in ``data_issues``.
         record_complete: the record holds every diagnosis and prescription (a full primary
             care record): risk-factor flags without record evidence are then false, not
             missing. Leave False unless the source system guarantees it.
@@ -138,7 +140,7 @@ def evaluate(
     issues.extend(fact_issues)
 
     models, model_options, model_issues = wanted_models(
-        opts.scores, ruleset.needs.scores, opts.jurisdiction, age, lang
+        opts.scores, ruleset.needs.scores, opts.jurisdiction, rec, as_of, lang
     )
     issues.extend(model_issues)
     score_options = ScoreOptions(opts.score_inputs, opts.record_complete, model_options)

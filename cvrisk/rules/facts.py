@@ -11,6 +11,12 @@ Each fact is a flat JSON object (what durable-rules matches) with a type ``t``:
                            latest result over the lowest result in the period ending with it
 ``score``                  a risk score: ``percent``
 
+Only believable values become facts (:mod:`cvrisk.plausibility`): a result that is probably
+in another unit than the one stated (``PatientRecord.verdicts``), a BMI derived from a weight
+or height in the wrong unit, and a change larger than is plausible in the time between two
+results are left out, each with an ``implausible`` warning issue, so they are never alerted
+on as if real.
+
 Every fact also carries the patient's ``sex``, ``eth`` (ethnicity, or ``unknown``), ``age``
 (whole years), ``d_<drug> = 1`` for each active antipsychotic, and ``from_<drug>`` /
 ``on_<drug>`` when its result is dated from that drug's baseline window / during its current
@@ -24,27 +30,28 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
-from cvrisk import vocab
+from cvrisk import plausibility, vocab
 from cvrisk.issues import DataIssue
+from cvrisk.plausibility import ChangeVerdict, Verdict
 from cvrisk.record import Observation, PatientRecord
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.engine import Needs
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import Evidence
 from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
-from cvrisk.units import convert, parse_unit
+from cvrisk.units import CACHE_SIZE, convert, display_unit, parse_unit
 
 
-@cache
+@lru_cache(maxsize=CACHE_SIZE)  # keyed by unit texts from records: bounded
 def _unit_name(unit: str) -> str:
     """The parsed name of a unit (``%`` -> ``percent``), as rule equivalents are compiled."""
     return str(parse_unit(unit))
 
 
-@cache
+@lru_cache(maxsize=CACHE_SIZE)
 def _affine(unit: str, analyte: str) -> tuple[float, float]:
     """(slope, offset) converting ``unit`` to the analyte's canonical unit.
 
@@ -90,13 +97,21 @@ class Result:
                 unit=obs.unit,
                 coded=obs.coded,
                 role=role,
+                resource=obs.id,
             )
         ]
 
 
 def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
     """BMI (kg/m2) for each weight, with the latest height measured on or before it (or the
-    first height when none precedes it): BMI = weight / height^2 (a definition)."""
+    first height when none precedes it): BMI = weight / height^2 (a definition).
+
+    Semantics the callers rely on: ``weights`` and ``heights`` are usable results (canonical
+    units kg and cm), oldest first, ``heights`` not empty; one BMI per weight with a positive
+    height, dated on the weight's day, in the order of ``weights``. It does not judge the
+    result: :meth:`Results.from_record` drops a derived BMI outside the plausible range (a
+    height in inches read as cm gives about 170) and reports it.
+    """
     out = []
     for weight in weights:
         before = [h for h in heights if h.day <= weight.day]
@@ -116,21 +131,51 @@ def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
     return out
 
 
+@dataclass(frozen=True)
+class Suspect:
+    """A recorded result not used because it is probably in another unit."""
+
+    index: int
+    observation: Observation
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ImplausibleDerived:
+    """A derived result (BMI) not used because it is implausible, and what it came from."""
+
+    analyte: str
+    result: Result
+    verdict: Verdict
+
+
 @dataclass
 class Results:
-    """A record's results by analyte, on or before the evaluation date, oldest first."""
+    """A record's usable results by analyte, on or before the evaluation date, oldest first.
+
+    ``suspect`` lists the results left out as probable unit errors, ``implausible_derived``
+    the derived results left out (:mod:`cvrisk.plausibility`).
+    """
 
     by_analyte: dict[str, list[Result]]
     excluded_future: int
+    suspect: list[Suspect] = field(default_factory=list)
+    implausible_derived: list[ImplausibleDerived] = field(default_factory=list)
 
     @classmethod
     def from_record(cls, record: PatientRecord, as_of: dt.date) -> Results:
         by_analyte: dict[str, list[Result]] = defaultdict(list)
         future = 0
-        for obs in record.observations:
+        suspect: list[Suspect] = []
+        verdicts = record.verdicts
+        for index, obs in enumerate(record.observations):
             day = obs.day
             if day > as_of:
                 future += 1
+                continue
+            verdict = verdicts[index]
+            if verdict is not None and not verdict.usable:
+                suspect.append(Suspect(index, obs, verdict))
                 continue
             analyte = obs.analyte_id
             value = None
@@ -140,22 +185,34 @@ class Results:
             by_analyte[analyte].append(Result(day, value, obs.coded, obs))
         for results in by_analyte.values():
             results.sort(key=lambda r: r.day)
+        implausible: list[ImplausibleDerived] = []
         if by_analyte.get("weight") and by_analyte.get("height"):
             recorded = {r.day for r in by_analyte.get("bmi", ())}
-            derived = derived_bmi(by_analyte["weight"], by_analyte["height"])
-            by_analyte["bmi"] = sorted(
-                [*by_analyte.get("bmi", ()), *(r for r in derived if r.day not in recorded)],
-                key=lambda r: r.day,
-            )
-        return cls(dict(by_analyte), future)
+            derived = []
+            for result in derived_bmi(by_analyte["weight"], by_analyte["height"]):
+                if result.day in recorded or result.value is None:
+                    continue
+                verdict = plausibility.check(
+                    "bmi", result.value, "kg/m2", age=record.age_on(result.day), derived=True
+                )
+                if verdict.usable:
+                    derived.append(result)
+                else:
+                    implausible.append(ImplausibleDerived("bmi", result, verdict))
+            by_analyte["bmi"] = sorted([*by_analyte.get("bmi", ()), *derived], key=lambda r: r.day)
+        return cls(dict(by_analyte), future, suspect, implausible)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
-        """Days with a recorded result of any analyte that satisfies ``test_id``."""
+        """Days with a recorded result of any analyte that satisfies ``test_id``. A result
+        left out as a probable unit error still counts: the test was done (its value is
+        reported as suspect, not as missing)."""
         days: set[dt.date] = set()
-        for analyte in vocab.test_analytes(test_id):
+        analytes = vocab.test_analytes(test_id)
+        for analyte in analytes:
             days.update(
                 r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
             )
+        days.update(s.observation.day for s in self.suspect if s.observation.analyte_id in analytes)
         return sorted(days)
 
     def latest(self, analyte: str) -> Result | None:
@@ -173,6 +230,26 @@ class FactSet:
     facts: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: changes left out because they are larger than is plausible (never alerted on)
+    implausible_changes: list[ChangeVerdict] = field(default_factory=list)
+
+    def plausible_change(self, analyte: str, earlier: Result, later: Result) -> bool:
+        """False (and the change noted in :attr:`implausible_changes`) when going from
+        ``earlier`` to ``later`` is more change than is plausible in the time between
+        (:func:`cvrisk.plausibility.check_change`, at the patient's age on the evaluation
+        date)."""
+        assert earlier.value is not None and later.value is not None
+        verdict = plausibility.check_change(
+            analyte,
+            (earlier.day, earlier.value),
+            (later.day, later.value),
+            age=self.patient.get("age"),
+        )
+        if verdict is None:
+            return True
+        if verdict not in self.implausible_changes:
+            self.implausible_changes.append(verdict)
+        return False
 
     def add(
         self, kind: str, evidence: list[Evidence], shown: dict[str, Any], **fields: Any
@@ -282,6 +359,8 @@ def add_change_from_baseline(
         return False
     if latest.day <= base.day:
         return True  # nothing measured since baseline: no change to assess, not a data gap
+    if not facts.plausible_change(analyte, base, latest):
+        return True  # a baseline exists; the change is reported as implausible instead
     rise = _rise(latest.value, base.value)
     facts.add(
         "change_from_baseline",
@@ -309,6 +388,8 @@ def add_change_within(facts: FactSet, results: Results, analyte: str, within: st
         return
     lowest = min(earlier, key=lambda r: (r.value, r.day))
     assert lowest.value is not None
+    if not facts.plausible_change(analyte, lowest, latest):
+        return
     rise = _rise(latest.value, lowest.value)
     facts.add(
         "change_within",
@@ -360,7 +441,91 @@ def collect_facts(
             issues.append(_no_baseline(protocol_id, analyte, anchor, lang))
     for analyte, within in sorted(needs.within):
         add_change_within(facts, results, analyte, within)
+    issues.extend(implausible_issues(results, facts, lang))
     return facts, issues
+
+
+def implausible_issues(results: Results, facts: FactSet, lang: str) -> list[DataIssue]:
+    """An ``implausible`` warning for each result, derived result and change left out."""
+    issues = []
+    for suspect in results.suspect:
+        obs, verdict = suspect.observation, suspect.verdict
+        assert verdict.range is not None and verdict.probable_value is not None
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=f"observations[{suspect.index}]",
+                resource=obs.id,
+                message=phrase(
+                    "issue.implausible_value",
+                    lang,
+                    analyte=_label(obs.analyte_id, lang),
+                    value=f"{verdict.value:g}",
+                    unit=display_unit(verdict.unit),
+                    date=obs.day,
+                    low=f"{verdict.range[0]:g}",
+                    high=f"{verdict.range[1]:g}",
+                    canonical=display_unit(verdict.canonical_unit),
+                    probable=display_unit(verdict.probable_unit or ""),
+                    probable_value=f"{verdict.probable_value:.3g}",
+                ),
+            )
+        )
+    for derived in results.implausible_derived:
+        sources = {e.analyte: e for e in derived.result.derived_from}
+        weight, height = sources.get("weight"), sources.get("height")
+        assert derived.verdict.range is not None
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=derived.analyte,
+                message=phrase(
+                    "issue.implausible_bmi",
+                    lang,
+                    bmi=f"{derived.verdict.value:.0f}",
+                    date=derived.result.day,
+                    weight=_shown(weight),
+                    height=_shown(height),
+                    low=f"{derived.verdict.range[0]:g}",
+                    high=f"{derived.verdict.range[1]:g}",
+                ),
+            )
+        )
+    for change in facts.implausible_changes:
+        unit = display_unit(change.unit)
+        issues.append(
+            DataIssue(
+                kind="implausible",
+                severity="warning",
+                field=change.analyte,
+                message=phrase(
+                    "issue.implausible_change",
+                    lang,
+                    analyte=_label(change.analyte, lang),
+                    change=f"{change.change:+.3g}",
+                    unit=unit,
+                    start=change.earlier[0],
+                    end=change.later[0],
+                    first=f"{change.earlier[1]:.3g}",
+                    last=f"{change.later[1]:.3g}",
+                    allowed=f"{change.allowed:.0f}",
+                ),
+            )
+        )
+    return issues
+
+
+def _label(analyte: str, lang: str) -> str:
+    label = vocab.analyte(analyte).label
+    return label.get(lang) or label.get("en") or analyte
+
+
+def _shown(evidence: Evidence | None) -> str:
+    if evidence is None or evidence.value is None:
+        return "?"
+    return f"{evidence.value:g} {display_unit(evidence.unit or '')}"
 
 
 def _no_baseline(protocol_id: str, analyte: str, anchor: dt.date, lang: str) -> DataIssue:

@@ -95,6 +95,9 @@ class Evidence(_Out):
     unit: str | None = None
     coded: str | None = None
     role: str = Field("latest", description="latest, baseline, reference or score")
+    resource: str | None = Field(
+        None, description="Id of the record entry the value came from (FHIR 'Observation/abc')."
+    )
 
 
 class AlertLead(_Out):
@@ -129,6 +132,11 @@ class ScoreEntry(_Out):
     risk: float | None = Field(description="Probability in [0, 1]; None when not computable.")
     missing: list[str] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
+    basis: list[str] = Field(
+        default_factory=list,
+        description="Ids of the record entries the score read (FHIR 'Observation/abc'), for "
+        "entries that have one.",
+    )
 
 
 class Report(_Out):

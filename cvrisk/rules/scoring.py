@@ -1,28 +1,34 @@
 """Stage 5 of an evaluation: the risk scores of the report.
 
 Which models: those named by ``scores`` (exactly those; ``[]`` means none), else the
-jurisdiction's usual ones that fit the patient's age (``cvrisk/data/jurisdictions.toml``) and
-those the applicable protocols' rules read. A rule whose score is not computed is said, not
+jurisdiction's usual ones that fit the patient (age range and the guidance's population,
+``cvrisk/data/jurisdictions.toml``; :mod:`cvrisk.rules.default_scores`) and those the
+applicable protocols' rules read. A rule whose score is not computed is said, not
 silently skipped. Each score comes from :func:`cvrisk.scores.score_record`, with the caller's
-``score_inputs`` and the jurisdiction's model options; what it cannot compute is a data issue.
+``score_inputs`` and the jurisdiction's model options; what it cannot compute is a data issue,
+and so is each ``score_inputs`` value the record contradicts (a ``conflict`` warning).
 A computed score also becomes a ``score`` fact, which alert rules match.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cvrisk.data import load_data
 from cvrisk.errors import CvriskError
 from cvrisk.issues import DataIssue
 from cvrisk.record import PatientRecord
+from cvrisk.rules.default_scores import fitting_scores
 from cvrisk.rules.facts import FactSet, add_score
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.report import ScoreEntry
 from cvrisk.scores.registry import get_model
+
+if TYPE_CHECKING:
+    from cvrisk.scores.from_record.results import Evidence
 
 
 @dataclass(frozen=True)
@@ -40,19 +46,12 @@ def default_scores(jurisdiction: str | None) -> dict[str, Any]:
     return dict(table.get(jurisdiction or "default", table["default"]))
 
 
-def age_fits(model: str, age: float) -> bool:
-    """True when ``age`` is inside the model's validated age range."""
-    spec = get_model(model).inputs.get("age")
-    if spec is None or spec.minimum is None or spec.maximum is None:
-        return True
-    return spec.minimum <= age <= spec.maximum
-
-
 def wanted_models(
     requested: Collection[str] | None,
     rule_models: Collection[str],
     jurisdiction: str | None,
-    age: float,
+    record: PatientRecord,
+    as_of: dt.date,
     lang: str,
 ) -> tuple[list[str], dict[str, Any], list[DataIssue]]:
     """(models to compute, the jurisdiction's model options, issues about the choice)."""
@@ -64,12 +63,8 @@ def wanted_models(
             text = phrase("issue.score_not_requested", lang, model=model)
             issues.append(DataIssue(kind="not_computable", field=model, message=text))
         return sorted(set(requested)), options, issues
-    fitting = [m for m in defaults["scores"] if age_fits(m, age)]
-    if not fitting:
-        text = phrase(
-            "issue.no_score_for_age", lang, age=int(age), models=", ".join(defaults["scores"])
-        )
-        issues.append(DataIssue(kind="not_computable", message=text))
+    fitting, unfit = fitting_scores(defaults, record, as_of, lang)
+    issues.extend(unfit)
     return sorted(set(rule_models) | set(fitting)), options, issues
 
 
@@ -115,6 +110,7 @@ def score_entry(
         issues.append(DataIssue(kind="not_computable", field=model, message=text))
         return ScoreEntry(model=model, risk=None, caveats=[str(exc)])
     missing = [m.name for m in result.missing]
+    issues.extend(result.conflicts)  # given values the record contradicts (warnings)
     for problem in result.invalid:
         field = f"{model}.{problem.column}"
         issues.append(DataIssue(kind="not_computable", field=field, message=str(problem)))
@@ -126,7 +122,10 @@ def score_entry(
                 kind="not_computable",
                 field=model,
                 message=phrase(
-                    "issue.score_missing", lang, model=model, missing=", ".join(missing)
+                    "issue.score_missing",
+                    lang,
+                    model=model,
+                    missing=", ".join(m.label or m.name for m in result.missing),
                 ),
             )
         )
@@ -135,4 +134,22 @@ def score_entry(
         risk=result.risk,
         missing=missing,
         caveats=[caveat.text for caveat in result.caveats],
+        basis=_basis(record, result.inputs.sources.values()),
     )
+
+
+def _basis(record: PatientRecord, sources: Iterable[Iterable[Evidence]]) -> list[str]:
+    """Ids of the record entries behind a score's inputs, in order, once each."""
+    lists: dict[str, Sequence[Any]] = {
+        "observation": record.observations,
+        "condition": record.conditions,
+        "medication": record.medications,
+    }
+    out: dict[str, None] = {}
+    for evidence in (e for group in sources for e in group):
+        entries = lists.get(evidence.kind)
+        if entries is not None and evidence.index is not None:
+            entry_id = entries[evidence.index].id
+            if entry_id:
+                out.setdefault(entry_id)
+    return list(out)

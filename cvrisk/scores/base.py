@@ -56,7 +56,7 @@ import numpy.typing as npt
 
 from cvrisk.errors import InvalidInputError, MissingInputError, OptionError
 from cvrisk.scores.columns import Column, Columns, as_columns
-from cvrisk.scores.problems import Bounds, Plausible, ProblemLog, plausible_range
+from cvrisk.scores.problems import Bounds, Plausible, ProblemLog, plausible_range, warn_unusual
 from cvrisk.scores.values import (
     DERIVATION_SOURCES,
     as_float,
@@ -452,6 +452,8 @@ class RiskModel:
                 original_values(column, n),
                 _number_reason(spec, unit or "", bounds, plausible),
             )
+        if plausible is not None and unit is not None and spec.model_unit is not None:
+            warn_unusual(self.id, spec.name, values, spec.model_unit, unit, spec.substance, bad)
         return values
 
     def _range_in_model_unit(self, spec: InputSpec) -> Bounds:
@@ -551,6 +553,7 @@ def _derive_bmi(columns: Columns, units: Mapping[str, str], checks: ProblemLog) 
             checks.add(
                 source, bad, original_values(column, n), _number_reason(spec, unit, None, plausible)
             )
+            warn_unusual("bmi (derived)", source, values, canonical, unit, None, bad)
         converted[source] = values
     metres = converted["height"] / 100.0
     bmi = np.asarray(converted["weight"] / (metres * metres), dtype=np.float64)

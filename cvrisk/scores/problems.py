@@ -3,10 +3,16 @@
 A :class:`ProblemLog` gathers, while one scoring call prepares its inputs, every invalid value
 (the first few as :class:`~cvrisk.errors.Problem` s, all of them in a row mask and a count),
 so that the call raises one error listing them or sets those rows to NaN.
+
+Plausibility has the two tiers of :mod:`cvrisk.plausibility`: a value outside its analyte's
+limits (:func:`plausible_range`) makes the row invalid; a value merely unusual in its unit
+but typical in another (:func:`warn_unusual`) is used as given, with a
+:class:`~cvrisk.errors.ProbableUnitWarning` naming the column, the rows and the probable unit.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk import vocab
-from cvrisk.errors import InvalidInputError, Problem
-from cvrisk.units import converter
+from cvrisk import plausibility, vocab
+from cvrisk.errors import InvalidInputError, ProbableUnitWarning, Problem
+from cvrisk.units import converter, display_unit
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -95,3 +101,49 @@ def plausible_range(name: str, model_unit: str, substance: str | None) -> Plausi
     to_model = converter(entry.unit, model_unit, entry.substance or substance)
     low, high = (float(to_model(limit)) for limit in entry.plausible)
     return Plausible(entry, Bounds.widened(min(low, high), max(low, high)))
+
+
+def warn_unusual(
+    model: str,
+    name: str,
+    values: FloatArray,
+    model_unit: str,
+    unit: str,
+    substance: str | None,
+    skip: BoolArray | None = None,
+) -> None:
+    """Warn (:class:`~cvrisk.errors.ProbableUnitWarning`, one per probable unit) about the
+    rows of input ``name`` whose values are unusual in ``unit``, the unit they were given in,
+    but typical in another unit of the analyte (:func:`cvrisk.plausibility.unusual_rows`).
+
+    ``values`` are in ``model_unit`` (as the kernel receives them); ``skip`` marks rows
+    already invalid. Inputs that are not canonical analytes are not checked. Score inputs
+    are adults', so adult typical ranges apply.
+    """
+    if name not in vocab.analytes() or not unit:
+        return
+    found_rows = plausibility.unusual_rows(name, values, model_unit, given=unit, skip=skip)
+    for found in found_rows:
+        example = found.example
+        assert example.range is not None and example.probable_value is not None
+        rows = list(found.rows)
+        listed = ", ".join(str(r) for r in rows[:_MAX_LISTED])
+        more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
+        canonical = display_unit(example.canonical_unit)
+        probable = display_unit(found.probable_unit)
+        warnings.warn(
+            ProbableUnitWarning(
+                f"{model}: {name} in {display_unit(unit)} is unusual in {len(rows)} row(s) "
+                f"(rows {listed}{more}; typical {example.range[0]:g}-{example.range[1]:g} "
+                f"{canonical}) but typical in {probable} (row {rows[0]}: {example.value:g} "
+                f"{display_unit(unit)}, or {example.probable_value:.3g} {canonical} if "
+                f"{probable}): probably sent in {probable}. The values were used as given; "
+                f"declare the unit with units={{'{name}': '{found.probable_unit}'}} if so.",
+                model=model,
+                column=name,
+                unit=unit,
+                probable_unit=found.probable_unit,
+                rows=rows,
+            ),
+            stacklevel=2,
+        )

@@ -19,6 +19,7 @@ MODEL_MODULES: dict[str, str] = {
     "qrisk3": "cvrisk.scores.qrisk3",
     "score2": "cvrisk.scores.score2",
     "score2-op": "cvrisk.scores.score2",
+    "score2-diabetes": "cvrisk.scores.score2_diabetes",
     "framingham": "cvrisk.scores.framingham",
     "framingham-bmi": "cvrisk.scores.framingham",
 }

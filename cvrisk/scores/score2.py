@@ -88,6 +88,11 @@ class _Score2Family(RiskModel):
                 dtype=np.float64,
             )
 
+    def _centred_age(self, age: FloatArray) -> FloatArray:
+        """Centred and scaled age, ``(age - centre) / scale`` (``[transform]``)."""
+        centre, scale = self._transform["age"]
+        return np.asarray((age - centre) / scale, dtype=np.float64)
+
     def linear_predictor(
         self, x: Inputs, options: Mapping[str, Any]
     ) -> tuple[FloatArray, FloatArray, IntArray]:

@@ -1,7 +1,8 @@
 """User-facing texts of the protocol data: provenance stays in `source`, French is French.
 
 Every text a clinician reads (protocol titles, alert messages, notes, the end-of-schedule
-advice, the fixed phrases of cvrisk/data/messages.toml and the test labels) is scanned:
+advice, the fixed phrases of cvrisk/data/messages.toml and fhir_messages.toml, and the test
+labels) is scanned:
 
 - no repository path, file name or engine internal (a keyword argument, a Python call):
   where a value comes from belongs in the item's ``source``, not in what the clinician reads;
@@ -31,7 +32,10 @@ _PATH = re.compile(
     r"|\b(?:evaluate|schedule|score_record|load_data)\("  # a function call
 )
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_BAD_FRENCH_PUNCTUATION = re.compile(r"[^\s\u00a0\u202f][:;!?]")
+#: a high punctuation mark glued to the word before it; a colon or semicolon glued to a digit
+#: or an elocator after it is a time or a citation (Eur Heart J 2021;42:2439, BMJ
+#: 2017;357:j2099, PLOS ONE 2019;14(9):e0221521), not punctuation
+_BAD_FRENCH_PUNCTUATION = re.compile(r"(?<![\s\u00a0\u202f])(?:[:;](?![\dej])|[!?])")
 _DECIMAL_POINT = re.compile(r"\d\.\d")
 
 
@@ -76,8 +80,18 @@ def _all_texts() -> list[tuple[str, str, str]]:
     return [
         *_protocol_texts(),
         *_table_texts(load_data("messages.toml"), "messages"),
+        *_table_texts(load_data("fhir_messages.toml"), "fhir_messages"),
         *_table_texts(load_data("tests.toml"), "tests"),
+        *_table_texts(_score_data("record_inputs.toml"), "record_inputs"),
     ]
+
+
+def _score_data(name: str) -> Any:
+    """A data file of the scores package (caveats and missing-input texts)."""
+    import tomllib
+    from importlib import resources
+
+    return tomllib.loads(resources.files("cvrisk.scores").joinpath("data", name).read_text("utf-8"))
 
 
 TEXTS = _all_texts()

@@ -375,7 +375,8 @@ def test_old_smoking_status_is_excluded() -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["pce", "prevent", "score2", "score2-op", "framingham", "framingham-bmi"]
+    "model",
+    ["pce", "prevent", "score2", "score2-op", "score2-diabetes", "framingham", "framingham-bmi"],
 )
 def test_smi_caveat_for_models_without_an_smi_term(model: str) -> None:
     assert not scores.models()[model].smi_term
@@ -487,6 +488,8 @@ def test_every_caveat_has_both_languages_and_a_source() -> None:
             "source": "s",
             "count": 1,
             "codes": "I21.9",
+            "date": "2020-01-01",
+            "name": "n",
         }
         assert caveat["en"].format(**fields) and caveat["fr"].format(**fields)
 

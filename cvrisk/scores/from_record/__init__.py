@@ -12,7 +12,10 @@ builds the row a model needs, in each input's default unit, ready for :func:`cvr
   (WHO ATC class, or the antipsychotic catalogue's ``generation``);
 - nothing is filled in: a value the record cannot give is listed in ``missing`` with the
   reason and what to do (pass it with ``given={...}``, or declare the record complete with
-  ``record_complete=True`` so that unrecorded diagnoses and prescriptions count as absent).
+  ``record_complete=True`` so that unrecorded diagnoses and prescriptions count as absent);
+- a ``given`` value is used, but when the record holds evidence of another value the
+  contradiction is listed in ``conflicts`` (a warning naming both values); a given value the
+  input cannot take is an :class:`~cvrisk.errors.OptionError`.
 
 Every window, drug class, flag definition and caveat text lives, with its source, in
 ``cvrisk/scores/data/record_inputs.toml``. :func:`score_record` then computes the score, or
@@ -25,6 +28,7 @@ Modules, in the order a call uses them:
 - ``resolve``: which record reading answers each model input;
 - ``observations``: measurements, the latest usable result inside a look-back window;
 - ``codes``: diagnoses and active prescriptions (condition sets, ATC classes, antipsychotics);
+- ``conflicts``: given values that the record contradicts (warning-level data issues);
 - ``lookup``: a value found with its evidence, or the reason it was not;
 - ``caveats``: when each caveat applies, and its text in ``en`` or ``fr``;
 - ``tables``: the parsed ``record_inputs.toml`` and its look-back windows;

@@ -10,6 +10,7 @@ on ``as_of``; it is classified by WHO ATC code prefix (``[medication_classes]`` 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cached_property
 
 from cvrisk import vocab
@@ -114,3 +115,20 @@ class Codes:
             if entry is not None and entry.get("generation") == generation:
                 out.append(_prescribed(index, medication))
         return out
+
+
+def recorded_codes(record: PatientRecord, day: dt.date, set_ids: Iterable[str]) -> list[str]:
+    """Codes of the record's diagnoses in these condition sets, with an onset on or before
+    ``day`` or none (a diagnosis counts after it resolves: a past infarction is established
+    CVD)."""
+    sets = set(set_ids)
+    if not sets:
+        return []
+    return sorted(
+        {
+            condition.code
+            for condition in record.conditions
+            if (condition.onset is None or condition.onset <= day)
+            and sets & set(vocab.conditions_matching(condition.code, condition.system))
+        }
+    )

@@ -1,7 +1,8 @@
 """Measurements from a record's observations: the latest usable result inside its window.
 
 A result is usable when its status is accepted (``[observations] statuses`` of
-``record_inputs.toml``) and it is dated on or before ``as_of``. The latest wins, ordered by
+``record_inputs.toml``), it is dated on or before ``as_of``, and it is not a probable unit
+error (``PatientRecord.verdicts``, :mod:`cvrisk.plausibility`). The latest wins, ordered by
 date and time (a date without a time counts as the start of its day); equal date and time
 keep record order, so the last listed wins. Windows come from ``[windows.<analyte>]``.
 """
@@ -57,7 +58,9 @@ class Observations:
             found = sorted(
                 _dated(index, observation)
                 for index, observation in self._by_analyte.get(analyte, ())
-                if observation.status in accepted and observation.day <= self.as_of
+                if observation.status in accepted
+                and observation.day <= self.as_of
+                and self.record.is_usable(index)  # not a probable unit error
             )
             self._usable[analyte] = found
         return found

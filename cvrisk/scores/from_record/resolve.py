@@ -3,8 +3,9 @@
 :class:`Resolver` maps an input (an :class:`~cvrisk.scores.base.InputSpec`) to a
 :data:`~cvrisk.scores.from_record.lookup.Lookup`: a patient field, a measurement
 (``[measurements]`` of ``record_inputs.toml``), a boolean flag (``[flags]``: diagnoses,
-drug classes, antipsychotic generation), or a special reading (age, BMI, smoking,
-diabetes type). An input none of these covers is "not held in a patient record".
+drug classes, antipsychotic generation), an age at the onset of a diagnosis
+(``[onset_ages]``), or a special reading (age, BMI, smoking, diabetes type). An input none of
+these covers is "not held in a patient record".
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Resolver:
             return self._measurement(spec)
         if name in config()["flags"]:
             return self.flag(name)
+        if name in config().get("onset_ages", {}):
+            return self.onset_age(name)
         spec_hint = "pass it as an option" if spec.option else "pass it with given="
         return NotFound("not held in a patient record", hint=spec_hint)
 
@@ -110,6 +113,41 @@ class Resolver:
         if type2:
             return Found("type2", tuple(type2))
         return NotFound("no diabetes diagnosis is recorded", unrecorded="none")
+
+    def onset_entries(self, name: str) -> tuple[list[Evidence], list[Evidence]]:
+        """The diagnoses of ``[onset_ages.<name>]``: (with an onset date, earliest first;
+        without one), on or before as_of."""
+        sets = list(config()["onset_ages"][name]["conditions"])
+        found = [e for items in self.codes.conditions(sets).values() for e in items]
+        dated = sorted(((e.date, e) for e in found if e.date is not None), key=lambda pair: pair[0])
+        return [e for _, e in dated], [e for e in found if e.date is None]
+
+    def onset_age(self, name: str) -> Lookup:
+        """Age in completed years on the earliest recorded onset of the diagnosis."""
+        spec = config()["onset_ages"][name]
+        dated, undated = self.onset_entries(name)
+        if dated:
+            first = dated[0]
+            assert first.date is not None
+            born = self.record.patient.birth_date
+            if first.date < born:
+                return NotFound(
+                    f"the onset {first.date} of {first.detail} is before the date of birth {born}",
+                    hint=f"correct the record, or pass given={{{name!r}: ...}}",
+                )
+            age = self.record.age_on(first.date)
+            detail = f"{first.detail}, onset {first.date}: {age:g} whole years"
+            return Found(age, (Evidence("condition", first.index, first.date, detail),))
+        if undated:
+            codes = "; ".join(e.detail for e in undated)
+            return NotFound(
+                f"the diagnosis ({codes}) has no onset date, so {spec['label']} is unknown",
+                hint=f"record the date of diagnosis, or pass given={{{name!r}: ...}}",
+            )
+        return NotFound(
+            f"no diagnosis for it is recorded ({spec['definition']})",
+            hint=f"pass it with given={{{name!r}: ...}}",
+        )
 
     def flag(self, name: str) -> Lookup:
         """A boolean input from [flags.<name>]: true on record evidence, else not found."""

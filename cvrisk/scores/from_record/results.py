@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cvrisk.errors import Problem
+from cvrisk.issues import DataIssue
 
 SourceKind = Literal["patient", "observation", "condition", "medication", "given", "assumed"]
 
@@ -39,10 +40,18 @@ class Evidence:
 
 @dataclass(frozen=True)
 class MissingInput:
-    """An input the model needs that the record could not give, and why."""
+    """An input the model needs that the record could not give, and why.
+
+    Attributes:
+        name: the column id (e.g. ``hba1c``).
+        reason: why it was not found and what to do.
+        label: the input's name as a clinician reads it, in the requested language
+            (``[labels]`` of record_inputs.toml; the column id when none is defined).
+    """
 
     name: str
     reason: str
+    label: str = ""
 
     def __str__(self) -> str:
         return f"{self.name}: {self.reason}"
@@ -72,6 +81,10 @@ class ScoreInputs:
         missing: inputs the model needs that the record could not provide, with reasons.
         sources: column -> the record items (or ``given``) the value came from.
         caveats: warnings about the inputs or the model for this patient.
+        conflicts: given values that the record contradicts (warning-level data issues of
+            kind ``conflict`` naming both values); the given values are used.
+        issues: what reading the record met (a FHIR resource not used, an assumed partial
+            date...), from :func:`cvrisk.sources.read_record`; empty for a PatientRecord.
     """
 
     model: str
@@ -80,6 +93,8 @@ class ScoreInputs:
     missing: tuple[MissingInput, ...]
     sources: Mapping[str, tuple[Evidence, ...]]
     caveats: tuple[Caveat, ...]
+    conflicts: tuple[DataIssue, ...] = ()
+    issues: tuple[DataIssue, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -92,9 +107,13 @@ class ScoreInputs:
             "model": self.model,
             "as_of": self.as_of.isoformat(),
             "row": dict(self.row),
-            "missing": [{"name": m.name, "reason": m.reason} for m in self.missing],
+            "missing": [
+                {"name": m.name, "label": m.label, "reason": m.reason} for m in self.missing
+            ],
             "sources": {k: [e.as_dict() for e in v] for k, v in self.sources.items()},
             "caveats": [{"id": c.id, "text": c.text, "source": c.source} for c in self.caveats],
+            "conflicts": [issue.model_dump() for issue in self.conflicts],
+            "data_issues": [issue.model_dump(exclude_none=True) for issue in self.issues],
         }
 
 
@@ -118,6 +137,16 @@ class ScoreResult:
     caveats: tuple[Caveat, ...]
     inputs: ScoreInputs
     invalid: tuple[Problem, ...] = field(default=())
+
+    @property
+    def conflicts(self) -> tuple[DataIssue, ...]:
+        """Given values that the record contradicts (see :class:`ScoreInputs`)."""
+        return self.inputs.conflicts
+
+    @property
+    def issues(self) -> tuple[DataIssue, ...]:
+        """What reading the record met (see :attr:`ScoreInputs.issues`)."""
+        return self.inputs.issues
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -9,17 +9,28 @@ left to the model's own substitute (``when_absent``) with a caveat.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvrisk import vocab
+import numpy as np
+
 from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
-from cvrisk.record import PatientRecord, day_of, load_record
+from cvrisk.record import PatientRecord, day_of
 from cvrisk.scores.base import InputSpec, RiskModel
-from cvrisk.scores.from_record.caveats import caveat, check_lang, patient_caveats
+from cvrisk.scores.from_record.caveats import (
+    caveat,
+    check_lang,
+    label,
+    model_title,
+    patient_caveats,
+    value_text,
+)
+from cvrisk.scores.from_record.codes import recorded_codes
+from cvrisk.scores.from_record.conflicts import find_conflicts
 from cvrisk.scores.from_record.lookup import Found, Lookup, NotFound
 from cvrisk.scores.from_record.resolve import Resolver
 from cvrisk.scores.from_record.results import (
@@ -31,6 +42,7 @@ from cvrisk.scores.from_record.results import (
 )
 from cvrisk.scores.from_record.tables import config
 from cvrisk.scores.registry import get_model
+from cvrisk.sources import read_record
 
 _ASSUMED = (Evidence("assumed", None, None, "record_complete=True and nothing recorded"),)
 
@@ -48,8 +60,9 @@ def score_inputs(
     """The inputs of ``model`` for the patient of ``record`` on ``as_of``, with their sources.
 
     Args:
-        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text) or a
-            path to a JSON file.
+        record: a :class:`~cvrisk.record.PatientRecord`, its native JSON (dict or text), FHIR
+            R4 resources, or the path of such a file (read by :func:`cvrisk.sources.read_record`;
+            what reading met is kept in the result's ``issues``).
         model: model id (``cvrisk.models()``), e.g. ``"qrisk3"``.
         as_of: the evaluation date: age is taken on it, results and prescriptions after it
             are ignored, look-back windows end on it.
@@ -57,23 +70,30 @@ def score_inputs(
             ``{"family_history_chd": False}``; they replace record-derived values.
         record_complete: the record holds every diagnosis and prescription (a full GP
             record): boolean inputs without record evidence are then false, not missing.
-        lang: language of the caveat texts (``en`` or ``fr``).
+        lang: language of the caveat texts, input labels and conflicts (``en`` or ``fr``).
         **options: the model's options (``region="high"``, ``race="black"``...): option
             inputs given here are not looked for in the record.
+
+    A given value that the record contradicts (``[conflicts]`` of record_inputs.toml) is
+    still used, and listed in ``conflicts`` as a warning.
 
     Raises:
         RecordError: the record is invalid or describes nobody on ``as_of``.
         UnknownModelError: no such model.
-        OptionError: ``given`` or an option names something the model does not read, or
-            ``lang`` is not supported.
+        OptionError: ``given`` or an option names something the model does not read, a
+            given value is not of the input's kind (a category outside its values, a flag
+            that is not True/False, a number that is not a number), or ``lang`` is not
+            supported.
     """
     check_lang(lang)
-    patient_record = load_record(record)
+    read = read_record(record)
+    patient_record = read.record
     day = day_of(as_of)
     patient_record.check_dates(day)
     risk_model = get_model(model)
     given = dict(given or {})
     _check_names(risk_model, given, options)
+    _check_given_values(risk_model, given)
 
     resolver = Resolver(patient_record, day)
     built = _Row(risk_model, resolver, given, options, record_complete, lang)
@@ -82,8 +102,19 @@ def score_inputs(
     row, sources, caveats = built.row, built.sources, built.caveats
     caveats.extend(patient_caveats(risk_model, resolver, row, sources, given, lang))
     if built.assumed_absent:
-        caveats.append(caveat("unrecorded_as_absent", lang, inputs=", ".join(built.assumed_absent)))
-    return ScoreInputs(model, day, row, tuple(built.missing), sources, tuple(caveats))
+        names = ", ".join(label(name, lang) for name in built.assumed_absent)
+        caveats.append(caveat("unrecorded_as_absent", lang, inputs=names))
+    conflicts = tuple(find_conflicts(risk_model, resolver, given, lang))
+    return ScoreInputs(
+        model,
+        day,
+        row,
+        tuple(built.missing),
+        sources,
+        tuple(caveats),
+        conflicts,
+        tuple(read.issues),
+    )
 
 
 def score_record(
@@ -105,7 +136,8 @@ def score_record(
     Raises:
         RecordError, UnknownModelError, OptionError: as :func:`score_inputs`.
     """
-    patient_record = load_record(record)  # parsed once, for the inputs and the exclusions
+    read = read_record(record)  # parsed once, for the inputs and the exclusions
+    patient_record = read.record
     inputs = score_inputs(
         patient_record,
         model,
@@ -115,7 +147,8 @@ def score_record(
         lang=lang,
         **options,
     )
-    excluded = _exclusion(patient_record, model, day_of(as_of), lang)
+    inputs = dataclasses.replace(inputs, issues=tuple(read.issues))
+    excluded = _exclusion(patient_record, model, day_of(as_of), lang, dict(given or {}))
     if excluded is not None:
         problem = Problem(None, "conditions", excluded.id, "outside the model's population")
         caveats = (*(c for c in inputs.caveats if c.id != excluded.id), excluded)
@@ -130,32 +163,34 @@ def score_record(
     except InvalidInputError as exc:
         return ScoreResult(model, None, (), inputs.caveats, inputs, tuple(exc.problems))
     except MissingInputError as exc:  # defensive: the model needs something not foreseen
-        gap = MissingInput(exc.name, f"required by {model}; pass it with given=")
+        gap = MissingInput(
+            exc.name, f"required by {model}; pass it with given=", label(exc.name, lang)
+        )
         return ScoreResult(model, None, (gap,), inputs.caveats, inputs)
     value = float(risk[0])
     return ScoreResult(model, None if math.isnan(value) else value, (), inputs.caveats, inputs)
 
 
-def _exclusion(record: PatientRecord, model: str, day: dt.date, lang: str) -> Caveat | None:
+def _exclusion(
+    record: PatientRecord, model: str, day: dt.date, lang: str, given: Mapping[str, Any]
+) -> Caveat | None:
     """The caveat of the first population exclusion ([exclusions] of record_inputs.toml)
-    that applies: a diagnosis of its condition sets is active on ``day`` and the model is
-    not for such patients (primary-prevention scores and established CVD)."""
+    that applies: a diagnosis of its ``condition_sets`` is recorded on ``day`` (established
+    CVD for primary-prevention scores), or none of its ``required_condition_sets`` is (type 2
+    diabetes for SCORE2-Diabetes), unless the caller's ``given`` values say otherwise."""
     for exclusion in config()["exclusions"].values():
         if model not in exclusion["models"]:
             continue
-        sets = set(exclusion["condition_sets"])
-        codes = sorted(
-            {
-                condition.code
-                for condition in record.conditions
-                # a diagnosis counts after it resolves: a past infarction is established CVD
-                if (condition.onset is None or condition.onset <= day)
-                and sets & set(vocab.conditions_matching(condition.code, condition.system))
-            }
-        )
+        lifted = exclusion.get("unless_given", {})
+        if any(name in given and given[name] == value for name, value in lifted.items()):
+            continue
+        title = model_title(get_model(model), lang)
+        codes = recorded_codes(record, day, exclusion.get("condition_sets", ()))
         if codes:
-            title = get_model(model).info.title
             return caveat(exclusion["caveat"], lang, title=title, codes=", ".join(codes))
+        required = exclusion.get("required_condition_sets", ())
+        if required and not recorded_codes(record, day, required):
+            return caveat(exclusion["caveat"], lang, title=title, codes="")
     return None
 
 
@@ -225,29 +260,21 @@ class _Row:
             self.sources[name] = _ASSUMED
             self.assumed_absent.append(name)
         elif (spec.required and spec.when_absent is None) or only_for is not None:
-            self.missing.append(MissingInput(name, found.explain(name)))
+            self.missing.append(MissingInput(name, found.explain(name), label(name, self.lang)))
         elif spec.when_absent is not None:
             info = self.risk_model.info
             table = self.risk_model.data["inputs"][name]
+            note = table.get("when_absent_note", {}).get(self.lang)
             self.caveats.append(
                 caveat(
                     "model_default_used",
                     self.lang,
-                    inputs=name,
-                    title=info.title,
-                    value=_value_text(spec.when_absent, self.lang),
-                    source=table.get("when_absent_source", info.source),
+                    inputs=label(name, self.lang),
+                    title=model_title(self.risk_model, self.lang),
+                    value=value_text(spec.when_absent, self.lang),
+                    source=note or table.get("when_absent_source", info.source),
                 )
             )
-
-
-def _value_text(value: Any, lang: str) -> str:
-    """A default value as a clinician reads it (booleans as words)."""
-    if isinstance(value, bool):
-        return {("en", True): "yes", ("en", False): "no", ("fr", True): "oui"}.get(
-            (lang, value), "non"
-        )
-    return str(value)
 
 
 def _check_names(
@@ -269,6 +296,38 @@ def _check_names(
     both = sorted(set(given) & set(options))
     if both:
         raise OptionError(f"{risk_model.id}: {both} given both in given= and as options; give one")
+
+
+def _check_given_values(risk_model: RiskModel, given: Mapping[str, Any]) -> None:
+    """Raise :class:`OptionError` for a given value the input cannot take."""
+    for name, value in given.items():
+        spec = risk_model.inputs[name]
+        problem = _given_problem(spec, value)
+        if problem is not None:
+            raise OptionError(f"{risk_model.id}: given {name}={value!r} is not valid: {problem}")
+
+
+def _given_problem(spec: InputSpec, value: Any) -> str | None:
+    """Why ``value`` cannot be given for ``spec`` (None when it can)."""
+    if value is None:
+        return "give a value, or leave the input out to read it from the record"
+    if spec.kind == "category":
+        if isinstance(value, str) and value in spec.categories:
+            return None
+        return f"accepted values are {list(spec.categories)}"
+    if spec.kind == "flag":
+        if isinstance(value, bool | np.bool_):
+            return None
+        if isinstance(value, int | float) and value in (0, 1):
+            return None
+        return "give True or False"
+    if hasattr(value, "magnitude") and hasattr(value, "units"):  # a pint quantity
+        return None
+    is_number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if is_number and not isinstance(value, np.bool_) and math.isfinite(float(value)):
+        return None
+    unit = f" in {spec.unit}" if spec.unit else ""
+    return f"give a number{unit} (or a pint quantity)"
 
 
 def _plain(value: Any) -> Any:

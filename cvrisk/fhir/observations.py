@@ -1,0 +1,334 @@
+"""Observation resources: dated results, mapped to the record's observations.
+
+- **Code**: the LOINC coding cvrisk knows (``analytes.toml``) among the codings given; other
+  codings are ignored. Codings naming two different analytes are a conflict (not used). A
+  code cvrisk does not read is reported once per code, naming its resources.
+- **Components**: each component with a known LOINC code is a result of its own, with the
+  resource's date and id: the blood-pressure panel 85354-9 gives systolic (8480-6) and
+  diastolic (8462-4) results; standalone 8480-6 / 8462-4 Observations are read the same way.
+- **Value**: ``valueQuantity`` with its UCUM ``code`` (``system`` http://unitsofmeasure.org
+  or none), else its display ``unit``; units are never guessed. A ``comparator`` (``<5``) is
+  a bound, not a value: not used, with a warning. ``dataAbsentReason`` is a missing value
+  (an issue), never a zero. Smoking status (72166-2) reads ``valueCodeableConcept`` SNOMED CT
+  answers through ``cvrisk/data/fhir_codes.toml``.
+- **Date**: ``effectiveDateTime`` (or ``effectiveInstant``); ``effectivePeriod.start`` (its
+  ``end`` when there is no start): the time the measurement or specimen collection began;
+  else ``issued``, with an ``assumed`` issue.
+- **Status**: final, amended, corrected are results; preliminary is read as preliminary (the
+  record keeps the status); entered-in-error and cancelled are ignored, each with an issue;
+  registered (no result yet) and unknown are not used.
+- Each result is validated by the record's own :class:`~cvrisk.record.Observation` (units,
+  plausibility, coded values), so FHIR and native records follow the same rules: a value
+  implausible in its unit is an ``implausible`` issue naming the resource (lenient reading).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from cvrisk import vocab
+from cvrisk.fhir.bundle import Entry
+from cvrisk.fhir.context import Context, ResourceNotUsedError, codes
+from cvrisk.fhir.model import CodeableConcept, Component, Quantity, adapter, describe
+from cvrisk.fhir.model import Observation as FhirObservation
+from cvrisk.fhir.model import codes as codes_in
+from cvrisk.issues import IssueKind
+from cvrisk.record import FieldError, Observation
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The lookups every result needs, made once."""
+
+    results: frozenset[str]
+    loinc: str
+    ucum: str
+    index: dict[str, str]  # LOINC code -> analyte id
+    labels: dict[str, str]  # analyte id -> English label
+    coded: frozenset[str]  # coded analytes
+
+
+@cache
+def _tables() -> _Tables:
+    table = codes()["observation"]
+    analytes = vocab.analytes()
+    return _Tables(
+        results=frozenset((*table["result"], *table["preliminary"])),
+        loinc=table["loinc"],
+        ucum=table["ucum"],
+        index=vocab.loinc_index(),
+        labels={key: a.label.get("en", key) for key, a in analytes.items()},
+        coded=frozenset(key for key, a in analytes.items() if a.coded),
+    )
+
+
+def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
+    """The record results of Observation resources (none, one, or one per component each).
+
+    Resources and results are validated in one call each (a 500-resource Bundle is read in
+    milliseconds); when a batch holds an invalid item, its items are validated one by one
+    so that each invalid one is named.
+    """
+    try:
+        resources: list[FhirObservation] = adapter(list[FhirObservation]).validate_python(
+            [e.resource for e in entries]
+        )
+        models = list(zip(entries, resources, strict=True))
+    except ValidationError:
+        models = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+    pending: list[tuple[Entry, dict[str, Any]]] = []
+    for entry, obs in models:
+        pending.extend((entry, fields) for fields in _results(entry, obs, ctx))
+    try:
+        results: list[Observation] = adapter(list[Observation]).validate_python(
+            [fields for _, fields in pending]
+        )
+        return results
+    except ValidationError:
+        out = []
+        for entry, fields in pending:
+            result = _validated(fields, entry, ctx)
+            if result is not None:
+                out.append(result)
+        return out
+
+
+def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str, Any]]:
+    """The record fields of each result of one Observation (issues for what is not used)."""
+    if "subject" in obs and not ctx.about_patient(obs["subject"], entry):
+        return []
+    status = obs["status"]
+    if status not in _tables().results:
+        _not_a_result(status, entry, ctx)
+        return []
+    components = obs.get("component", ())
+    wanted: list[tuple[str, FhirObservation | Component]] = []  # analyte, value holder
+    unknown: list[CodeableConcept] = []
+    conflicted = False
+    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
+    holders.extend((c["code"], c) for c in components)
+    for concept, holder in holders:
+        found = _analytes(concept)
+        if len(found) == 1:
+            wanted.append((next(iter(found)), holder))
+        elif found:
+            conflicted = True
+            ctx.add(
+                "conflict",
+                f"{entry.ref} is coded as several analytes "
+                f"({', '.join(f'{a} ({c})' for a, c in found.items())}): not used",
+                resource=entry.ref,
+                severity="warning",
+            )
+        elif holder is not obs or not components:
+            unknown.append(concept)
+    if not wanted:
+        if not conflicted:  # reported once, by its own code (a panel too)
+            _unknown(obs["code"], entry, ctx)
+        return []
+    for concept in unknown:
+        _unknown(concept, entry, ctx)
+    try:
+        when = _when(obs, entry, ctx)
+    except ResourceNotUsedError:
+        return []
+    if when is None:
+        ctx.add(
+            "missing",
+            f"{entry.ref} has no effective[x] or issued date: the result cannot be placed in "
+            "time and was not used",
+            resource=entry.ref,
+            severity="warning",
+        )
+        return []
+    out = []
+    for analyte_id, holder in wanted:
+        value = _value(analyte_id, holder, entry, ctx)
+        if value is not None:
+            out.append(
+                {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **value}
+            )
+    return out
+
+
+def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
+    table = codes()["observation"]
+    if status in table["ignored"]:
+        ctx.add("ignored", f"{entry.ref} has status {status}: not used", resource=entry.ref)
+    elif status in table["no_result"]:
+        ctx.add(
+            "ignored",
+            f"{entry.ref} has status {status} (no result yet): not used",
+            resource=entry.ref,
+        )
+    else:
+        ctx.add(
+            "ignored",
+            f"{entry.ref} has status {status!r}, not a result status (final, amended, "
+            "corrected, preliminary): not used",
+            resource=entry.ref,
+            severity="warning",
+        )
+
+
+def _analytes(concept: CodeableConcept) -> dict[str, str]:
+    """Analyte id -> LOINC code for each coding of ``concept`` that is a known analyte."""
+    tables = _tables()
+    found: dict[str, str] = {}
+    for coding in concept.get("coding", ()):
+        code = coding.get("code")
+        if code is not None and code in tables.index and coding.get("system") == tables.loinc:
+            found.setdefault(tables.index[code], code)
+    return found
+
+
+def _unknown(concept: CodeableConcept, entry: Entry, ctx: Context) -> None:
+    codings = [c for c in concept.get("coding", ()) if c.get("code")]
+    loinc = [c for c in codings if c.get("system") == _tables().loinc]
+    if not codings:
+        ctx.unknown_code("(no code)", concept.get("text", "uncoded"), describe(concept), entry.ref)
+        return
+    coding = (loinc or codings)[0]
+    name = concept.get("text") or coding.get("display") or ""
+    ctx.unknown_code(coding.get("system", "(no system)"), coding["code"], name, entry.ref)
+
+
+def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
+    """The result's effective time (see the module docstring)."""
+    period = obs.get("effectivePeriod") or {}
+    if "effectiveDateTime" in obs:
+        parsed = ctx.date(obs["effectiveDateTime"], entry, "effectiveDateTime")
+    elif "effectiveInstant" in obs:
+        parsed = ctx.date(obs["effectiveInstant"], entry, "effectiveInstant")
+    elif period.get("start") or period.get("end"):
+        field = "effectivePeriod.start" if period.get("start") else "effectivePeriod.end"
+        parsed = ctx.date(period.get("start") or period.get("end"), entry, field)
+    elif "issued" in obs:
+        parsed = ctx.date(obs["issued"], entry, "issued")
+        ctx.add(
+            "assumed",
+            f"{entry.ref} has no effective[x]: dated by issued ({obs['issued']}), when the "
+            "result was released, which may be later than the measurement",
+            resource=entry.ref,
+            field="issued",
+        )
+    else:
+        return None
+    return parsed.value if parsed is not None else None
+
+
+def _value(
+    analyte_id: str, holder: FhirObservation | Component, entry: Entry, ctx: Context
+) -> dict[str, Any] | None:
+    """The record's value fields for one result (``value``/``unit`` or ``coded``), or None
+    with an issue when there is no usable value."""
+    tables = _tables()
+    if "dataAbsentReason" in holder:
+        ctx.add(
+            "missing",
+            f"{entry.ref} {tables.labels[analyte_id]}: no value (dataAbsentReason "
+            f"{describe(holder['dataAbsentReason'])}); read as a missing result, not a zero",
+            resource=entry.ref,
+            field=analyte_id,
+        )
+        return None
+    concept = holder.get("valueCodeableConcept")
+    if analyte_id in tables.coded:
+        return _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+    quantity = holder.get("valueQuantity")
+    if quantity is None or "value" not in quantity:
+        said = "a coded value, not a quantity" if concept else "no value"
+        ctx.add(
+            "missing",
+            f"{entry.ref} {tables.labels[analyte_id]}: {said}; not used",
+            resource=entry.ref,
+            severity="warning" if concept else "info",
+            field=analyte_id,
+        )
+        return None
+    unit = _unit(quantity)
+    if "comparator" in quantity:
+        ctx.add(
+            "ignored",
+            f"{entry.ref} {tables.labels[analyte_id]} is {quantity['comparator']}"
+            f"{quantity['value']:g} {unit or ''}: a bound, not a measured value; not used "
+            "(check it: it may be outside the assay range)",
+            resource=entry.ref,
+            severity="warning",
+            field=analyte_id,
+        )
+        return None
+    return {"value": quantity["value"], "unit": unit}
+
+
+def _unit(quantity: Quantity) -> str | None:
+    """The UCUM code when the quantity is coded in UCUM (or uncoded), else the display unit."""
+    code = quantity.get("code")
+    if code and quantity.get("system", _tables().ucum) == _tables().ucum:
+        return code
+    return quantity.get("unit")
+
+
+def _coded(
+    analyte_id: str, label: str, concept: CodeableConcept | None, entry: Entry, ctx: Context
+) -> dict[str, Any] | None:
+    table = codes()["smoking"]
+    if analyte_id != "smoking_status" or not concept:
+        ctx.add(
+            "missing",
+            f"{entry.ref} {label}: no coded value (valueCodeableConcept); not used",
+            resource=entry.ref,
+            field=analyte_id,
+        )
+        return None
+    answers = codes_in(concept, table["system"])
+    mapped = {table["codes"][c] for c in answers if c in table["codes"]}
+    if len(mapped) == 1:
+        return {"coded": mapped.pop()}
+    reasons = [table["unmappable"][c] for c in answers if c in table["unmappable"]]
+    why = (
+        "answers that disagree"
+        if mapped
+        else reasons[0]
+        if reasons
+        else f"{describe(concept)!r} is not a SNOMED CT smoking-status answer cvrisk maps"
+    )
+    ctx.add(
+        "missing",
+        f"{entry.ref} {label}: {why}; smoking status left unrecorded",
+        resource=entry.ref,
+        field=analyte_id,
+    )
+    return None
+
+
+def _validated(fields: dict[str, Any], entry: Entry, ctx: Context) -> Observation | None:
+    """The record observation, checked by the record's own rules (an issue when invalid)."""
+    try:
+        return Observation.model_validate(fields)
+    except ValidationError as exc:
+        kind, message = record_problem(exc)
+        ctx.invalid(entry.ref, message, kind=kind)
+        return None
+
+
+def record_problem(exc: ValidationError) -> tuple[IssueKind, str]:
+    """(issue kind, message) of a record entry's validation error: ``implausible`` for a value
+    outside its plausible range, ``invalid`` otherwise."""
+    messages = []
+    kind: IssueKind = "invalid"
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            if cause.field == "value" and "implausible" in str(cause):
+                kind = "implausible"
+            messages.append(str(cause))
+        else:
+            where = ".".join(str(p) for p in error["loc"])
+            messages.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return kind, "; ".join(m.removeprefix("Value error, ") for m in messages)
