@@ -303,4 +303,4 @@ def _datetimes(column: pd.Series) -> pd.Series:
         None if v is None else (v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v)
         for v in column
     ]
-    return pd.to_datetime(pd.Series(values, dtype=object))
+    return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]")

@@ -53,6 +53,7 @@ import numpy as np
 from cvrisk import vocab
 from cvrisk.cohort import omop_vocab
 from cvrisk.cohort.reading import CohortRead, empty_table, issues_frame
+from cvrisk.fhir.dates import MID_MONTH_DAY, MID_YEAR  # partial dates: one convention
 from cvrisk.errors import CvriskError, OptionError, VocabularyError
 from cvrisk.issues import DataIssue
 
@@ -60,10 +61,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Vocabulary = Literal["auto", "database", "shipped"]
-#: Partial birth dates: the middle of the period (the FHIR reader's convention,
-#: cvrisk/fhir/dates.py: 1 July for a year, the 15th for a year and month).
-MID_YEAR = (7, 1)
-MID_MONTH_DAY = 15
 _TABLES = ("person", "condition_occurrence", "drug_exposure", "measurement", "observation")
 _VOCABULARY_TABLES = ("concept", "concept_ancestor", "concept_relationship", "cdm_source")
 _SHOWN = 8

@@ -74,7 +74,7 @@ def coverage_by_month(
     rows = []
     for month in months:
         result = monitor(tables, as_of=month, **options)
-        status = getattr(result, "status", result)
+        status = result if isinstance(result, pd.DataFrame) else getattr(result, "status", result)
         if hasattr(status, "compute"):  # Dask
             status = status.compute()
         frame = pd.DataFrame(status)
