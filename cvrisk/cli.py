@@ -319,10 +319,14 @@ def _cmd_synth(args: argparse.Namespace, out: TextIO) -> int:
         ("medications", len(cohort.medications)),
         ("observations", len(cohort.observations)),
     ]
-    out.write(f"synthetic cohort, seed {cohort.seed}, window {cohort.window[0]} to {cohort.window[1]}\n")
+    first, last = cohort.window
+    out.write(f"synthetic cohort, seed {cohort.seed}, window {first} to {last}\n")
     _table([("table", "rows"), *((name, f"{count:,}") for name, count in rows)], out)
     timing = [("drawn", f"{drawn:.1f} s")]
-    timing += [(f"written: {kind} -> {args.output}/{kind}", f"{seconds:.1f} s") for kind, seconds in written.seconds.items()]
+    timing += [
+        (f"written: {kind} -> {args.output}/{kind}", f"{seconds:.1f} s")
+        for kind, seconds in written.seconds.items()
+    ]
     _table([("step", "time"), *timing], out)
     return 0
 

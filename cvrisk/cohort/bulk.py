@@ -106,7 +106,7 @@ def export_files(folder: Path) -> list[Path]:
 
 def _lines(path: Path) -> Iterator[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as handle:
         yield from handle
 
 
@@ -122,7 +122,7 @@ def patient_of(resource: dict[str, Any]) -> str | None:
             if "_history" in parts:
                 parts = parts[: parts.index("_history")]
             if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1]:
-                return parts[-1]
+                return str(parts[-1])
     return None
 
 

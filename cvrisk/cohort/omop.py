@@ -43,6 +43,7 @@ CDM 5.3 and 5.4 differ, for these tables, only by columns cvrisk does not need (
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,8 +54,8 @@ import numpy as np
 from cvrisk import vocab
 from cvrisk.cohort import omop_vocab
 from cvrisk.cohort.reading import CohortRead, empty_table, issues_frame
-from cvrisk.fhir.dates import MID_MONTH_DAY, MID_YEAR  # partial dates: one convention
 from cvrisk.errors import CvriskError, OptionError, VocabularyError
+from cvrisk.fhir.dates import MID_MONTH_DAY, MID_YEAR  # partial dates: one convention
 from cvrisk.issues import DataIssue
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ Vocabulary = Literal["auto", "database", "shipped"]
 _TABLES = ("person", "condition_occurrence", "drug_exposure", "measurement", "observation")
 _VOCABULARY_TABLES = ("concept", "concept_ancestor", "concept_relationship", "cdm_source")
 _SHOWN = 8
+_NONE = np.array(None, dtype=object)
 
 
 class OmopError(CvriskError, ValueError):
@@ -227,12 +229,11 @@ class _Source:
 
 
 def _rollback(connection: Any) -> None:
+    """Undo a failed query (PostgreSQL refuses further queries until then)."""
     rollback = getattr(connection, "rollback", None)
     if rollback is not None:
-        try:
+        with contextlib.suppress(Exception):  # the driver's own error type: nothing to undo
             rollback()
-        except Exception:
-            pass
 
 
 def _duckdb_refs(con: Any, schema: str | None) -> dict[str, str]:
@@ -460,7 +461,8 @@ class _Reader:
                 table="person",
                 field="year_of_birth",
             )
-        return birth.to_numpy(dtype="datetime64[ns]")
+        out: np.ndarray = birth.to_numpy(dtype="datetime64[ns]")
+        return out
 
     def _race(self, frame: pd.DataFrame) -> np.ndarray:
         race_id = frame["race_concept_id"].fillna(0).astype(np.int64).to_numpy()
@@ -487,7 +489,8 @@ class _Reader:
             f"SELECT condition_occurrence_id, person_id, condition_concept_id, "
             f"CAST(condition_start_date AS DATE) AS start, "
             f"{s.column(t, 'condition_end_date', 'stop', cast='DATE')}, "
-            f"{s.column(t, 'condition_source_concept_id')}, {s.column(t, 'condition_source_value')} "
+            f"{s.column(t, 'condition_source_concept_id')}, "
+            f"{s.column(t, 'condition_source_value')} "
             f"FROM {s.refs[t]} ORDER BY person_id, condition_start_date, condition_occurrence_id"
         )
         if frame.empty:
@@ -573,8 +576,10 @@ class _Reader:
         rows = s.con.execute(
             f"SELECT d.concept_code, a2.concept_code, a.min_levels_of_separation "
             f"FROM {s.refs['concept_ancestor']} a "
-            f"JOIN {concept} d ON d.concept_id = a.descendant_concept_id AND d.vocabulary_id = 'SNOMED' "
-            f"JOIN {concept} a2 ON a2.concept_id = a.ancestor_concept_id AND a2.vocabulary_id = 'SNOMED' "
+            f"JOIN {concept} d ON d.concept_id = a.descendant_concept_id "
+            f"AND d.vocabulary_id = 'SNOMED' "
+            f"JOIN {concept} a2 ON a2.concept_id = a.ancestor_concept_id "
+            f"AND a2.vocabulary_id = 'SNOMED' "
             f"WHERE a2.concept_code IN ({wanted}) AND d.concept_code IN ({found}) "
             f"AND a.min_levels_of_separation > 0 ORDER BY 1, 3"
         ).fetchall()
@@ -584,7 +589,7 @@ class _Reader:
         if not nearest:
             return codes
         out = codes.copy()
-        rolled = Counter()
+        rolled: Counter[tuple[str, str]] = Counter()
         for i in np.flatnonzero(snomed):
             target = nearest.get(str(codes[i]))
             if target is not None:
@@ -624,7 +629,7 @@ class _Reader:
         products = self._concepts(set(drug_ids.tolist()))
         routes = self._concepts(set(frame["route_concept_id"].fillna(0).astype(np.int64).tolist()))
         # per distinct drug concept: the (name, code) entries it gives, or why it gives none
-        table: list[tuple[str, str]] = []  # entries of all mapped concepts
+        table: list[tuple[str, str | None]] = []  # entries of all mapped concepts
         first: dict[int, int] = {}
         count: dict[int, int] = {}
         kind_of: dict[int, int] = {}  # 0 mapped, 1 read by source value, 2 ignored
@@ -681,7 +686,7 @@ class _Reader:
         codes = np.concatenate([entry_codes[entry], np.full(idx_source.size, None, dtype=object)])
         systems = np.concatenate(
             [
-                np.where(pd.isna(entry_codes[entry]), None, "rxnorm").astype(object),
+                np.where(pd.isna(entry_codes[entry]), _NONE, "rxnorm").astype(object),
                 np.full(idx_source.size, None, dtype=object),
             ]
         )
@@ -735,7 +740,8 @@ class _Reader:
                 f"FROM {s.refs['concept_ancestor']} a JOIN {s.refs['concept']} i "
                 f"ON i.concept_id = a.ancestor_concept_id AND i.concept_class_id = 'Ingredient' "
                 f"AND i.vocabulary_id IN ('RxNorm', 'RxNorm Extension') "
-                f"WHERE a.descendant_concept_id IN ({listed}) AND a.descendant_concept_id <> a.ancestor_concept_id "
+                f"WHERE a.descendant_concept_id IN ({listed}) "
+                f"AND a.descendant_concept_id <> a.ancestor_concept_id "
                 f"ORDER BY 1, 3"
             ).fetchall()
             for cid, code, name in rows:
@@ -856,7 +862,7 @@ class _Reader:
         source = frame["source_concept"].fillna(0).astype(np.int64).to_numpy()
         key = concept * (1 << 32) + np.where(concept == 0, source, 0)
         keyed = {a * (1 << 32) + (b if not a else 0): v for (a, b), v in analyte_of.items()}
-        code = _lookup(key, {k: v[0] for k, v in keyed.items()})
+        codes = _lookup(key, {k: v[0] for k, v in keyed.items()})
         analyte = _lookup(key, {k: v[1] for k, v in keyed.items()})
         coded_analytes = {a for a, e in vocab.analytes().items() if e.coded}
         is_coded = np.isin(analyte.astype(str), list(coded_analytes))
@@ -883,11 +889,11 @@ class _Reader:
                 "patient_id": frame["person_id"].astype(np.int64).astype(str).to_numpy(),
                 "id": (f"{table}/" + frame["row_id"].astype(np.int64).astype(str)).to_numpy(),
                 "analyte": np.full(len(frame), None, dtype=object),
-                "code": code,
+                "code": codes,
                 "system": np.full(len(frame), "http://loinc.org", dtype=object),
                 "value": np.where(is_coded, np.nan, value),
-                "unit": np.where(is_coded, None, units),
-                "coded": np.where(is_coded, coded, None),
+                "unit": np.where(is_coded, _NONE, units),
+                "coded": np.where(is_coded, coded, _NONE),
                 "date": date.to_numpy(),
                 "status": np.full(len(frame), "final", dtype=object),
             }

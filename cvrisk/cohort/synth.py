@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 #: The seed used when none is given: the default cohort never changes.
 DEFAULT_SEED = 20251231
 
-_DAY = np.timedelta64(1, "D")
-_NAT = np.datetime64("NaT", "D")
+_DAY: Any = np.timedelta64(1, "D")
+_NAT: Any = np.datetime64("NaT", "D")
 _MAX_COURSES = 40
 LOINC = "http://loinc.org"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -170,6 +170,12 @@ def _truncnorm(
     return np.clip(out, low_a, high_a)
 
 
+def _normal(rng: np.random.Generator, params: Any, size: int) -> np.ndarray:
+    """Normal draws with ``params`` = [mean, sd] from synth.toml."""
+    mean, sd = params
+    return rng.normal(float(mean), float(sd), size)
+
+
 def _days(count: Any) -> np.ndarray:
     return np.asarray(np.round(count), dtype=np.int64).astype("timedelta64[D]")
 
@@ -232,8 +238,8 @@ class _Generator:
         self.rng = np.random.default_rng(seed)
         self.p = parameters()
         window = self.p["window"]
-        self.start = np.datetime64(window["start"], "D")
-        self.end = np.datetime64(window["end"], "D")
+        self.start: Any = np.datetime64(window["start"], "D")
+        self.end: Any = np.datetime64(window["end"], "D")
         self.units = _Labels()
         self.analytes = _Labels()
         self.coded_values = _Labels()
@@ -342,16 +348,17 @@ class _Generator:
         v = p["values"]
         w, h = v["weight_kg"], v["height_cm"]
         self.base_weight = np.where(
-            self.male, rng.normal(*w["male"], n), rng.normal(*w["female"], n)
+            self.male, _normal(rng, w["male"], n), _normal(rng, w["female"], n)
         )
         self.height = np.clip(
-            np.where(self.male, rng.normal(*h["male"], n), rng.normal(*h["female"], n)), *h["clip"]
+            np.where(self.male, _normal(rng, h["male"], n), _normal(rng, h["female"], n)),
+            *h["clip"],
         )
         self.gain_factor = rng.lognormal(0.0, p["weight_gain"]["individual_sigma"], n)
-        self.tc_level = rng.normal(*v["total_cholesterol"]["mean"], n)
+        self.tc_level = _normal(rng, v["total_cholesterol"]["mean"], n)
         hdl = v["hdl_cholesterol"]
         self.hdl_level = np.where(
-            self.male, rng.normal(*hdl["male"], n), rng.normal(*hdl["female"], n)
+            self.male, _normal(rng, hdl["male"], n), _normal(rng, hdl["female"], n)
         )
         tg = v["triglycerides"]
         self.tg_level = rng.lognormal(np.log(tg["median"]), tg["sigma"], n)
@@ -423,7 +430,8 @@ class _Generator:
         n, rng, c = self.n, self.rng, self.p["courses"]
         first_mean = 18 * 30.4375 / -np.log(1.0 - c["discontinued_by_18_months"])
         history_start = self.start - _days(c["history_days"])
-        delay = _days(rng.uniform(*c["first_delay_days"], n))
+        low, high = c["first_delay_days"]
+        delay = _days(rng.uniform(float(low), float(high), n))
         start = np.maximum(self.onset + delay, history_start)
         start = np.maximum(start, self.birth + _days(3 * 365.25))  # never before age 3
         pid_parts, drug_parts, start_parts, stop_parts = [], [], [], []
@@ -644,7 +652,7 @@ class _Generator:
         return np.asarray((day - self.birth[pid]) / _DAY) / 365.25
 
     def _height_on(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
-        height = self.height[pid].copy()
+        height: np.ndarray = self.height[pid].copy()
         kids = np.flatnonzero(self.child[pid])
         ch = self.p["values"]["child_height_cm"]
         grown = ch["intercept"] + ch["per_year"] * self._age_on(pid[kids], day[kids])
@@ -675,8 +683,8 @@ class _Generator:
 
     def _blood_pressure(self, pid: np.ndarray, day: np.ndarray) -> list[_Part]:
         v, rng = self.p["values"], self.rng
-        sbp = np.clip(rng.normal(*v["sbp"], pid.size), 80, 220)
-        dbp = np.clip(np.minimum(rng.normal(*v["dbp"], pid.size), sbp - 20), 40, 130)
+        sbp = np.clip(_normal(rng, v["sbp"], pid.size), 80, 220)
+        dbp = np.clip(np.minimum(_normal(rng, v["dbp"], pid.size), sbp - 20), 40, 130)
         return [
             self._rows("sbp", pid, day, sbp, "mm[Hg]"),
             self._rows("dbp", pid, day, dbp, "mm[Hg]"),
@@ -692,8 +700,8 @@ class _Generator:
         fg = v["fasting_glucose"]
         glucose = np.where(
             diabetic,
-            rng.normal(*fg["with_diabetes"], pid.size),
-            rng.normal(*fg["without_diabetes"], pid.size),
+            _normal(rng, fg["with_diabetes"], pid.size),
+            _normal(rng, fg["without_diabetes"], pid.size),
         )
         glucose = np.clip(
             np.where(fasting, glucose, glucose + v["random_glucose_offset"]), *fg["clip"]
@@ -701,8 +709,8 @@ class _Generator:
         a = v["hba1c_mmol_mol"]
         a1c = np.where(
             diabetic,
-            rng.normal(*a["with_diabetes"], pid.size),
-            rng.normal(*a["without_diabetes"], pid.size),
+            _normal(rng, a["with_diabetes"], pid.size),
+            _normal(rng, a["without_diabetes"], pid.size),
         )
         a1c = np.clip(a1c, *a["clip"])
         fg_rows, rg_rows = ~is_a1c & fasting, ~is_a1c & ~fasting
@@ -761,7 +769,7 @@ class _Generator:
         return self._rows("prolactin", pid, day, value, "ng/mL")
 
     def _qtc(self, pid: np.ndarray, day: np.ndarray) -> _Part:
-        value = np.clip(self.rng.normal(*self.p["values"]["qtc_ms"], pid.size), 330, 560)
+        value = np.clip(_normal(self.rng, self.p["values"]["qtc_ms"], pid.size), 330, 560)
         return self._rows("qtc", pid, day, value, "ms")
 
     def _clozapine_fbc(self) -> list[_Part]:

@@ -76,10 +76,7 @@ class MeasureResult:
 
 
 def _frame(tables: Any, name: str) -> pd.DataFrame:
-    if isinstance(tables, Mapping):
-        frame = tables.get(name)
-    else:
-        frame = getattr(tables, name, None)
+    frame = tables.get(name) if isinstance(tables, Mapping) else getattr(tables, name, None)
     if frame is None:
         raise OptionError(
             f"the cohort tables have no {name!r} table: give the four cohort tables "
@@ -124,7 +121,7 @@ def _distinct_codes(
     for k in distinct:
         parts = []
         rest = int(k)
-        for _codes_, values in reversed(coded):
+        for _, values in reversed(coded):
             rest, digit = divmod(rest, len(values) + 1)
             parts.append(values[digit - 1] if digit else None)
         results.append(func(*reversed(parts)))
@@ -190,7 +187,7 @@ class _Cohort:
 
         pid = _index(frame["patient_id"], self.ids)
         row_code, flags = _distinct_codes(frame, ["drug", "code", "system"], _is_antipsychotic)
-        antipsychotic = np.array(flags + [False], dtype=bool)[
+        antipsychotic = np.array([*flags, False], dtype=bool)[
             np.where(row_code < 0, len(flags), row_code)
         ]
         start = pd.to_datetime(frame["start"], errors="coerce").to_numpy()
@@ -319,7 +316,7 @@ def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
             (~has, f"not in the population: no {_set_labels(spec['diagnoses'])} diagnosis")
         )
     if spec.get("with_diagnoses"):
-        has_with, with_code = cohort.diagnosis(spec["with_diagnoses"])
+        has_with, _ = cohort.diagnosis(spec["with_diagnoses"])
         steps.append(
             (
                 ~has_with,
@@ -332,7 +329,8 @@ def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
         steps.append(
             (
                 cohort.events < events,
-                f"not in the population: fewer than {events} antipsychotic {plural} starting in {year}",
+                f"not in the population: fewer than {events} antipsychotic {plural} "
+                f"starting in {year}",
             )
         )
     population = np.ones(n, dtype=bool)
@@ -346,7 +344,7 @@ def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
     if spec.get("exclude"):
         has_excl, excl_code = cohort.diagnosis(spec["exclude"])
         excluded = population & has_excl
-        exclusion_code = np.where(excluded, excl_code, None)
+        exclusion_code = np.where(excluded, excl_code, np.array(None, dtype=object))
     denominator = population & ~excluded
     strata = spec.get("strata") or []
     stratum = np.full(n, "total", dtype=object)

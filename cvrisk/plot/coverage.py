@@ -118,7 +118,7 @@ def coverage_over_time(
         raise OptionError("no coverage row to draw (check tests=)")
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for (test, label), group in frame.groupby(["test", "label"], sort=True):
+    for (_test, label), group in frame.groupby(["test", "label"], sort=True):
         group = group.sort_values("month")
         ax.plot(
             pd.to_datetime(group["month"]),

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from cvrisk.record import PatientRecord
     from cvrisk.rules.report import Report
 
+
+def date2num(value: Any) -> Any:
+    """matplotlib's day number of a date or list of dates (typed wrapper)."""
+    from matplotlib.dates import date2num as convert
+
+    return convert(value)  # type: ignore[no-untyped-call]
+
+
 #: Colours of the window bars by status.
 STATUS_COLOURS = {
     "overdue": "#c0392b",
@@ -40,7 +48,6 @@ def patient_timeline(
     Raises:
         OptionError: the report is not this record's (another patient id).
     """
-    from matplotlib.dates import date2num
     from matplotlib.figure import Figure
 
     if (

@@ -170,7 +170,7 @@ def test_resources_that_cannot_be_placed_are_issues(export, tmp_path):
 def test_errors_are_typed(tmp_path):
     with pytest.raises(BulkError, match="not a folder"):
         read_bulk(tmp_path / "missing")
-    with pytest.raises(BulkError, match="holds no .ndjson"):
+    with pytest.raises(BulkError, match=r"holds no \.ndjson"):
         read_bulk(tmp_path)
     (tmp_path / "manifest.json").write_text('{"output": [{"url": "Patient.ndjson"}]}')
     with pytest.raises(BulkError, match="not in the folder"):

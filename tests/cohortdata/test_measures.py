@@ -250,7 +250,7 @@ def test_summary_counts(known):
 
 def test_wilson_matches_published_values():
     # 95 % Wilson intervals: 0/10 -> [0, 0.2775], 5/10 -> [0.2366, 0.7634], 10/10 -> [0.7225, 1]
-    rate, low, high = wilson([0, 5, 10, 81], [10, 10, 10, 263])
+    _, low, high = wilson([0, 5, 10, 81], [10, 10, 10, 263])
     assert np.allclose(low[:3], [0.0, 0.2366, 0.7225], atol=5e-5)
     assert np.allclose(high[:3], [0.2775, 0.7634, 1.0], atol=5e-5)
     # 81/263 (Newcombe 1998, Stat Med 17:857, Table I): 0.2553 to 0.3662

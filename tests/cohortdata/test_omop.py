@@ -451,7 +451,7 @@ def test_results_units_and_maps_to():
 def test_errors_are_typed():
     with pytest.raises(OmopError, match="no person table"):
         read_omop({"measurement": pd.DataFrame({"x": [1]})})
-    with pytest.raises(OmopError, match="no .*concept table"):
+    with pytest.raises(OmopError, match=r"no .*concept table"):
         read_omop(_cdm(), vocabulary="database")
     with pytest.raises(OptionError):
         read_omop(_cdm(), vocabulary="athena")  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import cvrisk
-from cvrisk.cohort.synth import synthesize
 from cvrisk import vocab
+from cvrisk.cohort.synth import synthesize
 from cvrisk.errors import OptionError
 from cvrisk.plot import coverage_by_month, coverage_over_time, patient_timeline, risk_distribution
 from cvrisk.plot.coverage import month_ends
