@@ -98,8 +98,15 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 def _index(column: pd.Series, ids: pd.Index) -> np.ndarray:
     """Patient number of each row (-1: a patient not in the patients table)."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):  # no Python list of the ids
+        codes = np.asarray(column.cat.codes, dtype=np.int64)
+        categories = column.cat.categories.astype(str)
+        position = np.append(ids.get_indexer(categories), -1)
+        return position[np.where(codes < 0, len(categories), codes)]
     codes, values = _codes(column)
-    position = np.append(ids.get_indexer([str(v) for v in values]), -1)
+    position = np.append(ids.get_indexer(pd.Index(values, dtype=object).astype(str)), -1)
     return position[np.where(codes < 0, len(values), codes)]
 
 
@@ -110,13 +117,15 @@ def _distinct_codes(
     (code per row, value per code); missing values are passed as None. Columns are coded
     one by one (categoricals by their codes) and combined arithmetically: no row-level
     Python."""
+    import pandas as pd
+
     if frame.empty:
         return np.empty(0, dtype=np.int64), []
     coded = [_codes(frame[c]) for c in columns]
     key = np.zeros(len(frame), dtype=np.int64)
     for codes, values in coded:
         key = key * (len(values) + 1) + (codes + 1)
-    distinct, inverse = np.unique(key, return_inverse=True)
+    inverse, distinct = pd.factorize(key)  # hashing: no sort
     results = []
     for k in distinct:
         parts = []
@@ -147,9 +156,10 @@ class _Cohort:
         if not self.ids.is_unique:
             raise OptionError("the patients table lists a patient_id twice: give each patient once")
         self.n = len(self.ids)
+        self.patient_column = pd.Categorical.from_codes(np.arange(self.n), categories=self.ids)
         birth = pd.to_datetime(patients["birth_date"], errors="coerce")
         self.age = (year - birth.dt.year).to_numpy(dtype=float)  # NaN: no date of birth
-        self.sex = patients["sex"].astype(object).where(patients["sex"].notna(), None).to_numpy()
+        self.sex = patients["sex"].astype("category").to_numpy()
         self._conditions(_frame(tables, "conditions"))
         self._medications(_frame(tables, "medications"))
         self._observations(_frame(tables, "observations"))
@@ -286,8 +296,15 @@ def measure(tables: Any, year: int, *, measures: Iterable[str] = MEASURES) -> Me
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
     )
     for column in ("measure", "rate", "stratum", "reason", "sex"):
-        patients[column] = patients[column].astype("category")
+        if not isinstance(patients[column].dtype, pd.CategoricalDtype):  # concat of several
+            patients[column] = patients[column].astype("category")
     return MeasureResult(year=int(year), patients=patients)
+
+
+def _constant(value: str, n: int) -> Any:
+    import pandas as pd
+
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[value])
 
 
 def _set_labels(set_ids: Sequence[str]) -> str:
@@ -388,10 +405,12 @@ def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
         frames.append(
             pd.DataFrame(
                 {
-                    "patient_id": cohort.ids.to_numpy(),
-                    "measure": measure_id,
-                    "rate": rate,
-                    "stratum": stratum,
+                    "patient_id": cohort.patient_column,
+                    "measure": _constant(measure_id, n),
+                    "rate": _constant(rate, n),
+                    "stratum": pd.Categorical(
+                        stratum, categories=["total", *(s[0] for s in strata)]
+                    ),
                     "age": age,
                     "sex": cohort.sex,
                     "denominator": denominator,
