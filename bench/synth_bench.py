@@ -45,9 +45,8 @@ def main() -> None:
         for kind in args.formats.split(","):
             written = write_cohort(cohort, out, formats=kind)
             size = sum(p.stat().st_size for p in (out / kind).rglob("*") if p.is_file()) / 1e6
-            print(
-                f"write {kind}: {written.seconds[kind]:.1f} s, {size:,.0f} MB  (peak {peak_mb():,.0f} MB)"
-            )
+            seconds = written.seconds[kind]
+            print(f"write {kind}: {seconds:.1f} s, {size:,.0f} MB  (peak {peak_mb():,.0f} MB)")
 
 
 if __name__ == "__main__":
