@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,18 +96,30 @@ def write_fhir(cohort: SyntheticCohort, folder: str | Path) -> dict[str, Path]:
 
 
 def _text(series: Any) -> list[Any]:
-    """A column as Python values (None for missing)."""
-    values = series.astype(object)
-    return [None if v is None or v != v else v for v in values]  # v != v: NaN
+    """A column as Python values (None for missing), without a Python test per row."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        labels = np.array([*series.cat.categories, None], dtype=object)
+        codes = np.asarray(series.cat.codes)
+        return list(labels[np.where(codes < 0, labels.size - 1, codes)])
+    return list(series.to_numpy(dtype=object, na_value=None))
 
 
 def _dates(series: Any) -> list[str | None]:
     text = np.datetime_as_string(series.to_numpy().astype("datetime64[D]"), unit="D")
-    return [None if t == "NaT" else str(t) for t in text]
+    return list(np.where(text == "NaT", np.array(None, dtype=object), text).astype(object))
 
 
+@lru_cache(maxsize=65536)
 def _q(value: str) -> str:
+    """A JSON string literal (cached: codes, units, names and statuses repeat)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _id(value: str) -> str:
+    """A resource id as a JSON literal: the generator's ids are letters and digits only."""
+    return '"' + value + '"'
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
@@ -174,7 +186,7 @@ def _conditions(frame: pd.DataFrame) -> Iterator[list[str]]:
         ):
             onset_text = f',"onsetDateTime":"{onset}"' if onset else ""
             lines.append(
-                f'{{"resourceType":"Condition","id":{_q(rid)},{clinical},{verified},'
+                f'{{"resourceType":"Condition","id":{_id(rid)},{clinical},{verified},'
                 f'"code":{{"coding":[{{"system":{_q(system)},"code":{_q(code)}}}]}},'
                 f'"subject":{{"reference":"Patient/{pid}"}}{onset_text}}}'
             )
@@ -204,7 +216,7 @@ def _medications(frame: pd.DataFrame, window_end: dt.date) -> Iterator[list[str]
             bounds = f'{{"start":"{start}"' + (f',"end":"{stop}"}}' if stop else "}")
             route_text = f',"route":{{"text":{_q(route)}}}' if route else ""
             lines.append(
-                f'{{"resourceType":"MedicationRequest","id":{_q(rid)},"status":"{status}",'
+                f'{{"resourceType":"MedicationRequest","id":{_id(rid)},"status":"{status}",'
                 f'"intent":"order","medicationCodeableConcept":{{{coding}"text":{_q(drug)}}},'
                 f'"subject":{{"reference":"Patient/{pid}"}},"authoredOn":"{start}",'
                 f'"dosageInstruction":[{{"timing":{{"repeat":{{"boundsPeriod":{bounds}}}}}'
@@ -246,13 +258,14 @@ def _observations(frame: pd.DataFrame) -> Iterator[list[str]]:
                     f'"system":"http://unitsofmeasure.org","code":{_q(unit)}}}'
                 )
             lines.append(
-                f'{{"resourceType":"Observation","id":{_q(rid)},"status":"{status or "final"}",'
+                f'{{"resourceType":"Observation","id":{_id(rid)},"status":"{status or "final"}",'
                 f'"code":{{"coding":[{{"system":"http://loinc.org","code":"{code}"}}]}},'
                 f'"subject":{{"reference":"Patient/{pid}"}},"effectiveDateTime":"{day}",{result}}}'
             )
         yield lines
 
 
+@lru_cache(maxsize=1024)
 def _analyte_code(codes: tuple[str, ...], unit: str | None) -> str:
     """The LOINC code of an analyte written by id: the synthetic generator's choice for the
     unit's kind when it made one, else the analyte's preferred (first) code."""

@@ -63,6 +63,15 @@ def _by_codes(column: Any, per_category: np.ndarray, missing: int = 0) -> np.nda
     return values[np.where(codes < 0, per_category.size, codes)]
 
 
+def _nulls(n: int, kind: str) -> Any:
+    """An all-null column of ``n`` rows (Arrow-backed: no Python object per row)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    arrow = pa.nulls(n, pa.int64() if kind == "int64" else pa.string())
+    return pd.arrays.ArrowExtensionArray(arrow)
+
+
 def _person_ids(column: Any) -> np.ndarray:
     """Integer person ids: the position of each patient id among the cohort's patients."""
     return np.asarray(column.cat.codes, dtype=np.int64) + 1
@@ -132,15 +141,15 @@ def _person(cohort: SyntheticCohort) -> pd.DataFrame:
             "birth_datetime": born,
             "race_concept_id": race,
             "ethnicity_concept_id": np.zeros(len(p), dtype=np.int64),
-            "location_id": pd.array([None] * len(p), dtype="Int64"),
-            "provider_id": pd.array([None] * len(p), dtype="Int64"),
-            "care_site_id": pd.array([None] * len(p), dtype="Int64"),
+            "location_id": _nulls(len(p), "int64"),
+            "provider_id": _nulls(len(p), "int64"),
+            "care_site_id": _nulls(len(p), "int64"),
             "person_source_value": p["patient_id"].astype(str),
             "gender_source_value": p["sex"].astype(str),
             "gender_source_concept_id": np.zeros(len(p), dtype=np.int64),
             "race_source_value": source,
             "race_source_concept_id": np.zeros(len(p), dtype=np.int64),
-            "ethnicity_source_value": pd.array([None] * len(p), dtype="string"),
+            "ethnicity_source_value": _nulls(len(p), "string"),
             "ethnicity_source_concept_id": np.zeros(len(p), dtype=np.int64),
         }
     )
@@ -168,13 +177,13 @@ def _conditions(cohort: SyntheticCohort) -> pd.DataFrame:
             "condition_end_datetime": c["abatement"],
             "condition_type_concept_id": np.full(n, _EHR, dtype=np.int64),
             "condition_status_concept_id": np.zeros(n, dtype=np.int64),
-            "stop_reason": pd.array([None] * n, dtype="string"),
-            "provider_id": pd.array([None] * n, dtype="Int64"),
-            "visit_occurrence_id": pd.array([None] * n, dtype="Int64"),
-            "visit_detail_id": pd.array([None] * n, dtype="Int64"),
-            "condition_source_value": c["code"].astype(str),
+            "stop_reason": _nulls(n, "string"),
+            "provider_id": _nulls(n, "int64"),
+            "visit_occurrence_id": _nulls(n, "int64"),
+            "visit_detail_id": _nulls(n, "int64"),
+            "condition_source_value": c["code"],
             "condition_source_concept_id": np.zeros(n, dtype=np.int64),
-            "condition_status_source_value": pd.array([None] * n, dtype="string"),
+            "condition_status_source_value": _nulls(n, "string"),
         }
     )
 
@@ -206,24 +215,24 @@ def _drugs(cohort: SyntheticCohort) -> pd.DataFrame:
             "drug_exposure_end_datetime": np.where(np.isnat(stop), end, stop),
             "verbatim_end_date": m["stop"],
             "drug_type_concept_id": np.full(n, _EHR, dtype=np.int64),
-            "stop_reason": pd.array([None] * n, dtype="string"),
-            "refills": pd.array([None] * n, dtype="Int64"),
+            "stop_reason": _nulls(n, "string"),
+            "refills": _nulls(n, "int64"),
             "quantity": np.full(n, np.nan),
             "days_supply": (
                 (np.where(np.isnat(stop), end, stop) - m["start"].to_numpy())
                 / np.timedelta64(1, "D")
             ).astype(np.int64)
             + 1,
-            "sig": pd.array([None] * n, dtype="string"),
+            "sig": _nulls(n, "string"),
             "route_concept_id": np.zeros(n, dtype=np.int64),
-            "lot_number": pd.array([None] * n, dtype="string"),
-            "provider_id": pd.array([None] * n, dtype="Int64"),
-            "visit_occurrence_id": pd.array([None] * n, dtype="Int64"),
-            "visit_detail_id": pd.array([None] * n, dtype="Int64"),
-            "drug_source_value": m["drug"].astype(str),
+            "lot_number": _nulls(n, "string"),
+            "provider_id": _nulls(n, "int64"),
+            "visit_occurrence_id": _nulls(n, "int64"),
+            "visit_detail_id": _nulls(n, "int64"),
+            "drug_source_value": m["drug"],
             "drug_source_concept_id": np.zeros(n, dtype=np.int64),
-            "route_source_value": m["route"].astype(str),
-            "dose_unit_source_value": pd.array([None] * n, dtype="string"),
+            "route_source_value": m["route"],
+            "dose_unit_source_value": _nulls(n, "string"),
         }
     )
 
@@ -269,7 +278,7 @@ def _measurements(cohort: SyntheticCohort) -> pd.DataFrame:
             "measurement_concept_id": concept,
             "measurement_date": o["date"].dt.floor("D"),
             "measurement_datetime": o["date"],
-            "measurement_time": pd.array([None] * n, dtype="string"),
+            "measurement_time": _nulls(n, "string"),
             "measurement_type_concept_id": np.full(n, _EHR, dtype=np.int64),
             "operator_concept_id": np.zeros(n, dtype=np.int64),
             "value_as_number": o["value"].to_numpy(),
@@ -277,15 +286,15 @@ def _measurements(cohort: SyntheticCohort) -> pd.DataFrame:
             "unit_concept_id": unit,
             "range_low": np.full(n, np.nan),
             "range_high": np.full(n, np.nan),
-            "provider_id": pd.array([None] * n, dtype="Int64"),
-            "visit_occurrence_id": pd.array([None] * n, dtype="Int64"),
-            "visit_detail_id": pd.array([None] * n, dtype="Int64"),
-            "measurement_source_value": source.astype(str),
+            "provider_id": _nulls(n, "int64"),
+            "visit_occurrence_id": _nulls(n, "int64"),
+            "visit_detail_id": _nulls(n, "int64"),
+            "measurement_source_value": source.astype("category"),
             "measurement_source_concept_id": np.zeros(n, dtype=np.int64),
-            "unit_source_value": o["unit"].astype(str),
+            "unit_source_value": o["unit"],
             "unit_source_concept_id": np.zeros(n, dtype=np.int64),
-            "value_source_value": o["value"].astype(str),
-            "measurement_event_id": pd.array([None] * n, dtype="Int64"),
+            "value_source_value": _nulls(n, "string"),
+            "measurement_event_id": _nulls(n, "int64"),
             "meas_event_field_concept_id": np.zeros(n, dtype=np.int64),
         }
     )

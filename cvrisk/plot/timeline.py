@@ -114,23 +114,33 @@ def patient_timeline(
             linestyle="none",
         )
     drug_lane = alert_lane + 1
-    for med in record.medications:
+    courses = sorted(
+        (
+            m
+            for m in record.medications
+            if m.match is not None and m.match.category == "antipsychotic"
+        ),
+        key=lambda m: m.start,
+    )
+    previous: tuple[str | None, dt.date] | None = None
+    for med in courses:
         stop = min(med.stop or as_of, as_of)
         if stop < start or med.start > as_of:
-            continue
-        if med.match is None or med.match.category != "antipsychotic":
             continue
         left = date2num(max(med.start, start))
         ax.barh(
             drug_lane, date2num(stop) - left + 1, left=left, height=0.5, color="#8e44ad", alpha=0.6
         )
-        ax.annotate(
-            med.ingredient or "",
-            (left, drug_lane),
-            xytext=(2, 8),
-            textcoords="offset points",
-            fontsize=7,
-        )
+        # name each run of prescriptions once (a repeat prescription continues the course)
+        if previous is None or previous[0] != med.ingredient or (med.start - previous[1]).days > 1:
+            ax.annotate(
+                med.ingredient or "",
+                (left, drug_lane),
+                xytext=(2, 8),
+                textcoords="offset points",
+                fontsize=7,
+            )
+        previous = (med.ingredient, stop)
     ax.axvline(date2num(as_of), color="black", linewidth=1)
     ax.set_yticks(range(len(lanes) + 2), [*lanes, "alerts", "antipsychotics"])
     right = max([as_of + dt.timedelta(days=60), *(t.window.end for t in tests)])

@@ -237,3 +237,45 @@ def test_window_and_dates(cohort):
     meds = cohort.medications
     assert (meds["stop"].isna() | (meds["stop"] >= meds["start"])).all()
     assert np.all(meds["start"] <= end)
+
+
+def test_cli_writes_every_format(tmp_path):
+    from cvrisk.cli import main
+    from cvrisk.cohort.bulk import read_bulk
+    from cvrisk.cohort.omop import read_omop
+
+    out = tmp_path / "cohort"
+    import io
+
+    text = io.StringIO()
+    assert (
+        main(
+            ["synth", "--patients", "40", "--seed", "9", "-o", str(out), "--omop", "duckdb"],
+            out=text,
+        )
+        == 0
+    )
+    assert "synthetic cohort, seed 9" in text.getvalue()
+    native = pd.read_parquet(out / "native" / "patients.parquet")
+    assert len(native) == 40
+    assert len(read_omop(out / "omop" / "omop.duckdb").tables["patients"]) == 40
+    assert len(read_bulk(out / "fhir").tables["patients"]) == 40
+    assert (
+        main(
+            [
+                "synth",
+                "--patients",
+                "5",
+                "-o",
+                str(tmp_path / "csv"),
+                "--format",
+                "native",
+                "--tables",
+                "csv",
+            ],
+            out=io.StringIO(),
+        )
+        == 0
+    )
+    assert (tmp_path / "csv" / "native" / "observations.csv").is_file()
+    assert not (tmp_path / "csv" / "fhir").exists()
