@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from cvrisk.rules.report import Plan, Report
     from cvrisk.rules.schema import ProtocolInfo
-    from cvrisk.scores import FloatArray, ModelInfo
+    from cvrisk.scores import ModelInfo
 
 
 # score() and models() import the scores package (and numpy) on first call, so that
@@ -39,15 +39,19 @@ def score(
     *,
     errors: str = "raise",
     units: Mapping[str, str] | None = None,
+    reasons: bool = False,
     **options: Any,
-) -> FloatArray:
-    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1].
+) -> Any:
+    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1]: a
+    pandas Series on a DataFrame's index, a numpy array for mappings and lists of rows, a
+    lazy Dask Series for a Dask DataFrame; with ``reasons=True`` a DataFrame of ``risk`` and
+    ``problems``.
 
     See :func:`cvrisk.scores.score` for the arguments.
     """
     from cvrisk.scores import score as _score
 
-    return _score(model, data, errors=errors, units=units, **options)
+    return _score(model, data, errors=errors, units=units, reasons=reasons, **options)
 
 
 def models() -> dict[str, ModelInfo]:

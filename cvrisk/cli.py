@@ -7,15 +7,16 @@ one clear message on stderr and exit with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
+import re
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from cvrisk._version import __version__
-from cvrisk.errors import CvriskError
+from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
@@ -261,34 +262,129 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
     return out
 
 
-def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.scores import score
+def _option_value(text: str) -> Any:
+    """A --option value: a whole number (ASCII digits) as an int, anything else as text."""
+    return int(text) if re.fullmatch(r"[0-9]+", text) else text
 
-    rows = []
-    with open(args.file, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.DictReader(handle, delimiter=args.delimiter), start=2):
-            if None in row or None in row.values():
-                raise CvriskError(
-                    f"{args.file}, line {line}: the row does not have the header's "
-                    f"{len(row) - (None in row)} fields; is the file separated by another "
-                    f"character? Use --delimiter (now {args.delimiter!r})"
-                )
-            rows.append({k: _csv_value(v) for k, v in row.items()})
-    options: dict[str, Any] = {}
-    for key, value in _pairs(args.option, "--option").items():
-        options[key] = int(value) if value.isdigit() else value
-    risks = score(
-        args.model,
-        rows,
-        errors=args.errors,
-        units=_pairs(args.unit, "--unit") or None,
-        **options,
+
+def _progress(cohort: Any, stream: TextIO) -> Any:
+    """A tqdm progress bar on a terminal for a long run, or None (tqdm is optional)."""
+    if not stream.isatty() or cohort.total is None:
+        return None
+    long_run = cohort.total > (1 << 26) if cohort.unit == "B" else cohort.total > 500_000
+    if not long_run:
+        return None
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return None
+    return tqdm(
+        total=cohort.total,
+        unit=cohort.unit,
+        unit_scale=True,
+        file=stream,
+        desc="cvrisk score",
+        leave=False,
     )
-    writer = csv.writer(out)
-    writer.writerow(["row", f"{args.model}_risk"])
-    for index, risk in enumerate(risks):
-        writer.writerow([index, "" if risk != risk else f"{risk:.6f}"])
+
+
+def _summary(model: str, rows: int, invalid: int, columns: dict[str, list[Any]]) -> str:
+    """The stderr summary of the rows left unscored, by column with a first example."""
+    lines = [
+        f"cvrisk: {model}: {invalid} of {rows} row(s) not scored (risk left empty); "
+        "problems by column:"
+    ]
+    for column, (count, example) in columns.items():
+        lines.append(f"  {column}: {count} row(s), {example}")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
+    from cvrisk import scorefiles
+    from cvrisk.scores.registry import get_model
+
+    model = get_model(args.model)
+    kinds = dict(model.columns_read())
+    units = _pairs(args.unit, "--unit") or None
+    options = {k: _option_value(v) for k, v in _pairs(args.option, "--option").items()}
+    cohort = scorefiles.open_cohort(
+        args.file,
+        kinds,
+        id_column=args.id,
+        delimiter=args.delimiter,
+        decimal=args.decimal,
+    )
+    if not cohort.fast:
+        sys.stderr.write(f"cvrisk: note: {scorefiles.FAST_PATH_HINT}\n")
+    # the call's own mistakes (a missing column, an option, a unit), before reading rows
+    model.run({name: np.empty(0) for name in cohort.columns}, units=units, **options)
+    output = scorefiles.Output(
+        args.output,
+        None if args.output else out,
+        id_column=args.id,
+        risk_column=f"{args.model}_risk",
+        reasons=args.reasons,
+        delimiter=args.delimiter,
+        decimal=args.decimal,
+    )
+    bar = _progress(cohort, sys.stderr)
+    rows = invalid = 0
+    by_column: dict[str, list[Any]] = {}
+    unusual: dict[tuple[str, str, str], list[Any]] = {}
+    success = False
+    try:
+        for chunk in cohort:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ProbableUnitWarning)
+                run = model.run(
+                    chunk.columns, errors=args.errors, units=units, labels=chunk.labels(), **options
+                )
+            _collect_unit_warnings(caught, chunk, unusual)
+            problems = run.log.row_reasons() if args.reasons else None
+            output.write(chunk, run.risk, problems)
+            rows += chunk.rows
+            if run.log.invalid is not None:
+                invalid += int(run.log.invalid.sum())
+                for column, count, example in run.log.summary():
+                    entry = by_column.setdefault(column, [0, example])
+                    entry[0] += count
+            if bar is not None:
+                bar.update(cohort.position() - bar.n if cohort.unit == "B" else chunk.rows)
+        success = True
+    finally:
+        if bar is not None:
+            bar.close()
+        output.close(success)
+    for (column, unit, probable), (count, examples) in unusual.items():
+        shown = ", ".join(repr(e) if isinstance(e, str) else str(e) for e in examples)
+        sys.stderr.write(
+            f"cvrisk: warning: {args.model}: {column} in {unit} is unusual in {count} row(s) "
+            f"(e.g. rows {shown}) but typical in {probable}: probably sent in {probable}; the "
+            f"values were used as given. If so, declare it: --unit {column}={probable}\n"
+        )
+    if invalid:
+        sys.stderr.write(_summary(args.model, rows, invalid, by_column))
     return 0
+
+
+def _collect_unit_warnings(
+    caught: list[warnings.WarningMessage], chunk: Any, unusual: dict[tuple[str, str, str], Any]
+) -> None:
+    """Gather the chunk's ProbableUnitWarning s by column and unit, rows named by label;
+    other warnings are passed on."""
+    labels = chunk.labels()
+    for record in caught:
+        message = record.message
+        if not isinstance(message, ProbableUnitWarning):
+            warnings.warn_explicit(message, record.category, record.filename, record.lineno)
+            continue
+        key = (message.column, message.unit, message.probable_unit)
+        entry = unusual.setdefault(key, [0, []])
+        entry[0] += len(message.rows)
+        room = 5 - len(entry[1])
+        entry[1].extend(labels[row] for row in message.rows[: max(room, 0)])
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
@@ -415,9 +511,22 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--lang", choices=("en", "fr"), default="en", help="title language")
     pr.set_defaults(handler=_cmd_protocols)
 
-    so = sub.add_parser("score", help="score a cohort CSV with a risk model")
+    so = sub.add_parser(
+        "score",
+        help="score a cohort file (CSV or Parquet) with a risk model",
+        description="Score every row of a CSV or Parquet file (cvrisk's canonical column "
+        "names, docs/scores/columns.md) and write one risk per row: CSV to standard output or "
+        "to -o FILE (Parquet when FILE ends in .parquet). Files are read and written in "
+        "chunks, so a file larger than memory is scored with bounded memory. Invalid rows: "
+        "--errors raise (default) stops at the first chunk holding one; --errors coerce leaves "
+        "their risk empty and summarises the reasons on standard error.",
+    )
     so.add_argument("model", help="model id (pce, qrisk3, score2, ...)")
-    so.add_argument("file", help="CSV with cvrisk's canonical column names")
+    so.add_argument("file", help="CSV or Parquet (.parquet, .pq) with canonical column names")
+    so.add_argument(
+        "-o", "--output", help="output file: .parquet for Parquet, else CSV (default: stdout)"
+    )
+    so.add_argument("--id", help="column passed through to the output and naming rows in errors")
     so.add_argument("--unit", action="append", default=[], help="COLUMN=UNIT (repeatable)")
     so.add_argument("--option", action="append", default=[], help="NAME=VALUE (repeatable)")
     so.add_argument(
@@ -426,7 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="raise",
         help="raise: stop at invalid rows; coerce: leave their risk empty",
     )
-    so.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    so.add_argument(
+        "--reasons", action="store_true", help="add a 'problems' column: why a row was not scored"
+    )
+    so.add_argument("--delimiter", default=",", help="CSV field separator, one character (',')")
+    so.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        help="decimal mark of numbers in the CSV, '.' or ',' (French files; output too)",
+    )
     so.set_defaults(handler=_cmd_score)
 
     sy = sub.add_parser(
@@ -456,6 +574,10 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))
     sh.set_defaults(handler=_cmd_schema)
+
+    from cvrisk.service.command import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -470,8 +592,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (CvriskError, OSError) as exc:
         message = str(exc)
         if args.command == "score":  # the library's advice, in command-line words
-            message = message.replace("units={...}", "--unit COLUMN=UNIT").replace(
-                "errors='coerce'", "--errors coerce"
+            message = (
+                message.replace("units={...}", "--unit COLUMN=UNIT")
+                .replace("units=...", "--unit COLUMN=UNIT")
+                .replace("errors='coerce'", "--errors coerce")
             )
         sys.stderr.write(f"cvrisk: error: {message}\n")
         return 2

@@ -39,12 +39,11 @@ WITH_TYPICAL = sorted(a for a in vocab.analytes() if (r := ranges(a)) and r.typi
         ("total_cholesterol", 2.4, "mmol/L", "g/L", 6.21),
         ("hdl_cholesterol", 0.45, "mmol/L", "g/L", 1.16),  # raised a false low-HDL alert
         ("triglycerides", 90, "mmol/L", "mg/dL", 1.02),
-        ("weight", 300, "kg", "[lb_av]", 136.1),
+        ("weight", 400, "kg", "[lb_av]", 181.4),  # above Chan & Raffa's 340 kg limit
         ("height", 68, "cm", "[in_i]", 172.7),  # gave a BMI of 173
         ("waist", 36, "cm", "[in_i]", 91.4),
-        ("neutrophils", 4.5, "/uL", "10*9/L", 4.5),  # a false red clozapine alert
         ("neutrophils", 60, "10*9/L", "/uL", 0.06),
-        ("wbc", 6.2, "/uL", "10*9/L", 6.2),
+        ("wbc", 150, "10*9/L", "/uL", 0.15),
     ],
 )
 def test_unusual_in_its_unit_typical_in_another(
@@ -72,11 +71,17 @@ def test_unusual_in_its_unit_typical_in_another(
         ("total_cholesterol", 2.4, "g/L"),
         ("hdl_cholesterol", 0.9, "mmol/L"),  # overlap 0.5-1.35 with g/L: not flagged
         ("triglycerides", 1.5, "g/L"),
-        ("weight", 150, "kg"),  # overlap 66-250 kg/lb
+        ("weight", 150, "kg"),  # overlap 50-340 kg/lb
+        ("weight", 300, "kg"),  # extreme but real (Chan & Raffa keep weights up to 340 kg)
         ("weight", 154, "[lb_av]"),
         ("height", 175, "cm"),
         ("neutrophils", 0, "/uL"),  # a count of zero is zero in any unit
-        ("neutrophils", 20, "/uL"),  # overlap 10-50: typical as /uL and as 10^9/L
+        ("neutrophils", 20, "/uL"),  # overlap 0-50: typical as /uL and as 10^9/L
+        # a real agranulocytosis reported in cells/uL (WBC 400/uL x 1 %) is never discarded
+        # as a unit error; a 10^9/L count sent as /uL is then a false alarm, never a missed one
+        ("neutrophils", 4, "/uL"),
+        ("neutrophils", 4.5, "/uL"),
+        ("wbc", 6.2, "/uL"),
         ("neutrophils", 1500, "/uL"),
         ("neutrophils", 1.5, "10*9/L"),
     ],
@@ -91,8 +96,8 @@ def test_anthropometric_ranges_are_for_adults_only() -> None:
     assert check("height", 68, "cm", age=1).usable  # a one-year-old
     assert check("height", 68, "cm", age=None).usable  # age unknown: no unusual tier
     assert not check("height", 68, "cm", age=18).usable
-    assert not check("weight", 300, "kg", age=30).usable
-    assert check("weight", 300, "kg", age=12).usable
+    assert not check("weight", 400, "kg", age=30).usable
+    assert check("weight", 400, "kg", age=12).usable
 
 
 @pytest.mark.parametrize(

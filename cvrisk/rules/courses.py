@@ -75,9 +75,7 @@ def courses_of(
             text = phrase(
                 "issue.future_prescription", lang, code=shown, start=med.start, as_of=as_of
             )
-            issues.append(
-                DataIssue(kind="excluded", message=text, field=field, resource=med.id)
-            )
+            issues.append(DataIssue(kind="excluded", message=text, field=field, resource=med.id))
             continue
         formulation = med.formulation_id
         courses.append(Prescription(match.ingredient, med.start, med.stop, formulation))
@@ -142,6 +140,14 @@ def _formulation_protocols(ingredient: str) -> list[Protocol]:
     ]
 
 
+def _says_injected(text: str) -> bool:
+    """True when route or product text (folded) names an injection."""
+    folded = fold(text)
+    return bool(_INJECTION_WORDS & set(folded.split())) or any(
+        part in folded for part in _INJECTION_PARTS
+    )
+
+
 def _formulation_unknown(
     med: Medication, match: DrugMatch, field: str, lang: str
 ) -> list[DataIssue]:
@@ -149,11 +155,9 @@ def _formulation_unknown(
     does not say which formulation it is."""
     assert match.ingredient is not None
     protocols = _formulation_protocols(match.ingredient)
-    route = fold(med.route or "")
-    injected = bool(_INJECTION_WORDS & set(route.split())) or any(
-        part in route for part in _INJECTION_PARTS
-    )
-    if not protocols or not injected:
+    # the route, or the product text itself ("olanzapine 405 mg injection"), says injected
+    said = next((t for t in (med.route, med.drug) if t and _says_injected(t)), None)
+    if not protocols or said is None:
         return []
     ids = sorted({f for p in protocols for f in p.applies_to.formulations or ()})
     labels = [_formulation_label(f, lang) for f in ids]
@@ -161,15 +165,13 @@ def _formulation_unknown(
         "issue.formulation_unknown",
         lang,
         drug=drug_label(match.ingredient, lang),
-        route=med.route,
+        route=said,
         formulations=" or ".join(labels),
         protocols=", ".join(sorted(p.id for p in protocols)),
         example=ids[0],
     )
     return [
-        DataIssue(
-            kind="missing", severity="warning", message=text, field=field, resource=med.id
-        )
+        DataIssue(kind="missing", severity="warning", message=text, field=field, resource=med.id)
     ]
 
 

@@ -429,9 +429,7 @@ def collect_facts(
     ``anchors``: the episode anchor of each applicable protocol; ``drugs``: the active
     antipsychotics; ``drug_starts``: the start of each one's current course.
     """
-    facts = FactSet(
-        patient_fields(record, as_of, drugs, needs.conditions), drug_starts=drug_starts
-    )
+    facts = FactSet(patient_fields(record, as_of, drugs, needs.conditions), drug_starts=drug_starts)
     issues: list[DataIssue] = []
     add_latest(facts, results, needs.latest)
     for protocol_id, analyte in sorted(needs.baseline):

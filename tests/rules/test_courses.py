@@ -149,6 +149,23 @@ def test_injected_olanzapine_without_formulation_is_a_warning() -> None:
     assert not _issues(oral, "missing")
 
 
+def test_a_product_text_naming_an_injection_is_a_warning_too() -> None:
+    # no route, no code, no "pamoate": only the text says it is injected (audit finding)
+    report = evaluate(
+        _record({"drug": "olanzapine 405 mg injection", "start": "2025-01-01"}),
+        as_of=AS_OF,
+        scores=[],
+    )
+    (issue,) = _issues(report, "missing")
+    assert issue.severity == "warning" and "olanzapine-pamoate" in issue.message
+    tablets = evaluate(
+        _record({"drug": "olanzapine 10 mg tablets", "start": "2025-01-01"}),
+        as_of=AS_OF,
+        scores=[],
+    )
+    assert not _issues(tablets, "missing")
+
+
 def test_pamoate_protocol_not_selected_is_said() -> None:
     report = evaluate(
         _record({"drug": "Zypadhera", "start": "2025-01-01"}),

@@ -61,19 +61,31 @@ def test_hdl_in_g_per_litre_sent_as_mmol_gives_no_false_low_hdl_alert() -> None:
     assert "g/L" in issue.message
 
 
-def test_neutrophils_in_10e9_per_litre_sent_as_per_microlitre_are_no_red_alert() -> None:
+def test_a_real_agranulocytosis_in_cells_per_microlitre_raises_the_alerts() -> None:
+    # ANC calculated as WBC x neutrophil % (400/uL x 1 % = 4/uL): a real count, never a
+    # unit error to be left out (it was, with a message saying it was probably 4 x10^9/L)
+    record = _record(
+        _obs("neutrophils", 4, "/uL", "2025-05-30"),
+        _obs("wbc", 400, "/uL", "2025-05-30"),
+        drug="clozapine",
+    )
+    uk = evaluate(record, as_of=AS_OF, protocols=["clozapine-uk"], scores=[])
+    assert "fbc-red-neutrophils" in {a.rule for a in uk.alerts if a.severity == "critical"}
+    assert not _implausible(uk)
+    fda = evaluate(record, as_of=AS_OF, protocols=["clozapine-fda"], scores=[])
+    assert [a for a in fda.alerts if a.rule.startswith("anc-")]
+
+
+def test_neutrophils_in_10e9_per_litre_sent_as_per_microlitre_are_a_false_alarm() -> None:
+    # 4.5 '/uL' cannot be told from a real count of 4.5/uL: read as given (a false red alert
+    # that a clinician resolves), never discarded
     record = _record(
         _obs("neutrophils", 4.5, "/uL", "2025-05-30"),
         _obs("wbc", 7.0, "10*9/L", "2025-05-30"),
         drug="clozapine",
     )
     report = evaluate(record, as_of=AS_OF, protocols=["clozapine-uk"], scores=[])
-    assert not [a for a in report.alerts if a.severity == "critical"]
-    (issue,) = _implausible(report)
-    assert "x10^9/L" in issue.message
-    # the test was done: it is not reported as missing or overdue because of the unit
-    fda = evaluate(record, as_of=AS_OF, protocols=["clozapine-fda"], scores=[])
-    assert not [a for a in fda.alerts if a.rule.startswith("anc-")]
+    assert "fbc-red-neutrophils" in {a.rule for a in report.alerts}
 
 
 def test_height_in_inches_sent_as_cm_gives_no_bmi_alert() -> None:
