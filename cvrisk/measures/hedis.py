@@ -159,7 +159,9 @@ class _Cohort:
         self.patient_column = pd.Categorical.from_codes(np.arange(self.n), categories=self.ids)
         birth = pd.to_datetime(patients["birth_date"], errors="coerce")
         self.age = (year - birth.dt.year).to_numpy(dtype=float)  # NaN: no date of birth
-        self.sex = patients["sex"].astype("category").to_numpy()
+        sex = patients["sex"].astype("category")
+        self.sex_codes = np.asarray(sex.cat.codes, dtype=np.int64)
+        self.sex_labels = [str(c) for c in sex.cat.categories]
         self._conditions(_frame(tables, "conditions"))
         self._medications(_frame(tables, "medications"))
         self._observations(_frame(tables, "observations"))
@@ -227,15 +229,19 @@ class _Cohort:
         if test_id not in self._test_cache:
             analytes = definitions()["tests"][test_id]["analytes"]
             pid, analyte, day = self._results
-            wanted = [list(self._analyte_names).index(a) for a in analytes]
-            rows = np.flatnonzero(np.isin(analyte, wanted))
-            order = rows[np.lexsort((day[rows].astype(np.int64), pid[rows]))]
+            wanted = np.zeros(len(self._analyte_names), dtype=bool)
+            wanted[[list(self._analyte_names).index(a) for a in analytes]] = True
+            rows = np.flatnonzero(wanted[analyte])  # a lookup per row, no search
+            days = day[rows].astype("datetime64[D]").astype(np.int64)  # < 2**20 until 4840
+            key = (pid[rows].astype(np.int64) << 20) | (days - days.min() if days.size else days)
+            order = rows[np.argsort(key, kind="stable")]  # nearly sorted input: fast
+            first = order[np.r_[True, pid[order][1:] != pid[order][:-1]]] if order.size else order
             done = np.zeros(self.n, dtype=bool)
-            done[pid[order]] = True
+            done[pid[first]] = True
             first_analyte = np.full(self.n, None, dtype=object)
             first_day = np.full(self.n, np.datetime64("NaT"), dtype="datetime64[ns]")
-            first_analyte[pid[order][::-1]] = self._analyte_names[analyte[order][::-1]]
-            first_day[pid[order][::-1]] = day[order][::-1]
+            first_analyte[pid[first]] = self._analyte_names[analyte[first]]
+            first_day[pid[first]] = day[first]
             self._test_cache[test_id] = (done, first_analyte, first_day)
         return self._test_cache[test_id]
 
@@ -291,20 +297,67 @@ def measure(tables: Any, year: int, *, measures: Iterable[str] = MEASURES) -> Me
     import pandas as pd
 
     cohort = _Cohort(tables, int(year))
-    parts = [frame for m in wanted for frame in _evaluate(cohort, m)]
-    patients = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
-    )
-    for column in ("measure", "rate", "stratum", "reason", "sex"):
-        if not isinstance(patients[column].dtype, pd.CategoricalDtype):  # concat of several
-            patients[column] = patients[column].astype("category")
-    return MeasureResult(year=int(year), patients=patients)
+    parts = [part for m in wanted for part in _evaluate(cohort, m)]
+    if not parts:
+        return MeasureResult(year=int(year), patients=pd.DataFrame(columns=RESULT_COLUMNS))
+    return MeasureResult(year=int(year), patients=_assemble(cohort, parts))
 
 
-def _constant(value: str, n: int) -> Any:
+@dataclass
+class _Part:
+    """One measure rate's per-patient arrays (``reason``: codes into ``texts``)."""
+
+    measure: str
+    rate: str
+    stratum: np.ndarray
+    denominator: np.ndarray
+    excluded: np.ndarray
+    numerator: np.ndarray
+    reason: np.ndarray
+    texts: list[str]
+    evidence: np.ndarray
+
+
+def _assemble(cohort: _Cohort, parts: list[_Part]) -> pd.DataFrame:
+    """One table for every rate, categorical columns sharing their categories (no
+    per-row text: codes are remapped once per part)."""
     import pandas as pd
 
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[value])
+    def shared(labels: list[str]) -> list[str]:
+        return list(dict.fromkeys(labels))
+
+    measures = shared([p.measure for p in parts])
+    rates = shared([p.rate for p in parts])
+    strata = shared(["total", *(str(s) for p in parts for s in pd.unique(p.stratum))])
+    texts = shared([t for p in parts for t in p.texts])
+    n = cohort.n
+    reason = np.concatenate([np.array([texts.index(t) for t in p.texts])[p.reason] for p in parts])
+    stratum_code = np.concatenate(
+        [pd.Index(strata).get_indexer(pd.Index(p.stratum, dtype=object)) for p in parts]
+    )
+    return pd.DataFrame(
+        {
+            "patient_id": pd.Categorical.from_codes(
+                np.tile(np.arange(n), len(parts)), categories=cohort.ids
+            ),
+            "measure": pd.Categorical.from_codes(
+                np.repeat([measures.index(p.measure) for p in parts], n), categories=measures
+            ),
+            "rate": pd.Categorical.from_codes(
+                np.repeat([rates.index(p.rate) for p in parts], n), categories=rates
+            ),
+            "stratum": pd.Categorical.from_codes(stratum_code, categories=strata),
+            "age": np.tile(cohort.age, len(parts)),
+            "sex": pd.Categorical.from_codes(
+                np.tile(cohort.sex_codes, len(parts)), categories=cohort.sex_labels
+            ),
+            "denominator": np.concatenate([p.denominator for p in parts]),
+            "excluded": np.concatenate([p.excluded for p in parts]),
+            "numerator": np.concatenate([p.numerator for p in parts]),
+            "reason": pd.Categorical.from_codes(reason, categories=texts),
+            "evidence": np.concatenate([p.evidence for p in parts]),
+        }
+    )
 
 
 def _set_labels(set_ids: Sequence[str]) -> str:
@@ -312,8 +365,7 @@ def _set_labels(set_ids: Sequence[str]) -> str:
     return " or ".join(labels)
 
 
-def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
-    import pandas as pd
+def _evaluate(cohort: _Cohort, measure_id: str) -> list[_Part]:
 
     spec = definitions()["measures"][measure_id]
     year = cohort.year
@@ -403,22 +455,16 @@ def _evaluate(cohort: _Cohort, measure_id: str) -> list[pd.DataFrame]:
             denominator, numerator, excluded, done, dx_code, exclusion_code, population
         )
         frames.append(
-            pd.DataFrame(
-                {
-                    "patient_id": cohort.patient_column,
-                    "measure": _constant(measure_id, n),
-                    "rate": _constant(rate, n),
-                    "stratum": pd.Categorical(
-                        stratum, categories=["total", *(s[0] for s in strata)]
-                    ),
-                    "age": age,
-                    "sex": cohort.sex,
-                    "denominator": denominator,
-                    "excluded": excluded,
-                    "numerator": numerator,
-                    "reason": pd.Categorical.from_codes(code, categories=texts),
-                    "evidence": evidence,
-                }
+            _Part(
+                measure=measure_id,
+                rate=rate,
+                stratum=stratum,
+                denominator=denominator,
+                excluded=excluded,
+                numerator=numerator,
+                reason=code,
+                texts=texts,
+                evidence=evidence,
             )
         )
     return frames
@@ -435,19 +481,15 @@ def _evidence(
 ) -> np.ndarray:
     """What the reason rests on: the first result of each test (numerator), the exclusion's
     code, or the diagnosis code of a denominator patient missing a test."""
-    import pandas as pd
-
     out = np.full(denominator.size, None, dtype=object)
     rows = np.flatnonzero(numerator)
     if rows.size:
-        parts = []
+        joined: Any = None
         for _, analyte, day in done:
-            day_text = pd.Series(day[rows]).dt.strftime("%Y-%m-%d")
-            parts.append(pd.Series(analyte[rows], dtype=object) + " " + day_text)
-        joined = parts[0]
-        for extra in parts[1:]:
-            joined = joined + "; " + extra
-        out[rows] = joined.to_numpy(dtype=object)
+            day_text = np.datetime_as_string(day[rows].astype("datetime64[D]"), unit="D")
+            part = np.char.add(np.char.add(analyte[rows].astype(str), " "), day_text)
+            joined = part if joined is None else np.char.add(np.char.add(joined, "; "), part)
+        out[rows] = joined.astype(object)
     out[excluded] = exclusion_code[excluded]
     gap = denominator & ~numerator
     out[gap] = dx_code[gap]
