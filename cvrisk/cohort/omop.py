@@ -126,6 +126,7 @@ class _Source:
             return cls(source, _duckdb_refs(source, schema), owned=False)
         if isinstance(source, Mapping):
             con = duckdb.connect()
+            con.execute("SET enable_progress_bar = false")
             refs = {}
             for name, frame in source.items():
                 view = f"omop_{str(name).lower()}"
@@ -139,6 +140,7 @@ class _Source:
             if path.is_file() and path.suffix.lower() in (".duckdb", ".db"):
                 try:
                     con = duckdb.connect(str(path), read_only=True)
+                    con.execute("SET enable_progress_bar = false")
                 except duckdb.Error as exc:
                     raise OmopError(
                         f"cannot open the DuckDB database {str(path)!r}: {exc}"
@@ -161,6 +163,7 @@ class _Source:
         import duckdb
 
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         refs: dict[str, str] = {}
         for path in sorted(folder.iterdir()):
             name = path.name.lower()
@@ -183,6 +186,7 @@ class _Source:
         import pandas as pd
 
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         refs: dict[str, str] = {}
         prefix = f"{schema}." if schema else ""
         for table in (*_TABLES, *_VOCABULARY_TABLES):
@@ -414,7 +418,7 @@ class _Reader:
         race = self._race(frame)
         return pd.DataFrame(
             {
-                "patient_id": frame["person_id"].astype(np.int64).astype(str).to_numpy(),
+                "patient_id": _texts("", frame["person_id"]),
                 "birth_date": birth,
                 "sex": sex,
                 "ethnicity": np.full(n, None, dtype=object),
@@ -541,11 +545,8 @@ class _Reader:
         keep = ~unread
         out = pd.DataFrame(
             {
-                "patient_id": frame["person_id"].astype(np.int64).astype(str).to_numpy()[keep],
-                "id": (
-                    "condition_occurrence/"
-                    + frame["condition_occurrence_id"].astype(np.int64).astype(str)
-                ).to_numpy()[keep],
+                "patient_id": _texts("", frame["person_id"][keep]),
+                "id": _texts("condition_occurrence/", frame["condition_occurrence_id"][keep]),
                 "code": codes[keep],
                 "system": systems[keep],
                 "onset": pd.to_datetime(frame["start"]).to_numpy()[keep],
@@ -697,11 +698,11 @@ class _Reader:
         route = _lookup(route_ids, route_names)
         route_text = frame["route_source_value"].to_numpy()[idx]
         route = np.where(pd.isna(route), np.where(pd.isna(route_text), None, route_text), route)
-        ids = ("drug_exposure/" + frame["drug_exposure_id"].astype(np.int64).astype(str)).to_numpy()
+        ids = frame["drug_exposure_id"].to_numpy()
         return pd.DataFrame(
             {
-                "patient_id": frame["person_id"].astype(np.int64).astype(str).to_numpy()[idx],
-                "id": ids[idx],
+                "patient_id": _texts("", frame["person_id"].to_numpy()[idx]),
+                "id": _texts("drug_exposure/", ids[idx]),
                 "drug": names,
                 "code": codes,
                 "system": systems,
@@ -791,7 +792,11 @@ class _Reader:
         if not parts:
             return empty_table("observations")
         out = pd.concat(parts, ignore_index=True)
-        return out.sort_values(["patient_id", "date"], kind="stable", ignore_index=True)
+        # by patient (as the other tables) and date: integer keys, one stable sort
+        person = out["patient_id"].astype("int64").to_numpy()
+        day = out["date"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        order = np.lexsort((day, person))
+        return out.take(order).reset_index(drop=True)
 
     def _results(self, table: str) -> pd.DataFrame | None:
         import pandas as pd
@@ -884,18 +889,19 @@ class _Reader:
         moment = pd.to_datetime(frame["moment"])
         day = pd.to_datetime(frame["day"])
         date = day.where(moment.isna() | (moment == moment.dt.floor("D")), moment)
+        n = len(frame)
         return pd.DataFrame(
             {
-                "patient_id": frame["person_id"].astype(np.int64).astype(str).to_numpy(),
-                "id": (f"{table}/" + frame["row_id"].astype(np.int64).astype(str)).to_numpy(),
-                "analyte": np.full(len(frame), None, dtype=object),
-                "code": codes,
-                "system": np.full(len(frame), "http://loinc.org", dtype=object),
+                "patient_id": _texts("", frame["person_id"]),
+                "id": _texts(f"{table}/", frame["row_id"]),
+                "analyte": _categorical(np.full(n, None, dtype=object)),
+                "code": _categorical(codes),
+                "system": _categorical(np.full(n, "http://loinc.org", dtype=object)),
                 "value": np.where(is_coded, np.nan, value),
-                "unit": np.where(is_coded, _NONE, units),
-                "coded": np.where(is_coded, coded, _NONE),
+                "unit": _categorical(np.where(is_coded, _NONE, units)),
+                "coded": _categorical(np.where(is_coded, coded, _NONE)),
                 "date": date.to_numpy(),
-                "status": np.full(len(frame), "final", dtype=object),
+                "status": _categorical(np.full(n, "final", dtype=object)),
             }
         )
 
@@ -965,17 +971,39 @@ class _Reader:
         return out
 
 
+def _texts(prefix: str, numbers: Any) -> Any:
+    """``prefix<number>`` for integer row ids, as an Arrow string array (no Python loop)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string())
+    joined = pc.binary_join_element_wise(pa.scalar(prefix), digits, pa.scalar(""))
+    return pd.arrays.ArrowStringArray(joined)
+
+
 def _lookup(keys: Any, mapping: Mapping[Any, Any], default: Any = None) -> np.ndarray:
-    """``mapping`` applied to every key, computed once per distinct key (vectorised)."""
+    """``mapping`` applied to every key, computed once per distinct key (hashing)."""
+    import pandas as pd
+
     keys = np.asarray(keys)
     if keys.size == 0:
         return np.empty(0, dtype=object)
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    inverse, distinct = pd.factorize(keys)
     values = np.array(
         [mapping.get(k.item() if hasattr(k, "item") else k, default) for k in distinct] + [None],
         dtype=object,
     )[:-1]
-    return values[inverse]
+    out: np.ndarray = values[np.asarray(inverse)]
+    return out
+
+
+def _categorical(values: np.ndarray) -> Any:
+    """Low-cardinality text as a pandas categorical (None: missing), by hashing once."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
 
 
 def _smoking_answers() -> dict[str, str]:
