@@ -78,15 +78,8 @@ def _person_ids(column: Any) -> np.ndarray:
 
 
 def omop_tables(cohort: SyntheticCohort) -> dict[str, pd.DataFrame]:
-    """The cohort as OMOP CDM v5.4 tables (see the module docstring)."""
-    return {
-        "person": _person(cohort),
-        "condition_occurrence": _conditions(cohort),
-        "drug_exposure": _drugs(cohort),
-        "measurement": _measurements(cohort),
-        "concept": _concept_table(),
-        "cdm_source": _cdm_source(cohort),
-    }
+    """The cohort as OMOP CDM v5.4 tables, in memory (see the module docstring)."""
+    return {name: build(cohort) for name, build in _BUILDERS.items()}
 
 
 def write_omop(
@@ -98,27 +91,79 @@ def write_omop(
         raise OptionError(f"format={format!r}: use 'parquet', 'csv' or 'duckdb'")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    tables = omop_tables(cohort)
-    if format == "duckdb":
-        import duckdb
+    sink = _Sink(out, format)
+    try:
+        for name, build in _BUILDERS.items():
+            if name == "measurement":  # the large table, in slices: memory stays bounded
+                first_id = 1
+                for begin in range(0, len(cohort.observations), MEASUREMENT_SLICE):
+                    rows = cohort.observations.iloc[begin : begin + MEASUREMENT_SLICE]
+                    frame = _measurements(cohort, rows, first_id)
+                    first_id += len(frame)
+                    sink.add(name, frame)
+                if not len(cohort.observations):
+                    sink.add(name, _measurements(cohort, cohort.observations, 1))
+            else:
+                sink.add(name, build(cohort))
+    finally:
+        sink.close()
+    return sink.paths
 
-        path = out / "omop.duckdb"
-        path.unlink(missing_ok=True)
-        with duckdb.connect(str(path)) as connection:
-            for name, frame in tables.items():
-                connection.register("frame_view", frame)
-                connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame_view")
-                connection.unregister("frame_view")
-        return dict.fromkeys(tables, path)
-    paths = {}
-    for name, frame in tables.items():
-        path = out / f"{name}.{format}"
-        if format == "parquet":
-            frame.to_parquet(path, index=False)
+
+#: Observation rows written per measurement slice.
+MEASUREMENT_SLICE = 2_000_000
+
+
+class _Sink:
+    """Writes tables, a table possibly in several slices (Parquet row groups, CSV appends,
+    DuckDB inserts)."""
+
+    def __init__(self, out: Path, format: str) -> None:
+        self.out, self.format = out, format
+        self.paths: dict[str, Path] = {}
+        self.writers: dict[str, Any] = {}
+        self.connection: Any = None
+        if format == "duckdb":
+            import duckdb
+
+            path = out / "omop.duckdb"
+            path.unlink(missing_ok=True)
+            self.connection = duckdb.connect(str(path))
+
+    def add(self, name: str, frame: pd.DataFrame) -> None:
+        if self.format == "duckdb":
+            self.connection.register("frame_view", frame)
+            if name in self.paths:
+                self.connection.execute(f"INSERT INTO {name} SELECT * FROM frame_view")
+            else:
+                self.connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame_view")
+            self.connection.unregister("frame_view")
+            self.paths[name] = self.out / "omop.duckdb"
+            return
+        path = self.out / f"{name}.{self.format}"
+        if self.format == "csv":
+            frame.to_csv(
+                path,
+                index=False,
+                date_format="%Y-%m-%d",
+                mode="a" if name in self.paths else "w",
+                header=name not in self.paths,
+            )
         else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
-        paths[name] = path
-    return paths
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if name not in self.writers:
+                self.writers[name] = pq.ParquetWriter(path, table.schema)
+            self.writers[name].write_table(table.cast(self.writers[name].schema))
+        self.paths[name] = path
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        if self.connection is not None:
+            self.connection.close()
 
 
 def _person(cohort: SyntheticCohort) -> pd.DataFrame:
@@ -237,10 +282,14 @@ def _drugs(cohort: SyntheticCohort) -> pd.DataFrame:
     )
 
 
-def _measurements(cohort: SyntheticCohort) -> pd.DataFrame:
+def _measurements(
+    cohort: SyntheticCohort, rows: pd.DataFrame | None = None, first_id: int = 1
+) -> pd.DataFrame:
+    """``measurement`` rows of the cohort's observations (or of the slice ``rows``),
+    numbered from ``first_id``."""
     import pandas as pd
 
-    o = cohort.observations
+    o = cohort.observations if rows is None else rows
     o = o[o["coded"].isna()]  # smoking status is not written (no shipped concepts)
     # the LOINC code of each row: its own, or the analyte's first code
     analyte_first = {a: e.loinc[0] for a, e in vocab.analytes().items() if e.loinc}
@@ -273,7 +322,7 @@ def _measurements(cohort: SyntheticCohort) -> pd.DataFrame:
     source = o["code"].astype(object).where(o["code"].notna(), o["analyte"].astype(object))
     return pd.DataFrame(
         {
-            "measurement_id": np.arange(1, n + 1, dtype=np.int64),
+            "measurement_id": np.arange(first_id, first_id + n, dtype=np.int64),
             "person_id": _person_ids(o["patient_id"]),
             "measurement_concept_id": concept,
             "measurement_date": o["date"].dt.floor("D"),
@@ -348,3 +397,13 @@ def _cdm_source(cohort: SyntheticCohort) -> pd.DataFrame:
             "vocabulary_version": ["cvrisk omop_concepts.csv"],
         }
     )
+
+
+_BUILDERS: dict[str, Any] = {
+    "person": _person,
+    "condition_occurrence": _conditions,
+    "drug_exposure": _drugs,
+    "measurement": _measurements,
+    "concept": lambda cohort: _concept_table(),
+    "cdm_source": _cdm_source,
+}

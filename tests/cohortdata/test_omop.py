@@ -477,3 +477,23 @@ def test_shipped_concepts_all_cite_a_source():
         if concept.vocabulary_id == "LOINC":
             assert concept.concept_code in vocab.loinc_index(), concept
     assert np.all([c.concept_id > 0 for c in shipped_concepts().values()])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "duckdb"])
+def test_the_measurement_table_written_in_slices_reads_the_same(
+    synthetic, tmp_path, monkeypatch, fmt
+):
+    import cvrisk.cohort.synth_omop as writer
+
+    whole = read_omop(_written(synthetic, tmp_path / "whole", fmt))
+    monkeypatch.setattr(writer, "MEASUREMENT_SLICE", 7_000)
+    sliced = read_omop(_written(synthetic, tmp_path / "sliced", fmt))
+    for name in ("patients", "conditions", "medications", "observations"):
+        pd.testing.assert_frame_equal(whole.tables[name], sliced.tables[name])
+    ids = read_omop(_written(synthetic, tmp_path / "again", fmt)).tables["observations"]["id"]
+    assert ids.is_unique
+
+
+def _written(cohort, folder, fmt):
+    write_omop(cohort, folder, format=fmt)
+    return folder / "omop.duckdb" if fmt == "duckdb" else folder
