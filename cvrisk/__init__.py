@@ -6,6 +6,7 @@ The public face is small:
 - :func:`evaluate`: a patient record in, required tests with due dates and alerts out.
 - :func:`schedule`: the prescribing prompt for a drug (baseline checklist and follow-ups).
 - :func:`protocols`: the shipped monitoring protocols.
+- :func:`summarize`: a shared summary (clinician or patient; HTML, PDF, FHIR, Markdown).
 - :class:`PatientRecord`: the record format; :mod:`cvrisk.errors`: the exceptions.
 """
 
@@ -114,6 +115,28 @@ def schedule(
     )
 
 
+def summarize(
+    source: Any,
+    *,
+    record: Any = None,
+    audience: Literal["clinician", "patient"] = "clinician",
+    lang: str | None = None,
+    format: Literal["html", "pdf", "fhir", "markdown"] = "html",
+    **evaluate_options: Any,
+) -> str | bytes | dict[str, Any]:
+    """A shared summary for the GP and the psychiatrist, or for the patient: HTML (str), PDF
+    (bytes), a FHIR document Bundle (dict) or Markdown (str). ``source`` is a record
+    (evaluated with ``evaluate_options``) or a Report with ``record=``.
+
+    See :func:`cvrisk.summary.summarize` (needs ``cvrisk[summary]``).
+    """
+    from cvrisk.summary import summarize as _summarize
+
+    return _summarize(
+        source, record=record, audience=audience, lang=lang, format=format, **evaluate_options
+    )
+
+
 def protocols(lang: str = "en") -> dict[str, ProtocolInfo]:
     """Ids and metadata of the shipped protocols (titles in ``lang``: ``en`` or ``fr``)."""
     from cvrisk.rules.catalog import protocol_infos
@@ -130,4 +153,5 @@ __all__ = [
     "protocols",
     "schedule",
     "score",
+    "summarize",
 ]

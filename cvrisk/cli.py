@@ -65,26 +65,30 @@ def _mark(evidence_status: str) -> str:
     return "*" if evidence_status == "unconfirmed" else ""
 
 
-def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.rules.evaluate import evaluate
-
+def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`cvrisk.evaluate` given on the command line (every
+    command that evaluates a record takes the same options: :func:`_add_evaluation_options`)."""
     score_inputs: dict[str, dict[str, Any]] = {}
     for key, value in _pairs(args.score_input, "--score-input").items():
         model, dot, field = key.partition(".")
         if not dot or not field:
             raise CvriskError(f"--score-input {key!r}: use MODEL.FIELD=VALUE")
         score_inputs.setdefault(model, {})[field] = _csv_value(value)
-    report = evaluate(
-        args.file,
-        as_of=args.as_of,
-        protocols=args.protocol or None,
-        jurisdiction=args.jurisdiction,
-        lang=args.lang,
-        score_inputs=score_inputs or None,
-        record_complete=args.record_complete,
-        on_invalid="report" if args.lenient else "raise",
-        strict=args.strict,
-    )
+    return {
+        "as_of": args.as_of,
+        "protocols": args.protocol or None,
+        "jurisdiction": args.jurisdiction,
+        "score_inputs": score_inputs or None,
+        "record_complete": args.record_complete,
+        "on_invalid": "report" if args.lenient else "raise",
+        "strict": args.strict,
+    }
+
+
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.rules.evaluate import evaluate
+
+    report = evaluate(args.file, lang=args.lang, **_evaluation_options(args))
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
         return 0
@@ -427,6 +431,68 @@ def _cmd_synth(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
+    """The options of an evaluation (read by :func:`_evaluation_options`)."""
+    parser.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
+    parser.add_argument("--protocol", action="append", help="protocol id (repeatable)")
+    parser.add_argument(
+        "--jurisdiction", help="country code restricting protocol selection (GB...)"
+    )
+    parser.add_argument(
+        "--record-complete",
+        action="store_true",
+        help="the record holds every diagnosis and prescription: risk-factor flags without "
+        "record evidence are false, not missing",
+    )
+    parser.add_argument(
+        "--score-input",
+        action="append",
+        default=[],
+        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the record on any reading issue or warning-level data issue",
+    )
+
+
+def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.summary import summarize
+
+    result = summarize(
+        args.file,
+        audience=args.audience,
+        lang=args.lang,
+        format=args.format,
+        **_evaluation_options(args),
+    )
+    if isinstance(result, dict):
+        data = (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    elif isinstance(result, str):
+        data = result.encode("utf-8")
+    else:
+        data = result
+    if args.output in (None, "-"):
+        if args.format == "pdf" and out.isatty():
+            raise CvriskError("a PDF is binary: write it to a file with -o FILE.pdf")
+        if out is sys.stdout:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            out.write(data.decode("utf-8", errors="replace"))
+        return 0
+    with open(args.output, "wb") as handle:
+        handle.write(data)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cvrisk`` command."""
     parser = argparse.ArgumentParser(
@@ -445,9 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
         "NDJSON (a path, or - for standard input)",
     )
-    ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
-    ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
-    ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
+    _add_evaluation_options(ev)
     ev.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
     ev.add_argument(
         "--format",
@@ -455,30 +519,35 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="output form (fhir: a Bundle of RiskAssessments and DetectedIssues)",
     )
-    ev.add_argument(
-        "--record-complete",
-        action="store_true",
-        help="the record holds every diagnosis and prescription: risk-factor flags without "
-        "record evidence are false, not missing",
-    )
-    ev.add_argument(
-        "--score-input",
-        action="append",
-        default=[],
-        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
-        "(repeatable)",
-    )
-    ev.add_argument(
-        "--lenient",
-        action="store_true",
-        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
-    )
-    ev.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse the record on any reading issue or warning-level data issue",
-    )
     ev.set_defaults(handler=_cmd_evaluate)
+
+    su = sub.add_parser(
+        "summary",
+        help="shared summary of a record for the GP and psychiatrist, or for the patient "
+        "(HTML, PDF, FHIR document, Markdown)",
+    )
+    su.add_argument(
+        "file",
+        help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
+        "NDJSON (a path, or - for standard input)",
+    )
+    _add_evaluation_options(su)
+    su.add_argument(
+        "--audience",
+        choices=("clinician", "patient"),
+        default="clinician",
+        help="clinician: one A4 page for the GP and the psychiatrist; patient: plain language",
+    )
+    su.add_argument("--lang", choices=("en", "fr"), default="en", help="summary language")
+    su.add_argument(
+        "--format",
+        choices=("html", "pdf", "fhir", "markdown"),
+        default="html",
+        help="html (self-contained page), pdf (printed by Chromium), fhir (document Bundle), "
+        "markdown (for email)",
+    )
+    su.add_argument("-o", "--output", help="output file (default: standard output)")
+    su.set_defaults(handler=_cmd_summary)
 
     sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")
     sc.add_argument(
@@ -570,6 +639,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--omop", choices=("parquet", "csv", "duckdb"), default="parquet", help="OMOP tables"
     )
     sy.set_defaults(handler=_cmd_synth)
+
+    co = sub.add_parser(
+        "cohort", help="monitor a whole cohort (tables folder or DuckDB): status, alerts, worklist"
+    )
+    from cvrisk.cohort.command import add_arguments
+
+    add_arguments(co)
 
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))

@@ -1,10 +1,61 @@
-"""Cohort adapters above the core (``cvrisk[cohort]``): readers of cohort sources into the
-cohort tables (docs/cohort.md) and the synthetic cohort.
+"""Monitoring over a whole cohort, vectorised: an adapter above the core (``cvrisk[cohort]``).
 
-- :mod:`cvrisk.cohort.synth`: a synthetic cohort (``cvrisk synth``), written as native
-  tables, FHIR Bulk Data NDJSON (:mod:`~cvrisk.cohort.synth_fhir`) and OMOP CDM v5.4
-  (:mod:`~cvrisk.cohort.synth_omop`);
-- :mod:`cvrisk.cohort.omop`: OMOP CDM v5.3/v5.4 databases (DuckDB, SQL connections,
-  Parquet/CSV folders) into the cohort tables;
-- :mod:`cvrisk.cohort.bulk`: FHIR Bulk Data ``$export`` folders into the cohort tables.
+:func:`monitor` gives, for every patient of the cohort tables (:mod:`cvrisk.cohort.tables`,
+docs/cohort.md), the tests due, the alerts and the data issues that :func:`cvrisk.evaluate`
+gives for that patient's record (``scores=[]``, ``on_invalid="report"``), from the same
+protocol files and vocabularies; tests/cohort proves the two agree exactly.
+
+Cohort data: readers of cohort sources into the cohort tables, :mod:`cvrisk.cohort.omop`
+(OMOP CDM v5.3/v5.4) and :mod:`cvrisk.cohort.bulk` (FHIR Bulk Data exports), and the
+synthetic cohort :mod:`cvrisk.cohort.synth` (``cvrisk synth``; written by
+:mod:`~cvrisk.cohort.synth_write` as native tables, FHIR NDJSON and OMOP tables).
+docs/cohort-sources.md and docs/synth.md describe them.
+
+Names are imported on first use, so that ``import cvrisk.cohort`` (and the ``cvrisk``
+command line) stays light.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cvrisk.cohort.pipeline import monitor, worklist
+    from cvrisk.cohort.result import CohortResult
+    from cvrisk.cohort.tables import (
+        TABLES,
+        CohortTables,
+        TableError,
+        patient_records,
+        read_tables,
+    )
+
+_WHERE = {
+    "monitor": "cvrisk.cohort.pipeline",
+    "worklist": "cvrisk.cohort.pipeline",
+    "CohortResult": "cvrisk.cohort.result",
+    "TABLES": "cvrisk.cohort.tables",
+    "CohortTables": "cvrisk.cohort.tables",
+    "TableError": "cvrisk.cohort.tables",
+    "patient_records": "cvrisk.cohort.tables",
+    "read_tables": "cvrisk.cohort.tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'cvrisk.cohort' has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name]), name)
+
+
+__all__ = [
+    "TABLES",
+    "CohortResult",
+    "CohortTables",
+    "TableError",
+    "monitor",
+    "patient_records",
+    "read_tables",
+    "worklist",
+]

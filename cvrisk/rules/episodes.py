@@ -82,19 +82,15 @@ def merge_courses(courses: Iterable[Prescription]) -> list[Prescription]:
     return sorted(merged, key=lambda c: (c.start, c.drug))
 
 
-def current_episode(
-    courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
-) -> Episode | None:
-    """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
-    covered = merge_courses(
-        c for c in courses if applies_to.covers_course(c.drug, c.formulation) and c.start <= as_of
-    )
-    anchor: dt.date | None = None
-    event = "start"
+def course_events(courses: Iterable[Prescription]) -> list[tuple[Prescription, str]]:
+    """Each merged course, in start order, with how it relates to the courses before it:
+    ``start``, ``switch``, ``addition`` or ``continuation`` (the rules of the module
+    docstring). Protocol episodes and the shared summary's course timeline both read this."""
+    events: list[tuple[Prescription, str]] = []
     seen: list[Prescription] = []
-    for course in covered:
-        if anchor is None:
-            anchor, event = course.start, "start"
+    for course in merge_courses(courses):
+        if not seen:
+            kind = "start"
         else:
             active = [p for p in seen if p.stop is None or p.stop > course.start]
             last_stop = max((p.stop for p in seen if p.stop is not None), default=None)
@@ -105,12 +101,26 @@ def current_episode(
                 kind = "continuation" if resumed else "switch"
             else:
                 kind = "start"
-            if kind == "start" or kind in applies_to.restart_on:
-                anchor, event = course.start, kind
+        events.append((course, kind))
         seen.append(course)
+    return events
+
+
+def current_episode(
+    courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
+) -> Episode | None:
+    """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
+    events = course_events(
+        c for c in courses if applies_to.covers_course(c.drug, c.formulation) and c.start <= as_of
+    )
+    anchor: dt.date | None = None
+    event = "start"
+    for course, kind in events:
+        if anchor is None or kind == "start" or kind in applies_to.restart_on:
+            anchor, event = course.start, kind
     if anchor is None:
         return None
-    active_now = tuple(c for c in covered if c.active_on(as_of))
+    active_now = tuple(c for c, _ in events if c.active_on(as_of))
     if not active_now:
         return None
     return Episode(anchor=anchor, event=event, active=active_now)
