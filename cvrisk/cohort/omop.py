@@ -126,7 +126,7 @@ class _Source:
             return cls(source, _duckdb_refs(source, schema), owned=False)
         if isinstance(source, Mapping):
             con = duckdb.connect()
-            con.execute("SET enable_progress_bar = false")
+            _quiet(con)
             refs = {}
             for name, frame in source.items():
                 view = f"omop_{str(name).lower()}"
@@ -140,7 +140,7 @@ class _Source:
             if path.is_file() and path.suffix.lower() in (".duckdb", ".db"):
                 try:
                     con = duckdb.connect(str(path), read_only=True)
-                    con.execute("SET enable_progress_bar = false")
+                    _quiet(con)
                 except duckdb.Error as exc:
                     raise OmopError(
                         f"cannot open the DuckDB database {str(path)!r}: {exc}"
@@ -163,7 +163,7 @@ class _Source:
         import duckdb
 
         con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")
+        _quiet(con)
         refs: dict[str, str] = {}
         for path in sorted(folder.iterdir()):
             name = path.name.lower()
@@ -186,7 +186,7 @@ class _Source:
         import pandas as pd
 
         con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")
+        _quiet(con)
         refs: dict[str, str] = {}
         prefix = f"{schema}." if schema else ""
         for table in (*_TABLES, *_VOCABULARY_TABLES):
@@ -230,6 +230,15 @@ class _Source:
             raise OmopError(f"cannot read the OMOP tables: {exc}") from None
         frame.columns = [str(c).lower() for c in frame.columns]  # Eunomia writes capitals
         return frame
+
+
+def _quiet(con: Any) -> None:
+    """No DuckDB progress bar on cvrisk's own connections (in Jupyter DuckDB refuses the
+    setting without ipywidgets: then its default stays)."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
 
 
 def _rollback(connection: Any) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cvrisk.cohort.tables import TABLE_NAMES, columns
 from cvrisk.issues import DataIssue
 
 if TYPE_CHECKING:
@@ -23,33 +24,8 @@ ISSUE_COLUMNS = [
     "field",
     "resource",
 ]
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "patients": ["patient_id", "birth_date", "sex", "ethnicity", "race"],
-    "conditions": ["patient_id", "id", "code", "system", "onset", "abatement"],
-    "medications": [
-        "patient_id",
-        "id",
-        "drug",
-        "code",
-        "system",
-        "formulation",
-        "start",
-        "stop",
-        "route",
-    ],
-    "observations": [
-        "patient_id",
-        "id",
-        "analyte",
-        "code",
-        "system",
-        "value",
-        "unit",
-        "coded",
-        "date",
-        "status",
-    ],
-}
+#: The cohort tables' columns, from the contract (cvrisk.cohort.tables).
+TABLE_COLUMNS: dict[str, list[str]] = {name: columns(name) for name in TABLE_NAMES}
 _DATES = {"birth_date", "onset", "abatement", "start", "stop", "date"}
 
 

@@ -62,7 +62,7 @@ def coverage_by_month(
 
     if monitor is None:
         try:
-            from cvrisk.cohort import monitor as engine  # type: ignore[attr-defined]
+            from cvrisk.cohort import monitor as engine
         except ImportError:
             raise OptionError(
                 "coverage needs the cohort engine (cvrisk.cohort.monitor) or monitor=: a "
