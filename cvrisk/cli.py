@@ -400,6 +400,37 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace, out: TextIO) -> int:
+    import time
+
+    from cvrisk.cohort.synth import DEFAULT_SEED, synthesize
+    from cvrisk.cohort.synth_write import write_cohort
+
+    began = time.perf_counter()
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    cohort = synthesize(args.patients, seed=seed)
+    drawn = time.perf_counter() - began
+    written = write_cohort(
+        cohort, args.output, formats=args.format, tables=args.tables, omop=args.omop
+    )
+    rows = [
+        ("patients", len(cohort.patients)),
+        ("conditions", len(cohort.conditions)),
+        ("medications", len(cohort.medications)),
+        ("observations", len(cohort.observations)),
+    ]
+    first, last = cohort.window
+    out.write(f"synthetic cohort, seed {cohort.seed}, window {first} to {last}\n")
+    _table([("table", "rows"), *((name, f"{count:,}") for name, count in rows)], out)
+    timing = [("drawn", f"{drawn:.1f} s")]
+    timing += [
+        (f"written: {kind} -> {args.output}/{kind}", f"{seconds:.1f} s")
+        for kind, seconds in written.seconds.items()
+    ]
+    _table([("step", "time"), *timing], out)
+    return 0
+
+
 def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     """The options of an evaluation (read by :func:`_evaluation_options`)."""
     parser.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
@@ -599,6 +630,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="decimal mark of numbers in the CSV, '.' or ',' (French files; output too)",
     )
     so.set_defaults(handler=_cmd_score)
+
+    sy = sub.add_parser(
+        "synth",
+        help="write a synthetic cohort (never real data) as native tables, FHIR Bulk Data "
+        "NDJSON and/or OMOP CDM v5.4 tables",
+    )
+    sy.add_argument("--patients", type=int, required=True, help="number of patients")
+    sy.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: cvrisk's fixed seed)"
+    )
+    sy.add_argument("-o", "--output", required=True, help="output folder")
+    sy.add_argument(
+        "--format",
+        choices=("native", "fhir", "omop", "all"),
+        default="all",
+        help="what to write (default all: native/, fhir/, omop/ under the output folder)",
+    )
+    sy.add_argument(
+        "--tables", choices=("parquet", "csv"), default="parquet", help="native table files"
+    )
+    sy.add_argument(
+        "--omop", choices=("parquet", "csv", "duckdb"), default="parquet", help="OMOP tables"
+    )
+    sy.set_defaults(handler=_cmd_synth)
 
     co = sub.add_parser(
         "cohort", help="monitor a whole cohort (tables folder or DuckDB): status, alerts, worklist"

@@ -5,6 +5,12 @@ docs/cohort.md), the tests due, the alerts and the data issues that :func:`cvris
 gives for that patient's record (``scores=[]``, ``on_invalid="report"``), from the same
 protocol files and vocabularies; tests/cohort proves the two agree exactly.
 
+Cohort data: readers of cohort sources into the cohort tables, :mod:`cvrisk.cohort.omop`
+(OMOP CDM v5.3/v5.4) and :mod:`cvrisk.cohort.bulk` (FHIR Bulk Data exports), and the
+synthetic cohort :mod:`cvrisk.cohort.synth` (``cvrisk synth``; written by
+:mod:`~cvrisk.cohort.synth_write` as native tables, FHIR NDJSON and OMOP tables).
+docs/cohort-sources.md and docs/synth.md describe them.
+
 Names are imported on first use, so that ``import cvrisk.cohort`` (and the ``cvrisk``
 command line) stays light.
 """
