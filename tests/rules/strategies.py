@@ -57,7 +57,9 @@ def medication(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def record(draw: st.DrawFn, max_observations: int = 25) -> dict[str, Any]:
+def record(
+    draw: st.DrawFn, max_observations: int = 25, min_medications: int = 0
+) -> dict[str, Any]:
     birth = draw(st.dates(min_value=dt.date(1940, 1, 1), max_value=dt.date(1995, 12, 31)))
     rec: dict[str, Any] = {
         "patient": {
@@ -66,7 +68,7 @@ def record(draw: st.DrawFn, max_observations: int = 25) -> dict[str, Any]:
             "sex": draw(st.sampled_from(["female", "male"])),
             "ethnicity": draw(st.sampled_from(["white", "indian", "chinese", "black_african"])),
         },
-        "medications": draw(st.lists(medication(), min_size=0, max_size=3)),
+        "medications": draw(st.lists(medication(), min_size=min_medications, max_size=3)),
         "observations": draw(st.lists(observation(), min_size=0, max_size=max_observations)),
     }
     if draw(st.booleans()):
