@@ -172,7 +172,8 @@ def instructions(tree: Path, workload: str, calls: int, warmup: int) -> float:
             .replace("BATCHES", "0")
             .replace("WARMUP", str(warmup))
         )
-        env = dict(os.environ, PYTHONPATH=str(tree))
+        # a fixed hash seed: set and dict orders, hence instruction counts, repeat exactly
+        env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0")
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
         out = subprocess.run(
             [*command, sys.executable, "-c", code],
