@@ -1,20 +1,23 @@
-"""Throughput and memory of ``cvrisk.score`` on 1 M synthetic in-range patients per model.
+"""Throughput, memory and distance to the ceiling of ``cvrisk.score`` per model.
 
 Run::
 
-    cd /work/main && PYTHONPATH=. /tmp/venv/bin/python bench/scores_bench.py [--n 1000000]
+    cd /work/main && PYTHONPATH=. python bench/scores_bench.py [--n 1000000] [--repeat 5]
 
 For each model: a synthetic cohort of ``--n`` patients drawn inside every validated range
-(plain numbers in each column's default unit, flags as numpy bool, categories as numpy
-unicode arrays), scored through the public ``cvrisk.score`` (input resolution, unit
-conversion, range/plausibility/category checks, row checks and the kernel). Reported:
+("raw rows": plain numbers in each column's default unit, cholesterol in mmol/L, flags as
+numpy bool, categories as numpy unicode strings), scored through the public
+``cvrisk.score`` (input resolution, unit conversion, category decoding, range/plausibility
+checks, row checks and the kernel) and through the bare-numpy "decode + formula" kernel of
+the same equations (``bare_kernels.py``: no validation, the ceiling). Reported:
 
-* patients/second, best of 3 timed runs after one warm-up run;
-* peak memory: ``tracemalloc`` peak during one extra call, divided by the bytes of the input
-  arrays (numpy reports its buffers to tracemalloc);
-* for PCE, a bare-numpy reference kernel (no validation, inputs already in mg/dL and as
-  booleans) timed in the same run: the cost of everything the library adds.
+* patients/second and seconds of ``cvrisk.score``, best of ``--repeat`` runs after a warm-up;
+* seconds of the bare kernel, best of ``--repeat`` runs, timed alternately with
+  ``cvrisk.score`` in the same process (so both see the same machine load);
+* ratio = bare seconds / cvrisk seconds (1.0: as fast as the ceiling; target >= 0.5);
+* peak memory: ``tracemalloc`` peak during one call, divided by the bytes of the inputs.
 
+Before timing, each bare kernel must agree with ``cvrisk.score`` to 1e-9 (relative).
 The cohort is synthetic (uniform draws, no clinical meaning): only speed and memory are
 measured here; correctness is the job of tests/scores/.
 """
@@ -60,6 +63,8 @@ AGES = {
     "framingham": (30, 74),
     "framingham-bmi": (30, 74),
 }
+#: Options of each model in the benchmark.
+OPTIONS: dict[str, dict[str, Any]] = {"prevent": {"horizon": 10}}
 
 
 def cohort(model_id: str, n: int, rng: np.random.Generator) -> Data:
@@ -79,47 +84,18 @@ def cohort(model_id: str, n: int, rng: np.random.Generator) -> Data:
     return data
 
 
-def pce_reference(
-    age: np.ndarray[Any, Any],
-    male: np.ndarray[Any, Any],
-    black: np.ndarray[Any, Any],
-    tc_mg: np.ndarray[Any, Any],
-    hdl_mg: np.ndarray[Any, Any],
-    sbp: np.ndarray[Any, Any],
-    treated: np.ndarray[Any, Any],
-    smoker: np.ndarray[Any, Any],
-    diabetes: np.ndarray[Any, Any],
-    coef: dict[str, np.ndarray[Any, Any]],
-) -> np.ndarray[Any, Any]:
-    """Goff 2013 Table A in bare numpy: the floor for what cvrisk's PCE can cost."""
-    group = male.astype(np.intp) + 2 * black.astype(np.intp)
-    c = {k: v[group] for k, v in coef.items()}
-    la, lt, lh, ls = np.log(age), np.log(tc_mg), np.log(hdl_mg), np.log(sbp)
-    s = (
-        la * (c["ln_age"] + c["ln_age_squared"] * la)
-        + lt * (c["ln_tc"] + c["ln_age_ln_tc"] * la)
-        + lh * (c["ln_hdl"] + c["ln_age_ln_hdl"] * la)
-        + ls
-        * np.where(
-            treated,
-            c["ln_treated_sbp"] + c["ln_age_ln_treated_sbp"] * la,
-            c["ln_untreated_sbp"] + c["ln_age_ln_untreated_sbp"] * la,
-        )
-        + smoker * (c["smoker"] + c["ln_age_smoker"] * la)
-        + diabetes * c["diabetes"]
-    )
-    return np.asarray(1.0 - c["baseline_survival"] ** np.exp(s - c["mean_sum"]))
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
-    """Seconds of the fastest of ``repeat`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best_of_alternating(functions: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Seconds of the fastest of ``repeat`` runs of each function, run in turn, after one
+    warm-up run of each."""
+    for fn in functions.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeat):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def peak_ratio(fn: Callable[[], Any], data: Data) -> float:
@@ -135,58 +111,39 @@ def peak_ratio(fn: Callable[[], Any], data: Data) -> float:
 
 
 def main() -> None:
+    from bare_kernels import KERNELS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="patients per model")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs (best is kept)")
     parser.add_argument("--models", nargs="*", default=list(AGES))
     args = parser.parse_args()
     rng = np.random.default_rng(2024)
-    print(f"{'model':<16}{'patients/s':>14}{'seconds':>10}{'input MB':>10}{'peak/input':>12}")
+    print(
+        f"{'model':<16}{'patients/s':>12}{'cvrisk s':>10}{'bare s':>10}{'ratio':>8}"
+        f"{'input MB':>10}{'peak/input':>12}"
+    )
     for model_id in args.models:
         data = cohort(model_id, args.n, rng)
-        options = {"horizon": 10} if model_id == "prevent" else {}
+        options = OPTIONS.get(model_id, {})
+        bare = KERNELS[model_id]
 
         def run(model_id: str = model_id, data: Data = data, options: Any = options) -> Any:
-            risk = cvrisk.score(model_id, data, **options)
-            assert np.isfinite(risk).all()
-            return risk
+            return cvrisk.score(model_id, data, **options)
 
-        seconds = best_of(run)
+        risk = run()
+        assert np.isfinite(risk).all()
+        np.testing.assert_allclose(bare(data), risk, rtol=1e-9)
+        seconds = best_of_alternating(
+            {"cvrisk": run, "bare": lambda bare=bare, data=data: bare(data)}, args.repeat
+        )
         ratio = peak_ratio(run, data)
         megabytes = sum(v.nbytes for v in data.values()) / 1e6
         print(
-            f"{model_id:<16}{args.n / seconds:>14,.0f}{seconds:>10.3f}{megabytes:>10.1f}"
-            f"{ratio:>12.2f}"
+            f"{model_id:<16}{args.n / seconds['cvrisk']:>12,.0f}{seconds['cvrisk']:>10.3f}"
+            f"{seconds['bare']:>10.3f}{seconds['bare'] / seconds['cvrisk']:>8.2f}"
+            f"{megabytes:>10.1f}{ratio:>12.2f}"
         )
-        if model_id == "pce":
-            from cvrisk.scores.registry import get_model
-
-            model = get_model("pce")
-            groups = ("white_female", "white_male", "black_female", "black_male")
-            coef = {
-                term: np.array([model.coefficients[g][term] for g in groups])
-                for term in model.coefficients["white_female"]
-                if term != "source"
-            }
-            ref_args = (
-                data["age"],
-                data["sex"] == "male",
-                data["race"] == "black",
-                data["total_cholesterol"] * 38.67,
-                data["hdl_cholesterol"] * 38.67,
-                data["sbp"],
-                data["bp_treated"],
-                data["smoker"],
-                data["diabetes"],
-                coef,
-            )
-            reference = pce_reference(*ref_args)
-            np.testing.assert_allclose(run(), reference, rtol=1e-9)
-
-            def bare(ref_args: tuple[Any, ...] = ref_args) -> Any:
-                return pce_reference(*ref_args)
-
-            ref_seconds = best_of(bare)
-            print(f"{'  bare numpy':<16}{args.n / ref_seconds:>14,.0f}{ref_seconds:>10.3f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The public face is small:
 - :func:`evaluate`: a patient record in, required tests with due dates and alerts out.
 - :func:`schedule`: the prescribing prompt for a drug (baseline checklist and follow-ups).
 - :func:`protocols`: the shipped monitoring protocols.
+- :func:`summarize`: a shared summary (clinician or patient; HTML, PDF, FHIR, Markdown).
 - :class:`PatientRecord`: the record format; :mod:`cvrisk.errors`: the exceptions.
 """
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from cvrisk.rules.report import Plan, Report
     from cvrisk.rules.schema import ProtocolInfo
-    from cvrisk.scores import FloatArray, ModelInfo
+    from cvrisk.scores import ModelInfo
 
 
 # score() and models() import the scores package (and numpy) on first call, so that
@@ -39,15 +40,19 @@ def score(
     *,
     errors: str = "raise",
     units: Mapping[str, str] | None = None,
+    reasons: bool = False,
     **options: Any,
-) -> FloatArray:
-    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1].
+) -> Any:
+    """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1]: a
+    pandas Series on a DataFrame's index, a numpy array for mappings and lists of rows, a
+    lazy Dask Series for a Dask DataFrame; with ``reasons=True`` a DataFrame of ``risk`` and
+    ``problems``.
 
     See :func:`cvrisk.scores.score` for the arguments.
     """
     from cvrisk.scores import score as _score
 
-    return _score(model, data, errors=errors, units=units, **options)
+    return _score(model, data, errors=errors, units=units, reasons=reasons, **options)
 
 
 def models() -> dict[str, ModelInfo]:
@@ -110,6 +115,28 @@ def schedule(
     )
 
 
+def summarize(
+    source: Any,
+    *,
+    record: Any = None,
+    audience: Literal["clinician", "patient"] = "clinician",
+    lang: str | None = None,
+    format: Literal["html", "pdf", "fhir", "markdown"] = "html",
+    **evaluate_options: Any,
+) -> str | bytes | dict[str, Any]:
+    """A shared summary for the GP and the psychiatrist, or for the patient: HTML (str), PDF
+    (bytes), a FHIR document Bundle (dict) or Markdown (str). ``source`` is a record
+    (evaluated with ``evaluate_options``) or a Report with ``record=``.
+
+    See :func:`cvrisk.summary.summarize` (needs ``cvrisk[summary]``).
+    """
+    from cvrisk.summary import summarize as _summarize
+
+    return _summarize(
+        source, record=record, audience=audience, lang=lang, format=format, **evaluate_options
+    )
+
+
 def protocols(lang: str = "en") -> dict[str, ProtocolInfo]:
     """Ids and metadata of the shipped protocols (titles in ``lang``: ``en`` or ``fr``)."""
     from cvrisk.rules.catalog import protocol_infos
@@ -126,4 +153,5 @@ __all__ = [
     "protocols",
     "schedule",
     "score",
+    "summarize",
 ]

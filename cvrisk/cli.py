@@ -7,15 +7,16 @@ one clear message on stderr and exit with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
+import re
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from cvrisk._version import __version__
-from cvrisk.errors import CvriskError
+from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
@@ -64,26 +65,30 @@ def _mark(evidence_status: str) -> str:
     return "*" if evidence_status == "unconfirmed" else ""
 
 
-def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.rules.evaluate import evaluate
-
+def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`cvrisk.evaluate` given on the command line (every
+    command that evaluates a record takes the same options: :func:`_add_evaluation_options`)."""
     score_inputs: dict[str, dict[str, Any]] = {}
     for key, value in _pairs(args.score_input, "--score-input").items():
         model, dot, field = key.partition(".")
         if not dot or not field:
             raise CvriskError(f"--score-input {key!r}: use MODEL.FIELD=VALUE")
         score_inputs.setdefault(model, {})[field] = _csv_value(value)
-    report = evaluate(
-        args.file,
-        as_of=args.as_of,
-        protocols=args.protocol or None,
-        jurisdiction=args.jurisdiction,
-        lang=args.lang,
-        score_inputs=score_inputs or None,
-        record_complete=args.record_complete,
-        on_invalid="report" if args.lenient else "raise",
-        strict=args.strict,
-    )
+    return {
+        "as_of": args.as_of,
+        "protocols": args.protocol or None,
+        "jurisdiction": args.jurisdiction,
+        "score_inputs": score_inputs or None,
+        "record_complete": args.record_complete,
+        "on_invalid": "report" if args.lenient else "raise",
+        "strict": args.strict,
+    }
+
+
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.rules.evaluate import evaluate
+
+    report = evaluate(args.file, lang=args.lang, **_evaluation_options(args))
     if args.format == "json":
         out.write(report.model_dump_json(indent=2) + "\n")
         return 0
@@ -261,34 +266,129 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
     return out
 
 
-def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
-    from cvrisk.scores import score
+def _option_value(text: str) -> Any:
+    """A --option value: a whole number (ASCII digits) as an int, anything else as text."""
+    return int(text) if re.fullmatch(r"[0-9]+", text) else text
 
-    rows = []
-    with open(args.file, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.DictReader(handle, delimiter=args.delimiter), start=2):
-            if None in row or None in row.values():
-                raise CvriskError(
-                    f"{args.file}, line {line}: the row does not have the header's "
-                    f"{len(row) - (None in row)} fields; is the file separated by another "
-                    f"character? Use --delimiter (now {args.delimiter!r})"
-                )
-            rows.append({k: _csv_value(v) for k, v in row.items()})
-    options: dict[str, Any] = {}
-    for key, value in _pairs(args.option, "--option").items():
-        options[key] = int(value) if value.isdigit() else value
-    risks = score(
-        args.model,
-        rows,
-        errors=args.errors,
-        units=_pairs(args.unit, "--unit") or None,
-        **options,
+
+def _progress(cohort: Any, stream: TextIO) -> Any:
+    """A tqdm progress bar on a terminal for a long run, or None (tqdm is optional)."""
+    if not stream.isatty() or cohort.total is None:
+        return None
+    long_run = cohort.total > (1 << 26) if cohort.unit == "B" else cohort.total > 500_000
+    if not long_run:
+        return None
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return None
+    return tqdm(
+        total=cohort.total,
+        unit=cohort.unit,
+        unit_scale=True,
+        file=stream,
+        desc="cvrisk score",
+        leave=False,
     )
-    writer = csv.writer(out)
-    writer.writerow(["row", f"{args.model}_risk"])
-    for index, risk in enumerate(risks):
-        writer.writerow([index, "" if risk != risk else f"{risk:.6f}"])
+
+
+def _summary(model: str, rows: int, invalid: int, columns: dict[str, list[Any]]) -> str:
+    """The stderr summary of the rows left unscored, by column with a first example."""
+    lines = [
+        f"cvrisk: {model}: {invalid} of {rows} row(s) not scored (risk left empty); "
+        "problems by column:"
+    ]
+    for column, (count, example) in columns.items():
+        lines.append(f"  {column}: {count} row(s), {example}")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
+    from cvrisk import scorefiles
+    from cvrisk.scores.registry import get_model
+
+    model = get_model(args.model)
+    kinds = dict(model.columns_read())
+    units = _pairs(args.unit, "--unit") or None
+    options = {k: _option_value(v) for k, v in _pairs(args.option, "--option").items()}
+    cohort = scorefiles.open_cohort(
+        args.file,
+        kinds,
+        id_column=args.id,
+        delimiter=args.delimiter,
+        decimal=args.decimal,
+    )
+    if not cohort.fast:
+        sys.stderr.write(f"cvrisk: note: {scorefiles.FAST_PATH_HINT}\n")
+    # the call's own mistakes (a missing column, an option, a unit), before reading rows
+    model.run({name: np.empty(0) for name in cohort.columns}, units=units, **options)
+    output = scorefiles.Output(
+        args.output,
+        None if args.output else out,
+        id_column=args.id,
+        risk_column=f"{args.model}_risk",
+        reasons=args.reasons,
+        delimiter=args.delimiter,
+        decimal=args.decimal,
+    )
+    bar = _progress(cohort, sys.stderr)
+    rows = invalid = 0
+    by_column: dict[str, list[Any]] = {}
+    unusual: dict[tuple[str, str, str], list[Any]] = {}
+    success = False
+    try:
+        for chunk in cohort:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ProbableUnitWarning)
+                run = model.run(
+                    chunk.columns, errors=args.errors, units=units, labels=chunk.labels(), **options
+                )
+            _collect_unit_warnings(caught, chunk, unusual)
+            problems = run.log.row_reasons() if args.reasons else None
+            output.write(chunk, run.risk, problems)
+            rows += chunk.rows
+            if run.log.invalid is not None:
+                invalid += int(run.log.invalid.sum())
+                for column, count, example in run.log.summary():
+                    entry = by_column.setdefault(column, [0, example])
+                    entry[0] += count
+            if bar is not None:
+                bar.update(cohort.position() - bar.n if cohort.unit == "B" else chunk.rows)
+        success = True
+    finally:
+        if bar is not None:
+            bar.close()
+        output.close(success)
+    for (column, unit, probable), (count, examples) in unusual.items():
+        shown = ", ".join(repr(e) if isinstance(e, str) else str(e) for e in examples)
+        sys.stderr.write(
+            f"cvrisk: warning: {args.model}: {column} in {unit} is unusual in {count} row(s) "
+            f"(e.g. rows {shown}) but typical in {probable}: probably sent in {probable}; the "
+            f"values were used as given. If so, declare it: --unit {column}={probable}\n"
+        )
+    if invalid:
+        sys.stderr.write(_summary(args.model, rows, invalid, by_column))
     return 0
+
+
+def _collect_unit_warnings(
+    caught: list[warnings.WarningMessage], chunk: Any, unusual: dict[tuple[str, str, str], Any]
+) -> None:
+    """Gather the chunk's ProbableUnitWarning s by column and unit, rows named by label;
+    other warnings are passed on."""
+    labels = chunk.labels()
+    for record in caught:
+        message = record.message
+        if not isinstance(message, ProbableUnitWarning):
+            warnings.warn_explicit(message, record.category, record.filename, record.lineno)
+            continue
+        key = (message.column, message.unit, message.probable_unit)
+        entry = unusual.setdefault(key, [0, []])
+        entry[0] += len(message.rows)
+        room = 5 - len(entry[1])
+        entry[1].extend(labels[row] for row in message.rows[: max(room, 0)])
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
@@ -300,9 +400,86 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
+    """The options of an evaluation (read by :func:`_evaluation_options`)."""
+    parser.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
+    parser.add_argument("--protocol", action="append", help="protocol id (repeatable)")
+    parser.add_argument(
+        "--jurisdiction", help="country code restricting protocol selection (GB...)"
+    )
+    parser.add_argument(
+        "--record-complete",
+        action="store_true",
+        help="the record holds every diagnosis and prescription: risk-factor flags without "
+        "record evidence are false, not missing",
+    )
+    parser.add_argument(
+        "--score-input",
+        action="append",
+        default=[],
+        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the record on any reading issue or warning-level data issue",
+    )
+
+
+def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
+    from cvrisk.summary import summarize
+
+    result = summarize(
+        args.file,
+        audience=args.audience,
+        lang=args.lang,
+        format=args.format,
+        **_evaluation_options(args),
+    )
+    if isinstance(result, dict):
+        data = (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    elif isinstance(result, str):
+        data = result.encode("utf-8")
+    else:
+        data = result
+    if args.output in (None, "-"):
+        if args.format == "pdf" and out.isatty():
+            raise CvriskError("a PDF is binary: write it to a file with -o FILE.pdf")
+        if out is sys.stdout:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            out.write(data.decode("utf-8", errors="replace"))
+        return 0
+    with open(args.output, "wb") as handle:
+        handle.write(data)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2), like
+    every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str, limit: int = 1000) -> str:
+    """An error message as one printable line: control and line-separator characters from
+    the user's input are escaped (``\\r``, ``\\x1e``), and the text is cut to ``limit``."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[: limit * 2])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cvrisk`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cvrisk",
         description="Physical-health monitoring and cardiovascular risk for people with "
         "severe mental illness.",
@@ -318,9 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
         "NDJSON (a path, or - for standard input)",
     )
-    ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default today)")
-    ev.add_argument("--protocol", action="append", help="protocol id (repeatable)")
-    ev.add_argument("--jurisdiction", help="country code restricting protocol selection (GB...)")
+    _add_evaluation_options(ev)
     ev.add_argument("--lang", choices=("en", "fr"), default="en", help="message language")
     ev.add_argument(
         "--format",
@@ -328,30 +503,35 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="output form (fhir: a Bundle of RiskAssessments and DetectedIssues)",
     )
-    ev.add_argument(
-        "--record-complete",
-        action="store_true",
-        help="the record holds every diagnosis and prescription: risk-factor flags without "
-        "record evidence are false, not missing",
-    )
-    ev.add_argument(
-        "--score-input",
-        action="append",
-        default=[],
-        help="MODEL.FIELD=VALUE supplied to a risk score, e.g. qrisk3.smoking=moderate "
-        "(repeatable)",
-    )
-    ev.add_argument(
-        "--lenient",
-        action="store_true",
-        help="skip invalid entries (each listed as a data issue) instead of refusing the record",
-    )
-    ev.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse the record on any reading issue or warning-level data issue",
-    )
     ev.set_defaults(handler=_cmd_evaluate)
+
+    su = sub.add_parser(
+        "summary",
+        help="shared summary of a record for the GP and psychiatrist, or for the patient "
+        "(HTML, PDF, FHIR document, Markdown)",
+    )
+    su.add_argument(
+        "file",
+        help="patient record: native JSON, a FHIR R4 Bundle or resources, FHIR Bulk Data "
+        "NDJSON (a path, or - for standard input)",
+    )
+    _add_evaluation_options(su)
+    su.add_argument(
+        "--audience",
+        choices=("clinician", "patient"),
+        default="clinician",
+        help="clinician: one A4 page for the GP and the psychiatrist; patient: plain language",
+    )
+    su.add_argument("--lang", choices=("en", "fr"), default="en", help="summary language")
+    su.add_argument(
+        "--format",
+        choices=("html", "pdf", "fhir", "markdown"),
+        default="html",
+        help="html (self-contained page), pdf (printed by Chromium), fhir (document Bundle), "
+        "markdown (for email)",
+    )
+    su.add_argument("-o", "--output", help="output file (default: standard output)")
+    su.set_defaults(handler=_cmd_summary)
 
     sc = sub.add_parser("schedule", help="baseline checklist and follow-up dates for a drug")
     sc.add_argument(
@@ -384,9 +564,22 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--lang", choices=("en", "fr"), default="en", help="title language")
     pr.set_defaults(handler=_cmd_protocols)
 
-    so = sub.add_parser("score", help="score a cohort CSV with a risk model")
+    so = sub.add_parser(
+        "score",
+        help="score a cohort file (CSV or Parquet) with a risk model",
+        description="Score every row of a CSV or Parquet file (cvrisk's canonical column "
+        "names, docs/scores/columns.md) and write one risk per row: CSV to standard output or "
+        "to -o FILE (Parquet when FILE ends in .parquet). Files are read and written in "
+        "chunks, so a file larger than memory is scored with bounded memory. Invalid rows: "
+        "--errors raise (default) stops at the first chunk holding one; --errors coerce leaves "
+        "their risk empty and summarises the reasons on standard error.",
+    )
     so.add_argument("model", help="model id (pce, qrisk3, score2, ...)")
-    so.add_argument("file", help="CSV with cvrisk's canonical column names")
+    so.add_argument("file", help="CSV or Parquet (.parquet, .pq) with canonical column names")
+    so.add_argument(
+        "-o", "--output", help="output file: .parquet for Parquet, else CSV (default: stdout)"
+    )
+    so.add_argument("--id", help="column passed through to the output and naming rows in errors")
     so.add_argument("--unit", action="append", default=[], help="COLUMN=UNIT (repeatable)")
     so.add_argument("--option", action="append", default=[], help="NAME=VALUE (repeatable)")
     so.add_argument(
@@ -395,8 +588,24 @@ def build_parser() -> argparse.ArgumentParser:
         default="raise",
         help="raise: stop at invalid rows; coerce: leave their risk empty",
     )
-    so.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    so.add_argument(
+        "--reasons", action="store_true", help="add a 'problems' column: why a row was not scored"
+    )
+    so.add_argument("--delimiter", default=",", help="CSV field separator, one character (',')")
+    so.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        help="decimal mark of numbers in the CSV, '.' or ',' (French files; output too)",
+    )
     so.set_defaults(handler=_cmd_score)
+
+    co = sub.add_parser(
+        "cohort", help="monitor a whole cohort (tables folder or DuckDB): status, alerts, worklist"
+    )
+    from cvrisk.cohort.command import add_arguments
+
+    add_arguments(co)
 
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))
@@ -419,10 +628,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (CvriskError, OSError) as exc:
         message = str(exc)
         if args.command == "score":  # the library's advice, in command-line words
-            message = message.replace("units={...}", "--unit COLUMN=UNIT").replace(
-                "errors='coerce'", "--errors coerce"
+            message = (
+                message.replace("units={...}", "--unit COLUMN=UNIT")
+                .replace("units=...", "--unit COLUMN=UNIT")
+                .replace("errors='coerce'", "--errors coerce")
             )
-        sys.stderr.write(f"cvrisk: error: {message}\n")
+        sys.stderr.write(f"cvrisk: error: {one_line(message)}\n")
         return 2
 
 

@@ -7,9 +7,35 @@ was wrong, the offending value, and what to do about it.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+#: Longest quotation of an input value in an error message or data issue (characters).
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3  # nested containers deeper than this print as [...] / {...}: no recursion
+# each part is bounded here (a string is repr'd from its first 1,000 characters only); the
+# whole text is then cut at its end to the quotation limit
+_REPR.maxstring = 1000
+_REPR.maxother = 1000
+_REPR.maxlong = 4300  # Python's own limit for int -> text (above it: "<int>")
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of an input value for a message: bounded in depth and length, never raising.
+
+    Error messages quote what was wrong, but the input may be hostile: a string of a million
+    characters, a list nested 10,000 deep (plain ``repr`` would raise RecursionError), an
+    object whose ``__repr__`` fails. The text is cut to ``limit`` characters ("..." marks it).
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a hostile __repr__, or one too deep for reprlib's own recursion
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CvriskError(Exception):
@@ -40,6 +66,16 @@ class ImplausibleValueError(CvriskError, ValueError):
         self.suggestion = suggestion
 
 
+#: Longest value representation an error message shows (a 400-digit integer is cut).
+_LONGEST_VALUE = 60
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to :data:`_LONGEST_VALUE` characters for error messages (bounded
+    in depth and never raising, as :func:`quoted`)."""
+    return quoted(value, _LONGEST_VALUE)
+
+
 class ProbableUnitWarning(UserWarning):
     """Input values that are unusual in their unit but typical in another (probably sent in
     that other unit): a total cholesterol of 2.0 read as mmol/L is typical of g/L.
@@ -66,43 +102,74 @@ class ProbableUnitWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Problem:
-    """One invalid value: where it is, what it is, and why it was rejected."""
+    """One invalid value: where it is, what it is, and why it was rejected.
 
-    row: int | None
+    ``row`` names the row as the caller knows it: the index label of a pandas DataFrame (an
+    id, a date, a tuple for a MultiIndex), the position (0-based) in a list of rows or in
+    arrays, or None for a problem of a whole column or field.
+    """
+
+    row: Any
     column: str
     value: Any
     reason: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.column}={self.value!r}: {self.reason}"
+        if self.row is None:
+            where = ""
+        else:  # a text label is quoted: row 'P001'
+            where = f"row {self.row!r}, " if isinstance(self.row, str) else f"row {self.row}, "
+        return f"{where}{self.column}={short_repr(self.value)}: {self.reason}"
 
 
 class InvalidInputError(CvriskError, ValueError):
-    """Score input rows are invalid (missing, out of the validated range, wrong category).
+    """Score input rows are invalid (missing, out of the validated range, wrong category), or
+    the input's shape is (a column that is not one value per row, a column name twice).
 
     Attributes:
         problems: the first problems found (at most ``shown``).
         count: the total number of problems.
-        invalid_rows: the total number of rows with at least one problem.
+        invalid_rows: the total number of rows with at least one problem (0 for a problem of
+            the input's shape).
+        advice: what to do about it (the end of the message).
     """
 
     shown = 5
+    default_advice = (
+        "Fix the values, declare their units with units={...}, or pass errors='coerce' "
+        "to get NaN for invalid rows."
+    )
 
     def __init__(
-        self, model: str, problems: Sequence[Problem], *, count: int, invalid_rows: int
+        self,
+        model: str,
+        problems: Sequence[Problem],
+        *,
+        count: int,
+        invalid_rows: int,
+        advice: str | None = None,
     ) -> None:
         self.model = model
         self.problems = list(problems)
         self.count = count
         self.invalid_rows = invalid_rows
+        self.advice = advice or self.default_advice
         listed = "; ".join(str(p) for p in self.problems[: self.shown])
         more = f" (and {count - self.shown} more)" if count > self.shown else ""
-        super().__init__(
-            f"{model}: {invalid_rows} invalid row(s), {count} problem(s): {listed}{more}. "
-            "Fix the values, declare their units with units={...}, or pass errors='coerce' "
-            "to get NaN for invalid rows."
+        rows = f"{invalid_rows} invalid row(s), " if invalid_rows else ""
+        super().__init__(f"{model}: {rows}{count} problem(s): {listed}{more}. {self.advice}")
+
+    def __reduce__(self) -> Any:  # picklable (Dask workers send errors to the client)
+        return (
+            _rebuild_invalid_input,
+            (self.model, self.problems, self.count, self.invalid_rows, self.advice),
         )
+
+
+def _rebuild_invalid_input(
+    model: str, problems: Sequence[Problem], count: int, invalid_rows: int, advice: str
+) -> InvalidInputError:
+    return InvalidInputError(model, problems, count=count, invalid_rows=invalid_rows, advice=advice)
 
 
 class MissingInputError(CvriskError, KeyError):
@@ -111,10 +178,14 @@ class MissingInputError(CvriskError, KeyError):
     def __init__(self, model: str, name: str, hint: str = "") -> None:
         self.model = model
         self.name = name
+        self.hint = hint
         super().__init__(f"{model}: required input {name!r} is missing. {hint}".strip())
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    def __reduce__(self) -> Any:  # picklable (Dask workers send errors to the client)
+        return (type(self), (self.model, self.name, self.hint))
 
 
 class UnknownModelError(CvriskError, KeyError):
@@ -145,6 +216,11 @@ class VocabularyError(CvriskError, KeyError):
 
 class ProtocolError(CvriskError, ValueError):
     """A protocol file is invalid, or a protocol id is unknown."""
+
+
+class InputFileError(CvriskError, ValueError):
+    """An input file cannot be read: missing, unreadable, binary, not the format its name says,
+    or not well formed (a field too large, rows that do not match the header)."""
 
 
 class EngineError(CvriskError, RuntimeError):

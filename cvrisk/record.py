@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,9 +27,12 @@ from pydantic import (
 )
 
 from cvrisk import plausibility, vocab
-from cvrisk.errors import CvriskError, Problem, RecordError
+from cvrisk.codes import code_problem
+from cvrisk.errors import CvriskError, Problem, RecordError, quoted
+from cvrisk.issues import DataIssue
+from cvrisk.limits import date_problem, limits
 from cvrisk.plausibility import Verdict
-from cvrisk.units import convert, parse_unit
+from cvrisk.units import convert, is_convertible, parse_unit
 from cvrisk.vocab import Ethnicity
 
 Sex = Literal["female", "male"]
@@ -46,14 +50,28 @@ def _iso_date(value: Any) -> Any:
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
+            raise ValueError(f"{quoted(value)} is not an ISO 8601 date (YYYY-MM-DD)") from None
     if isinstance(value, int | float):
-        raise ValueError(f"{value!r} is a number, not a date: give an ISO 8601 date (YYYY-MM-DD)")
+        raise ValueError(
+            f"{quoted(value)} is a number, not a date: give an ISO 8601 date (YYYY-MM-DD)"
+        )
+    return value
+
+
+def _supported(value: Any) -> Any:
+    """Refuse a date outside the supported range (docs/limits.md).
+
+    Raises:
+        ValueError: the date (or a date-time's day) is outside ``limits.toml [dates]``.
+    """
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if isinstance(day, dt.date) and (problem := date_problem(day)) is not None:
+        raise ValueError(problem)
     return value
 
 
 #: A calendar date: ``date`` object or ISO 8601 text; numbers are refused.
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_supported)]
 #: A finite number given as a number (a JSON string such as "70" is refused, not coerced).
 Number = Annotated[float, Strict()]
 
@@ -69,7 +87,7 @@ def _date_or_datetime(value: Any) -> Any:
     """
     if isinstance(value, int | float):
         raise ValueError(
-            f"{value!r} is a number, not a date: give an ISO 8601 date or date-time text"
+            f"{quoted(value)} is a number, not a date: give an ISO 8601 date or date-time text"
         )
     if isinstance(value, str):
         text = value.strip()
@@ -79,7 +97,7 @@ def _date_or_datetime(value: Any) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"{value!r} is not an ISO 8601 date (YYYY-MM-DD) or date-time "
+                f"{quoted(value)} is not an ISO 8601 date (YYYY-MM-DD) or date-time "
                 "(YYYY-MM-DDThh:mm:ss, optional offset)"
             ) from None
     return value
@@ -105,7 +123,11 @@ class FieldError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        allow_inf_nan=False,
+        str_max_length=limits().max_field_length,  # docs/limits.md
     )
 
 
@@ -119,6 +141,25 @@ class Patient(_Model):
         None, description="QRISK3 ethnicity category; also selects lower BMI thresholds."
     )
     race: Race | None = Field(None, description="Race as the US equations (PCE) use it.")
+
+    def age_issues(self, day: dt.date, on_invalid: str = "raise") -> list[DataIssue]:
+        """An ``implausible`` warning (or, with ``on_invalid="raise"``, a RecordError) when
+        the patient would be older on ``day`` than any verified human (limits.toml)."""
+        age, oldest = self.age_on(day), limits().max_age_years
+        if age <= oldest:
+            return []
+        text = (
+            f"patient.birth_date {self.birth_date} makes the patient {int(age)} years old on "
+            f"{day}, older than any verified human ({oldest} years): check the date of birth"
+        )
+        if on_invalid == "raise":
+            problem = Problem(None, "patient.birth_date", self.birth_date.isoformat(), text)
+            raise RecordError(text, [problem])
+        return [
+            DataIssue(
+                kind="implausible", severity="warning", field="patient.birth_date", message=text
+            )
+        ]
 
     def age_on(self, day: dt.date) -> float:
         """Age in completed years on ``day`` (a 29 February birthday counts from 1 March).
@@ -153,6 +194,13 @@ def _system_checked(system: str, allowed: tuple[str, ...], what: str) -> str:
     return name
 
 
+def _code_checked(code: str, system: str) -> None:
+    """Refuse a code malformed in its declared system (:mod:`cvrisk.codes`)."""
+    problem = code_problem(code, system)
+    if problem is not None:
+        raise FieldError(problem, field="code", value=code)
+
+
 class Condition(_Model):
     """A diagnosis, coded in ICD-10 or SNOMED CT."""
 
@@ -168,7 +216,7 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Condition:
-        _system_checked(self.system, ("icd10", "snomed"), "a diagnosis")
+        _code_checked(self.code, _system_checked(self.system, ("icd10", "snomed"), "a diagnosis"))
         if self.onset and self.abatement and self.abatement < self.onset:
             raise FieldError(
                 f"abatement {self.abatement} is before onset {self.onset}: correct the dates",
@@ -190,6 +238,24 @@ class Dose(_Model):
             parse_unit(self.unit)
         except CvriskError as exc:
             raise FieldError(str(exc), field="unit", value=self.unit) from None
+        bounds = limits()
+        amount = next((u for u in bounds.dose_units if is_convertible(self.unit, u)), None)
+        if amount is None:
+            raise FieldError(
+                f"dose unit {quoted(self.unit)} is not an amount of medicine: give a mass, "
+                f"volume or amount of substance ({', '.join(bounds.dose_units)}...)",
+                field="unit",
+                value=self.unit,
+            )
+        in_amount = float(convert(self.value, self.unit, amount))
+        if in_amount > bounds.max_dose[amount]:
+            raise FieldError(
+                f"dose {self.value:g} {self.unit} is implausible for one administration (more "
+                f"than {bounds.max_dose[amount]:g} {amount}; docs/limits.md): check the value "
+                "and unit",
+                field="value",
+                value=self.value,
+            )
         return self
 
 
@@ -232,7 +298,9 @@ class Medication(_Model):
         if self.drug is not None and not self.drug:
             raise FieldError("'drug' is empty: give an ingredient id", field="drug", value="")
         if self.system is not None:
-            _system_checked(self.system, ("atc", "rxnorm", "snomed"), "a medication")
+            system = _system_checked(self.system, ("atc", "rxnorm", "snomed"), "a medication")
+            if self.code is not None:
+                _code_checked(self.code, system)
         if self.stop is not None and self.stop < self.start:
             raise FieldError(
                 f"stop {self.stop} is before start {self.start}: correct the dates",
@@ -319,8 +387,8 @@ class Observation(_Model):
     value: Number | None = Field(None, description="Numeric result, in `unit`.")
     unit: str | None = Field(None, description="UCUM unit (or common spelling) of `value`.")
     coded: str | None = Field(None, description="Coded value, e.g. smoking status 'current'.")
-    date: Annotated[DateLike, BeforeValidator(_date_or_datetime)] = Field(
-        description="Effective date (YYYY-MM-DD) or date-time (ISO 8601, with time)."
+    date: Annotated[DateLike, BeforeValidator(_date_or_datetime), AfterValidator(_supported)] = (
+        Field(description="Effective date (YYYY-MM-DD) or date-time (ISO 8601, with time).")
     )
     status: Literal["final", "amended", "corrected", "preliminary"] = Field(
         "final", description="FHIR Observation status; cancelled or erroneous results are not sent."
@@ -382,7 +450,9 @@ class Observation(_Model):
                     field=missing,
                     value=None,
                 )
-            _system_checked(self.system, ("loinc", "cvrisk"), "an observation")
+            _code_checked(
+                self.code, _system_checked(self.system, ("loinc", "cvrisk"), "an observation")
+            )
             try:
                 from_code = vocab.analyte_for_code(self.code, self.system)
             except CvriskError as exc:
@@ -417,6 +487,12 @@ class Observation(_Model):
         """Calendar day of the result."""
         return day_of(self.date)
 
+    @property
+    def time_of_day(self) -> dt.time:
+        """Wall-clock time of the result (as recorded, offset ignored); a date without a time
+        counts as the start of its day."""
+        return self.date.time() if isinstance(self.date, dt.datetime) else dt.time.min
+
     def value_in(self, unit: str | None = None) -> float:
         """The value converted to ``unit`` (default: the analyte's canonical unit).
 
@@ -447,6 +523,7 @@ class PatientRecord(_Model):
         born = self.patient.birth_date
         dated: list[tuple[str, dt.date | None]] = [
             *((f"conditions[{i}].onset", c.onset) for i, c in enumerate(self.conditions)),
+            *((f"conditions[{i}].abatement", c.abatement) for i, c in enumerate(self.conditions)),
             *((f"medications[{i}].start", m.start) for i, m in enumerate(self.medications)),
             *((f"observations[{i}].date", o.day) for i, o in enumerate(self.observations)),
         ]
@@ -488,18 +565,33 @@ class PatientRecord(_Model):
 
     @classmethod
     def from_json(cls, data: str | bytes | dict[str, Any]) -> PatientRecord:
-        """Read a record from native JSON (text or parsed), raising :class:`RecordError`."""
+        """Read a record from native JSON (text, bytes or parsed), raising :class:`RecordError`.
+
+        Text is parsed as :mod:`cvrisk.sources` parses every input: inside the input limits
+        (docs/limits.md), refusing duplicate keys.
+        """
+        from cvrisk.sources import parsed_json
+
+        parsed = parsed_json(data, paths=False)
+        if not isinstance(parsed, dict):
+            raise RecordError(
+                f"a native record is a JSON object with 'patient', not a JSON "
+                f"{type(parsed).__name__}: read FHIR with cvrisk.sources.read_record"
+            )
         try:
-            if isinstance(data, dict):
-                return cls.model_validate(data)
-            return cls.model_validate_json(data)
+            return cls.model_validate(parsed)
         except ValidationError as exc:
             raise record_error(exc) from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> PatientRecord:
-        """Read a native JSON record file."""
-        return cls.from_json(Path(path).read_bytes())
+        """Read a native JSON record file (``-``: standard input), raising RecordError."""
+        if not isinstance(path, str | Path):
+            raise RecordError(f"path must be a file path, not {type(path).__name__}")
+        from cvrisk.sources import parsed_json
+
+        parsed = parsed_json(Path(path) if path != "-" else path)
+        return cls.from_json(parsed)
 
     def to_json(self, **kwargs: Any) -> str:
         """Native JSON (the same shape :meth:`from_json` reads)."""
@@ -509,31 +601,34 @@ class PatientRecord(_Model):
         """The patient's age in completed years on ``day`` (see :meth:`Patient.age_on`)."""
         return self.patient.age_on(day)
 
-    def check_dates(self, as_of: dt.date) -> None:
-        """Raise :class:`RecordError` when the record cannot describe a patient on ``as_of``."""
-        if self.patient.birth_date > as_of:
+    def check_dates(self, as_of: dt.date, on_invalid: str = "raise") -> list[DataIssue]:
+        """Check the record can describe a patient on ``as_of``.
+
+        Raises :class:`RecordError` when the date of birth is after ``as_of``, and when the
+        patient would be older on ``as_of`` than any verified human (``limits.toml
+        [patient]``; a date-of-birth error); with ``on_invalid="report"`` the age is
+        returned as an ``implausible`` warning instead, and the evaluation goes on.
+        """
+        born = self.patient.birth_date
+        if born > as_of:
             raise RecordError(
-                f"patient.birth_date {self.patient.birth_date} is after the evaluation date "
+                f"patient.birth_date {born} is after the evaluation date "
                 f"{as_of}: check the date of birth or the as_of date",
                 [
                     Problem(
                         None,
                         "patient.birth_date",
-                        self.patient.birth_date.isoformat(),
+                        born.isoformat(),
                         f"after the evaluation date {as_of}",
                     )
                 ],
             )
+        return self.patient.age_issues(as_of, on_invalid)
 
 
 Record = Annotated[PatientRecord, Field(description="A patient record")]
 
 _SHOWN = 5
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def record_error(exc: ValidationError, prefix: str = "") -> RecordError:
@@ -564,7 +659,7 @@ def record_error(exc: ValidationError, prefix: str = "") -> RecordError:
         if error["type"] == "missing" or value is None:
             lines.append(f"{path}: {message}")
         else:
-            lines.append(f"{path}={_short(value)}: {message}")
+            lines.append(f"{path}={quoted(value)}: {message}")
     more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
     return RecordError(f"invalid patient record: {'; '.join(lines[:_SHOWN])}{more}", problems)
 

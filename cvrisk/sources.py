@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from cvrisk.errors import RecordError
+from cvrisk import limits
+from cvrisk.errors import RecordError, quoted
 from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.record import (
     Condition,
@@ -87,7 +90,16 @@ def _reader(kind: str) -> Reader:
             "import cvrisk (which registers the shipped readers) or pass a native record"
         )
     module, _, name = target.partition(":")
-    reader: Reader = getattr(importlib.import_module(module), name)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+            raise  # the reader itself is broken: a bug, not bad input
+        raise RecordError(
+            f"this input is {kind.upper()}, and its reader ({module}) is not part of this "
+            "installation: pass a native record, or install cvrisk with that reader"
+        ) from None
+    reader: Reader = getattr(loaded, name)
     return reader
 
 
@@ -97,7 +109,7 @@ def check_on_invalid(on_invalid: Any) -> OnInvalid:
         from cvrisk.errors import OptionError
 
         raise OptionError(
-            f"on_invalid={on_invalid!r}: use 'raise' (refuse an invalid record) or 'report' "
+            f"on_invalid={quoted(on_invalid)}: use 'raise' (refuse an invalid record) or 'report' "
             "(skip invalid entries, each listed as a data issue)"
         )
     return on_invalid  # type: ignore[no-any-return]
@@ -117,10 +129,10 @@ def read_record(
     if not isinstance(strict, bool):
         from cvrisk.errors import OptionError
 
-        raise OptionError(f"strict={strict!r}: give True or False")
+        raise OptionError(f"strict={quoted(strict)}: give True or False")
     if isinstance(source, PatientRecord):
         return ReadResult(source, [], "record")
-    data = _parsed(source)
+    data = parsed_json(source)
     if _is_fhir(data):
         result = _reader("fhir")(data, on_invalid=on_invalid, strict=strict)
     elif isinstance(data, dict):
@@ -134,17 +146,40 @@ def read_record(
     return result
 
 
-def _parsed(source: Any) -> Any:
+#: What may come before JSON text: whitespace, and a byte-order mark left by a decoder.
+_BLANK = " \t\r\n\ufeff"
+
+
+def parsed_json(source: Any, *, paths: bool = True) -> Any:
+    """The parsed JSON of a source, inside cvrisk's input limits (docs/limits.md).
+
+    Dicts and lists pass through (checked); bytes and text are parsed (duplicate keys
+    refused); with ``paths``, other text and :class:`~pathlib.Path` s are files to read
+    (``-``: standard input). Every input is checked for size before it is parsed, and for
+    depth, number of values, string length and entries after.
+
+    Raises:
+        RecordError: unreadable, not JSON, or over a limit.
+    """
+    data = _parsed(source, paths)
+    limits.check_entries(limits.entry_count(data), "the input")
+    limits.check_structure(data, "the input")
+    return data
+
+
+def _parsed(source: Any, paths: bool) -> Any:
     """The parsed JSON of a source (dicts and lists pass through)."""
     if isinstance(source, dict | list):
         return source
     if isinstance(source, bytes | bytearray):
+        limits.check_size(len(source), "the record bytes")
         return _parse_text(_decode(bytes(source), "the record bytes"), "the record text")
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
-        return _parse_text(source, "the record text")
-    if isinstance(source, str | Path):
+    if isinstance(source, str) and (not paths or source.lstrip(_BLANK)[:1] in ("{", "[")):
+        limits.check_size(len(source), "the record text")
+        return _parse_text(source.lstrip("\ufeff"), "the record text")
+    if paths and isinstance(source, str | Path):
         name = str(source)
-        return _parse_text(_decode(_read_bytes(name), repr(name)), repr(name))
+        return _parse_text(_decode(_read_bytes(name), quoted(name)), quoted(name))
     raise RecordError(
         f"cannot read a patient record from {type(source).__name__}: pass a PatientRecord, "
         "its JSON dict, JSON text, FHIR resources, or the path of a JSON/NDJSON file ('-' "
@@ -153,13 +188,29 @@ def _parsed(source: Any) -> Any:
 
 
 def _read_bytes(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
+    """The bytes of a file (``-``: standard input), refusing one over the size limit."""
+    cap = limits.limits().max_bytes
     try:
-        return Path(name).read_bytes()
+        if name == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None:
+                raise RecordError("cannot read the record from standard input: there is none")
+            raw = bytes(stdin.read(cap + 1))
+        else:
+            if not stat.S_ISREG(os.stat(name).st_mode):  # a pipe would block the open
+                raise RecordError(
+                    f"cannot read the record file {quoted(name)}: not a regular file "
+                    "(a device, pipe or directory); give a file, or '-' for standard input"
+                )
+            with open(name, "rb") as handle:
+                raw = handle.read(cap + 1)
+    except RecordError:
+        raise
     except (OSError, ValueError) as exc:  # ValueError: embedded null byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RecordError(f"cannot read the record file {name[:200]!r}: {reason}") from None
+        raise RecordError(f"cannot read the record file {quoted(name)}: {reason}") from None
+    limits.check_size(len(raw), f"the record file {quoted(name)}")
+    return raw
 
 
 def _decode(raw: bytes, what: str) -> str:
@@ -183,8 +234,27 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+#: Digits in one JSON integer: no value of a record comes near (Python refuses over 4,300).
+_MAX_INTEGER_DIGITS = 100
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        raise RecordError(
+            f"a JSON number of {len(text):,} digits ({text[:20]}...): no record value has "
+            "that many; check how the input was produced"
+        )
+    return int(text)
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    return json.loads(
+        text,
+        object_pairs_hook=_no_duplicate_keys,
+        parse_int=_integer,
+        # NaN, Infinity and overflowing floats parse as floats: the record's fields refuse
+        # non-finite numbers, naming the field (observations[3].value=nan)
+    )
 
 
 def _parse_text(text: str, what: str) -> Any:
@@ -291,13 +361,18 @@ def _lenient(data: dict[str, Any]) -> ReadResult:
                 issues.append(_invalid(path, text, entry))
                 continue
             kept[key].append(item)
-    record = PatientRecord(patient=patient, **kept)
+    try:
+        record = PatientRecord(patient=patient, **kept)
+    except ValidationError as exc:  # a rule across entries that no single entry breaks
+        raise record_error(exc) from None
     return ReadResult(record, issues, "native")
 
 
 def _entry_day(item: Condition | Medication | Observation) -> Any:
+    """The entry's earliest date (a resolution date counts: it cannot precede birth)."""
     if isinstance(item, Condition):
-        return item.onset
+        days = [day for day in (item.onset, item.abatement) if day is not None]
+        return min(days) if days else None
     if isinstance(item, Medication):
         return item.start
     return item.day

@@ -170,7 +170,13 @@ def _parse_cached(unit: str) -> Unit:
             "(e.g. 'mg/dL', 'mmol/L', 'mm[Hg]', '10*9/L')"
         )
     if len(ignoring_case) == 1:
-        return _unit(ignoring_case[0])
+        reading = ignoring_case[0]
+        # accepted only if its own UCUM code reads back as itself: "PTL" is petalitre in
+        # case-insensitive UCUM, but its code "PL" reads, ignoring case, as picolitre "pL"
+        again = _ci_cached(reading.code)
+        if again is not None and again.code != reading.code:
+            raise UnitError(_case_conflict(unit, None, [reading, again]))
+        return _unit(reading)
     if len(ignoring_case) > 1:
         raise UnitError(_case_conflict(unit, None, ignoring_case))
     raise UnitError(

@@ -6,13 +6,13 @@ The content lives in ``cvrisk/data/*.toml``; this module only indexes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, get_args
 
 from cvrisk import drugs
 from cvrisk.data import load_data
 from cvrisk.drugs import DrugConflictError, DrugMatch
-from cvrisk.errors import VocabularyError
+from cvrisk.errors import VocabularyError, quoted
 
 __all__ = ["DrugConflictError", "DrugMatch"]
 
@@ -189,25 +189,27 @@ def antipsychotic_match(name: str) -> DrugMatch:
             (not covered, outside the catalogue) or suggests close names, brands included.
     """
     if not isinstance(name, str):
-        raise VocabularyError(f"drug must be an ingredient name such as 'olanzapine', not {name!r}")
+        raise VocabularyError(
+            f"drug must be an ingredient name such as 'olanzapine', not {quoted(name)}"
+        )
     match = drugs.resolve_name(name)
     if match is not None and match.catalogued:
         return match
     known = ", ".join(sorted(antipsychotics()))
     if match is not None and match.category == "not_covered":
         raise VocabularyError(
-            f"{name!r} is {match.label()} ({(match.drug_class or {}).get('en', '')}), not an "
+            f"{quoted(name)} is {match.label()} ({(match.drug_class or {}).get('en', '')}), not an "
             f"antipsychotic: the shipped protocols do not cover it. Antipsychotics: {known}"
         )
     if match is not None:
         raise VocabularyError(
-            f"{name!r} is {match.label()}, an antipsychotic outside cvrisk's catalogue: no "
+            f"{quoted(name)} is {match.label()}, an antipsychotic outside cvrisk's catalogue: no "
             f"shipped protocol schedules its monitoring. Catalogue: {known}"
         )
     close = drugs.suggest(name)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise VocabularyError(
-        f"unknown antipsychotic {name!r}{hint} Give an ingredient (INN), salt or brand name; "
+        f"unknown antipsychotic {quoted(name)}{hint} Give an ingredient (INN), salt or brand name; "
         f"known ingredients: {known}"
     )
 
@@ -242,7 +244,7 @@ def conditions_matching(code: str, system: str) -> list[str]:
     return list(_conditions_matching(code, normalise_system(system)))
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: one entry per distinct code a record brings
 def _conditions_matching(code: str, system: str) -> tuple[str, ...]:
     found = []
     for set_id, entry in condition_sets().items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from cvrisk import errors
@@ -28,6 +30,7 @@ BUILTIN_BASES = {
     "ProtocolError": ValueError,
     "EngineError": RuntimeError,
     "DataIssueError": ValueError,
+    "InputFileError": ValueError,
 }
 
 
@@ -50,6 +53,26 @@ def test_no_error_class_is_forgotten() -> None:
 def test_problem_str() -> None:
     assert str(Problem(3, "sbp", 500, "above 300")) == "row 3, sbp=500: above 300"
     assert str(Problem(None, "patient.sex", "F", "not allowed")) == "patient.sex='F': not allowed"
+
+
+def test_problem_str_quotes_text_labels_and_cuts_long_values() -> None:
+    assert str(Problem("P001", "sbp", 500, "above 300")) == "row 'P001', sbp=500: above 300"
+    text = str(Problem(0, "age", 10**400, "too large"))
+    assert len(text) < 100 and text.endswith("...: too large")
+
+
+def test_score_errors_survive_pickling() -> None:
+    """Dask workers send exceptions to the client by pickling them."""
+    problems = [Problem("a", "sbp", 500, "above 300")]
+    error = pickle.loads(pickle.dumps(InvalidInputError("pce", problems, count=1, invalid_rows=1)))
+    assert isinstance(error, InvalidInputError) and error.problems == problems
+    assert error.count == 1 and str(error).startswith("pce: 1 invalid row(s)")
+    missing = pickle.loads(pickle.dumps(MissingInputError("pce", "age", "Give it.")))
+    assert (missing.model, missing.name, str(missing)) == (
+        "pce",
+        "age",
+        "pce: required input 'age' is missing. Give it.",
+    )
 
 
 def test_invalid_input_error_lists_first_problems_and_what_to_do() -> None:

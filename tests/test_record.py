@@ -344,7 +344,7 @@ def test_missing_required_field() -> None:
 
 def test_invalid_json_text() -> None:
     error = rejected('{"patient": ')
-    assert "Invalid JSON" in str(error)
+    assert "not valid JSON" in str(error)
 
 
 def test_medication_needs_drug_or_code() -> None:

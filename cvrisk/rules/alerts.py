@@ -34,7 +34,15 @@ def raise_alerts(
 ) -> tuple[list[Alert], list[TestEntry]]:
     """(alerts, in report order; the repeat tests they ask for)."""
     alerts, rechecks = [], []
-    for compiled, fact_id in engine.run(ruleset, facts.facts):
+    fired: set[tuple[str, str]] = set()
+    # facts in their order (f0, f1...): when conflicting simultaneous results give a rule
+    # several facts, the first that fires speaks for it, whatever order the engine ran them
+    runs = sorted(engine.run(ruleset, facts.facts), key=lambda run: int(run[1][1:]))
+    for compiled, fact_id in runs:
+        key = (compiled.protocol.id, compiled.rule.id)
+        if key in fired:
+            continue  # one alert per rule
+        fired.add(key)
         alert = alert_of(compiled.protocol, compiled.rule, facts, fact_id, lang)
         alerts.append(alert)
         trigger = facts.values[fact_id].get("date")

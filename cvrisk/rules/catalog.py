@@ -7,13 +7,16 @@ Each file is validated against :class:`~cvrisk.rules.schema.Protocol` once and c
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from cvrisk.errors import ProtocolError
+from cvrisk.errors import ProtocolError, quoted
+from cvrisk.limits import limits
 from cvrisk.rules.schema import Protocol, ProtocolInfo
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -38,17 +41,41 @@ def load_protocol_file(path: str | Path) -> Protocol:
             names the file and each offending field.
     """
     path = Path(path)
+    name = quoted(path.name)
+    cap = limits().max_protocol_bytes
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would block the open
+            raise ProtocolError(f"{name}: not a regular file (a device, pipe or directory)")
+        with open(path, "rb") as handle:
+            raw = handle.read(cap + 1)
+    except ProtocolError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: embedded null byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ProtocolError(
+            f"cannot read the protocol file {quoted(str(path))}: {reason}"
+        ) from None
+    if len(raw) > cap:
+        raise ProtocolError(
+            f"{name}: more than {cap:,} bytes, larger than any protocol (docs/limits.md)"
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            f"{name}: not UTF-8 text (byte {exc.start}): a protocol file is TOML"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{path.name}: not valid TOML: {exc}") from None
+        raise ProtocolError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(f"{name}: nested too deeply to be a protocol") from None
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:8]
         )
-        raise ProtocolError(f"{path.name}: invalid protocol: {problems}") from None
+        raise ProtocolError(f"{name}: invalid protocol: {problems}") from None
 
 
 @cache
@@ -68,7 +95,8 @@ def get_protocol(protocol_id: str) -> Protocol:
     protocols = shipped_protocols()
     if protocol_id not in protocols:
         raise ProtocolError(
-            f"unknown protocol {protocol_id!r}; shipped protocols: {', '.join(sorted(protocols))}"
+            f"unknown protocol {quoted(protocol_id)}; shipped protocols: "
+            f"{', '.join(sorted(protocols))}"
         )
     return protocols[protocol_id]
 

@@ -75,9 +75,7 @@ def courses_of(
             text = phrase(
                 "issue.future_prescription", lang, code=shown, start=med.start, as_of=as_of
             )
-            issues.append(
-                DataIssue(kind="excluded", message=text, field=field, resource=med.id)
-            )
+            issues.append(DataIssue(kind="excluded", message=text, field=field, resource=med.id))
             continue
         formulation = med.formulation_id
         courses.append(Prescription(match.ingredient, med.start, med.stop, formulation))
@@ -173,9 +171,7 @@ def _formulation_unknown(
         example=ids[0],
     )
     return [
-        DataIssue(
-            kind="missing", severity="warning", message=text, field=field, resource=med.id
-        )
+        DataIssue(kind="missing", severity="warning", message=text, field=field, resource=med.id)
     ]
 
 

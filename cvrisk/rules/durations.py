@@ -10,7 +10,10 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
+
+from cvrisk.errors import quoted
+from cvrisk.limits import limits
 
 _PATTERN = re.compile(r"^P(\d+)([DWMY])$")
 
@@ -39,6 +42,12 @@ class Duration:
         months = self.count if self.unit == "M" else 12 * self.count
         return add_months(day, -months)
 
+    def too_long(self, years: int) -> bool:
+        """True when the duration is longer than ``years`` calendar years."""
+        if self.unit in "DW":
+            return self.count * (7 if self.unit == "W" else 1) > years * 366
+        return self.count > (years * 12 if self.unit == "M" else years)
+
     def __str__(self) -> str:
         return f"P{self.count}{self.unit}"
 
@@ -51,16 +60,24 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
-@cache
+@lru_cache(maxsize=512)
 def parse_duration(text: str) -> Duration:
     """Parse ``PnD``, ``PnW``, ``PnM`` or ``PnY`` (n >= 1).
 
     Raises:
         ValueError: any other form (pydantic reports it with the field's location).
     """
-    match = _PATTERN.match(text)
+    match = _PATTERN.match(text) if isinstance(text, str) and len(text) <= 12 else None
     if not match or int(match.group(1)) < 1:
         raise ValueError(
-            f"duration {text!r}: use an ISO 8601 duration of one unit, e.g. P7D, P2W, P3M, P1Y"
+            f"duration {quoted(text)}: use an ISO 8601 duration of one unit, e.g. P7D, P2W, "
+            "P3M, P1Y"
         )
-    return Duration(int(match.group(1)), match.group(2))
+    duration = Duration(int(match.group(1)), match.group(2))
+    years = limits().max_duration_years
+    if duration.too_long(years):
+        raise ValueError(
+            f"duration {text}: longer than {years} years, the longest cvrisk supports "
+            "(docs/limits.md)"
+        )
+    return duration

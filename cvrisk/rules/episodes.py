@@ -82,35 +82,54 @@ def merge_courses(courses: Iterable[Prescription]) -> list[Prescription]:
     return sorted(merged, key=lambda c: (c.start, c.drug))
 
 
+def course_events(courses: Iterable[Prescription]) -> list[tuple[Prescription, str]]:
+    """Each merged course, in start order, with how it relates to the courses before it:
+    ``start``, ``switch``, ``addition`` or ``continuation`` (the rules of the module
+    docstring). Protocol episodes and the shared summary's course timeline both read this.
+
+    One pass with running state (whether a course seen so far is open-ended, the latest
+    stop, the drugs seen): comparing each course with every earlier one was quadratic in
+    the prescriptions (20,000 took 12 s).
+    """
+    events: list[tuple[Prescription, str]] = []
+    open_ended = False  # a course seen so far has no stop
+    last_stop: dt.date | None = None  # the latest stop of the courses seen so far
+    seen_drugs: set[str] = set()
+    for course in merge_courses(courses):
+        if not events:
+            kind = "start"
+        else:
+            # active: a course seen so far runs past this start (covered is in start order)
+            active = open_ended or (last_stop is not None and last_stop > course.start)
+            if active:
+                kind = "addition"
+            elif last_stop is not None and (course.start - last_stop).days <= SWITCH_GAP_DAYS:
+                kind = "continuation" if course.drug in seen_drugs else "switch"
+            else:
+                kind = "start"
+        events.append((course, kind))
+        open_ended = open_ended or course.stop is None
+        if course.stop is not None and (last_stop is None or course.stop > last_stop):
+            last_stop = course.stop
+        seen_drugs.add(course.drug)
+    return events
+
+
 def current_episode(
     courses: Iterable[Prescription], applies_to: AppliesTo, as_of: dt.date
 ) -> Episode | None:
     """The protocol's episode running on ``as_of``, or None when no covered drug is active."""
-    covered = merge_courses(
+    events = course_events(
         c for c in courses if applies_to.covers_course(c.drug, c.formulation) and c.start <= as_of
     )
     anchor: dt.date | None = None
     event = "start"
-    seen: list[Prescription] = []
-    for course in covered:
-        if anchor is None:
-            anchor, event = course.start, "start"
-        else:
-            active = [p for p in seen if p.stop is None or p.stop > course.start]
-            last_stop = max((p.stop for p in seen if p.stop is not None), default=None)
-            resumed = any(p.drug == course.drug for p in seen)
-            if active:
-                kind = "addition"
-            elif last_stop is not None and (course.start - last_stop).days <= SWITCH_GAP_DAYS:
-                kind = "continuation" if resumed else "switch"
-            else:
-                kind = "start"
-            if kind == "start" or kind in applies_to.restart_on:
-                anchor, event = course.start, kind
-        seen.append(course)
+    for course, kind in events:
+        if anchor is None or kind == "start" or kind in applies_to.restart_on:
+            anchor, event = course.start, kind
     if anchor is None:
         return None
-    active_now = tuple(c for c in covered if c.active_on(as_of))
+    active_now = tuple(c for c, _ in events if c.active_on(as_of))
     if not active_now:
         return None
     return Episode(anchor=anchor, event=event, active=active_now)

@@ -40,7 +40,7 @@ from cvrisk.rules.courses import (
 )
 from cvrisk.rules.coverage import coverage_issues, ended_issues
 from cvrisk.rules.due import due_tests, merge_requests, ordered
-from cvrisk.rules.facts import Results, collect_facts, future_results_issue
+from cvrisk.rules.facts import Results, collect_facts, conflict_issues, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
 from cvrisk.rules.report import Report
@@ -109,8 +109,7 @@ def evaluate(
     )
     read = read_record(record, on_invalid=opts.on_invalid, strict=opts.strict)
     rec, as_of, lang = read.record, opts.as_of, opts.lang
-    rec.check_dates(as_of)
-    issues: list[DataIssue] = list(read.issues)
+    issues: list[DataIssue] = [*read.issues, *rec.check_dates(as_of, opts.on_invalid)]
 
     courses, drug_issues = courses_of(rec, lang, as_of)
     issues.extend(drug_issues)
@@ -130,6 +129,7 @@ def evaluate(
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)
     issues.extend(future_results_issue(results, as_of, lang))
+    issues.extend(conflict_issues(results, lang))
 
     ruleset = engine.compile_ruleset([p for p, _ in applicable])
     episodes = {p.id: e for p, e in applicable}

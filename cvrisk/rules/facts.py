@@ -26,7 +26,9 @@ is kept beside the facts.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,12 +112,14 @@ def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
     units kg and cm), oldest first, ``heights`` not empty; one BMI per weight with a positive
     height, dated on the weight's day, in the order of ``weights``. It does not judge the
     result: :meth:`Results.from_record` drops a derived BMI outside the plausible range (a
-    height in inches read as cm gives about 170) and reports it.
+    height in inches read as cm gives about 170) and reports it. Each weight's height is
+    found by bisection: n weights and m heights cost O(n log m), not O(n m).
     """
     out = []
+    height_days = [h.day for h in heights]
     for weight in weights:
-        before = [h for h in heights if h.day <= weight.day]
-        height = before[-1] if before else heights[0]
+        before = bisect.bisect_right(height_days, weight.day)
+        height = heights[before - 1] if before else heights[0]
         if weight.value is None or height.value is None or height.value <= 0:
             continue
         metres = height.value / 100.0  # canonical height unit is cm (analytes.toml)
@@ -128,6 +132,37 @@ def derived_bmi(weights: list[Result], heights: list[Result]) -> list[Result]:
                 (*weight.evidence("weight", "source"), *height.evidence("height", "source")),
             )
         )
+    return out
+
+
+def _order(result: Result) -> tuple[Any, ...]:
+    """Total order of an analyte's results: date, time of day, then value (then code, unit
+    and id), so simultaneous results sort the same whatever the order of the input."""
+    obs = result.observation
+    return (
+        result.day,
+        obs.time_of_day if obs is not None else dt.time.min,
+        -math.inf if result.value is None else result.value,
+        result.code or "",
+        (obs.unit or "") if obs is not None else "",
+        (obs.id or "") if obs is not None else "",
+    )
+
+
+def _reading(result: Result) -> str:
+    """What a result says (its canonical value to 9 digits, or its code): equal readings at
+    one time are duplicates, different ones conflict."""
+    return (result.code or "") if result.value is None else f"{result.value:.9g}"
+
+
+def _distinct(results: list[Result]) -> list[Result]:
+    """One result per distinct reading, in order."""
+    seen: set[str] = set()
+    out = []
+    for result in results:
+        if (reading := _reading(result)) not in seen:
+            seen.add(reading)
+            out.append(result)
     return out
 
 
@@ -151,7 +186,13 @@ class ImplausibleDerived:
 
 @dataclass
 class Results:
-    """A record's usable results by analyte, on or before the evaluation date, oldest first.
+    """A record's results by analyte, on or before the evaluation date, in :func:`_order`.
+
+    Results of one analyte at the same date and time (a date without a time is the start of
+    its day) are simultaneous; when they disagree they *conflict*: :meth:`latest_candidates`
+    gives each distinct latest one (rules about the latest result are checked against each),
+    and where one result must be chosen the order by value decides (the highest is latest),
+    never the order of the input. ``conflicts`` lists each analyte's conflicting groups.
 
     ``suspect`` lists the results left out as probable unit errors, ``implausible_derived``
     the derived results left out (:mod:`cvrisk.plausibility`).
@@ -161,6 +202,9 @@ class Results:
     excluded_future: int
     suspect: list[Suspect] = field(default_factory=list)
     implausible_derived: list[ImplausibleDerived] = field(default_factory=list)
+    conflicts: dict[str, list[list[Result]]] = field(default_factory=dict)
+    _test_days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
+    _days: dict[str, list[dt.date]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_record(cls, record: PatientRecord, as_of: dt.date) -> Results:
@@ -184,7 +228,12 @@ class Results:
                 value = obs.value * slope + offset
             by_analyte[analyte].append(Result(day, value, obs.coded, obs))
         for results in by_analyte.values():
-            results.sort(key=lambda r: r.day)
+            results.sort(key=_order)
+        conflicts = {
+            analyte: groups
+            for analyte, results in by_analyte.items()
+            if (groups := _groups(results))
+        }
         implausible: list[ImplausibleDerived] = []
         if by_analyte.get("weight") and by_analyte.get("height"):
             recorded = {r.day for r in by_analyte.get("bmi", ())}
@@ -199,25 +248,105 @@ class Results:
                     derived.append(result)
                 else:
                     implausible.append(ImplausibleDerived("bmi", result, verdict))
-            by_analyte["bmi"] = sorted([*by_analyte.get("bmi", ()), *derived], key=lambda r: r.day)
-        return cls(dict(by_analyte), future, suspect, implausible)
+            by_analyte["bmi"] = sorted([*by_analyte.get("bmi", ()), *derived], key=_order)
+        return cls(dict(by_analyte), future, suspect, implausible, conflicts)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
-        """Days with a recorded result of any analyte that satisfies ``test_id``. A result
-        left out as a probable unit error still counts: the test was done (its value is
-        reported as suspect, not as missing)."""
-        days: set[dt.date] = set()
-        analytes = vocab.test_analytes(test_id)
-        for analyte in analytes:
+        """Days with a recorded result of any analyte that satisfies ``test_id`` (computed
+        once per test: every schedule item of every protocol asks). A result left out as a
+        probable unit error still counts: the test was done (its value is reported as
+        suspect, not as missing)."""
+        found = self._test_days.get(test_id)
+        if found is None:
+            days: set[dt.date] = set()
+            analytes = vocab.test_analytes(test_id)
+            for analyte in analytes:
+                days.update(
+                    r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
+                )
             days.update(
-                r.day for r in self.by_analyte.get(analyte, ()) if r.observation is not None
+                s.observation.day for s in self.suspect if s.observation.analyte_id in analytes
             )
-        days.update(s.observation.day for s in self.suspect if s.observation.analyte_id in analytes)
-        return sorted(days)
+            found = self._test_days[test_id] = sorted(days)
+        return found
+
+    def days(self, analyte: str) -> list[dt.date]:
+        """The days of ``analyte``'s results, in order (for bisection)."""
+        found = self._days.get(analyte)
+        if found is None:
+            found = self._days[analyte] = [r.day for r in self.by_analyte.get(analyte, ())]
+        return found
+
+    def between(self, analyte: str, start: dt.date, end: dt.date) -> list[Result]:
+        """``analyte``'s results dated ``start`` to ``end`` inclusive, in order (bisection)."""
+        days = self.days(analyte)
+        low, high = bisect.bisect_left(days, start), bisect.bisect_right(days, end)
+        return self.by_analyte.get(analyte, [])[low:high]
 
     def latest(self, analyte: str) -> Result | None:
         results = self.by_analyte.get(analyte)
         return results[-1] if results else None
+
+    def latest_candidates(self, analyte: str) -> list[Result]:
+        """The latest result, or each distinct one when simultaneous latest results conflict
+        (in order, so the last is :meth:`latest`)."""
+        results = self.by_analyte.get(analyte)
+        if not results:
+            return []
+        when = _order(results[-1])[:2]
+        first = len(results) - 1
+        while first > 0 and _order(results[first - 1])[:2] == when:
+            first -= 1
+        return _distinct(results[first:])
+
+
+def _groups(results: list[Result]) -> list[list[Result]]:
+    """Runs of simultaneous results (same day and time) that disagree, in order."""
+    when = [
+        (r.day, r.observation.time_of_day if r.observation is not None else dt.time.min)
+        for r in results
+    ]
+    groups: list[list[Result]] = []
+    first = 0
+    for index in range(1, len(results) + 1):
+        if index == len(results) or when[index] != when[first]:
+            if index - first > 1 and len(run := _distinct(results[first:index])) > 1:
+                groups.append(run)
+            first = index
+    return groups
+
+
+def conflict_issues(results: Results, lang: str) -> list[DataIssue]:
+    """A ``conflict`` warning per analyte whose simultaneous results disagree, naming the
+    latest such values and how many other times conflict."""
+    issues = []
+    for analyte, groups in sorted(results.conflicts.items()):
+        latest = groups[-1]
+        first = latest[0]
+        assert first.observation is not None
+        when = first.observation.date.isoformat()
+        values = ", ".join(_as_reported(r) for r in latest)
+        if len(groups) > 1:
+            values += phrase("issue.conflict_more", lang, count=len(groups) - 1)
+        ids = [r.observation.id for r in latest if r.observation is not None and r.observation.id]
+        issues.append(
+            DataIssue(
+                kind="conflict",
+                severity="warning",
+                field=analyte,
+                resource=", ".join(ids) or None,
+                message=phrase("issue.conflict", lang, analyte=analyte, when=when, values=values),
+            )
+        )
+    return issues
+
+
+def _as_reported(result: Result) -> str:
+    obs = result.observation
+    assert obs is not None
+    if obs.value is None:
+        return str(obs.coded)
+    return f"{obs.value:g} {display_unit(obs.unit or '')}"
 
 
 @dataclass
@@ -304,41 +433,49 @@ def active_condition_sets(record: PatientRecord, as_of: dt.date) -> set[str]:
 
 
 def add_latest(facts: FactSet, results: Results, analytes: Iterable[str]) -> None:
-    """``latest`` and ``coded`` facts for each analyte with a result."""
+    """``latest`` and ``coded`` facts for each analyte with a result (one for each distinct
+    value when simultaneous latest results conflict: an alert any of them raises is raised)."""
     for analyte in sorted(set(analytes)):
-        latest = results.latest(analyte)
-        if latest is None:
-            continue
-        evidence = latest.evidence(analyte, "latest")
-        if latest.value is not None:
-            obs = latest.observation
-            reported = (
-                {"u": _unit_name(obs.unit), "orig": obs.value}
-                if obs is not None and obs.unit is not None and obs.value is not None
-                else {"u": "derived", "orig": latest.value}
-            )
-            facts.add(
-                "latest",
-                evidence,
-                {"value": latest.value, "date": latest.day, **reported},
-                analyte=analyte,
-                value=latest.value,
-                **reported,
-            )
-        elif latest.code is not None:
-            facts.add("coded", evidence, {"date": latest.day}, analyte=analyte, code=latest.code)
+        for latest in results.latest_candidates(analyte):
+            _add_latest(facts, analyte, latest)
+
+
+def _add_latest(facts: FactSet, analyte: str, latest: Result) -> None:
+    evidence = latest.evidence(analyte, "latest")
+    if latest.value is not None:
+        obs = latest.observation
+        reported = (
+            {"u": _unit_name(obs.unit), "orig": obs.value}
+            if obs is not None and obs.unit is not None and obs.value is not None
+            else {"u": "derived", "orig": latest.value}
+        )
+        facts.add(
+            "latest",
+            evidence,
+            {"value": latest.value, "date": latest.day, **reported},
+            analyte=analyte,
+            value=latest.value,
+            **reported,
+        )
+    elif latest.code is not None:
+        facts.add("coded", evidence, {"date": latest.day}, analyte=analyte, code=latest.code)
 
 
 def baseline_result(results: Results, analyte: str, anchor: dt.date) -> Result | None:
     """The episode's baseline result: the latest one inside the baseline window."""
+    found = baseline_candidates(results, analyte, anchor)
+    return found[-1] if found else None
+
+
+def baseline_candidates(results: Results, analyte: str, anchor: dt.date) -> list[Result]:
+    """The baseline result, or each distinct one when simultaneous baseline results conflict."""
     before, after = BASELINE_WINDOW_DAYS
     start, end = anchor - dt.timedelta(days=before), anchor + dt.timedelta(days=after)
-    inside = [
-        r
-        for r in results.by_analyte.get(analyte, ())
-        if start <= r.day <= end and r.value is not None
-    ]
-    return inside[-1] if inside else None
+    inside = [r for r in results.between(analyte, start, end) if r.value is not None]
+    if not inside:
+        return []
+    when = _order(inside[-1])[:2]
+    return _distinct([r for r in inside if _order(r)[:2] == when])
 
 
 def _rise(latest: float, reference: float) -> dict[str, float]:
@@ -352,53 +489,57 @@ def _rise(latest: float, reference: float) -> dict[str, float]:
 def add_change_from_baseline(
     facts: FactSet, results: Results, protocol: str, analyte: str, anchor: dt.date
 ) -> bool:
-    """A ``change_from_baseline`` fact; False when there is no baseline or no later result."""
-    base = baseline_result(results, analyte, anchor)
-    latest = results.latest(analyte)
-    if base is None or latest is None or latest.value is None or base.value is None:
+    """A ``change_from_baseline`` fact (one per pair of conflicting baseline and latest
+    values); False when there is no baseline or no later result."""
+    bases = baseline_candidates(results, analyte, anchor)
+    candidates = results.latest_candidates(analyte)
+    if not bases or not candidates:
         return False
-    if latest.day <= base.day:
-        return True  # nothing measured since baseline: no change to assess, not a data gap
-    if not facts.plausible_change(analyte, base, latest):
-        return True  # a baseline exists; the change is reported as implausible instead
-    rise = _rise(latest.value, base.value)
-    facts.add(
-        "change_from_baseline",
-        [*base.evidence(analyte, "baseline"), *latest.evidence(analyte, "latest")],
-        {"value": latest.value, "date": latest.day, **rise},
-        analyte=analyte,
-        protocol=protocol,
-        **rise,
-    )
-    return True
+    for base in bases:
+        for latest in candidates:
+            if latest.value is None or base.value is None or latest.day <= base.day:
+                continue  # nothing measured since baseline: no change to assess, not a gap
+            if not facts.plausible_change(analyte, base, latest):
+                continue  # a baseline exists; the change is reported as implausible instead
+            rise = _rise(latest.value, base.value)
+            facts.add(
+                "change_from_baseline",
+                [*base.evidence(analyte, "baseline"), *latest.evidence(analyte, "latest")],
+                {"value": latest.value, "date": latest.day, **rise},
+                analyte=analyte,
+                protocol=protocol,
+                **rise,
+            )
+    return any(latest.value is not None for latest in candidates)
 
 
 def add_change_within(facts: FactSet, results: Results, analyte: str, within: str) -> None:
-    """A ``change_within`` fact: latest result over the lowest in the period ending with it."""
-    latest = results.latest(analyte)
-    if latest is None or latest.value is None:
-        return
-    start = parse_duration(within).subtract_from(latest.day)
-    earlier = [
-        r
-        for r in results.by_analyte.get(analyte, ())
-        if start <= r.day < latest.day and r.value is not None
-    ]
-    if not earlier:
-        return
-    lowest = min(earlier, key=lambda r: (r.value, r.day))
-    assert lowest.value is not None
-    if not facts.plausible_change(analyte, lowest, latest):
-        return
-    rise = _rise(latest.value, lowest.value)
-    facts.add(
-        "change_within",
-        [*lowest.evidence(analyte, "reference"), *latest.evidence(analyte, "latest")],
-        {"value": latest.value, "date": latest.day, **rise},
-        analyte=analyte,
-        within=within,
-        **rise,
-    )
+    """A ``change_within`` fact: latest result over the lowest in the period ending with it
+    (one per conflicting latest value)."""
+    for latest in results.latest_candidates(analyte):
+        if latest.value is None:
+            continue
+        start = parse_duration(within).subtract_from(latest.day)
+        earlier = [
+            r
+            for r in results.between(analyte, start, latest.day - dt.timedelta(days=1))
+            if r.value is not None
+        ]
+        if not earlier:
+            continue
+        lowest = min(earlier, key=lambda r: (r.value, r.day))
+        assert lowest.value is not None
+        if not facts.plausible_change(analyte, lowest, latest):
+            continue
+        rise = _rise(latest.value, lowest.value)
+        facts.add(
+            "change_within",
+            [*lowest.evidence(analyte, "reference"), *latest.evidence(analyte, "latest")],
+            {"value": latest.value, "date": latest.day, **rise},
+            analyte=analyte,
+            within=within,
+            **rise,
+        )
 
 
 def add_score(facts: FactSet, model: str, risk: float) -> None:
@@ -429,9 +570,7 @@ def collect_facts(
     ``anchors``: the episode anchor of each applicable protocol; ``drugs``: the active
     antipsychotics; ``drug_starts``: the start of each one's current course.
     """
-    facts = FactSet(
-        patient_fields(record, as_of, drugs, needs.conditions), drug_starts=drug_starts
-    )
+    facts = FactSet(patient_fields(record, as_of, drugs, needs.conditions), drug_starts=drug_starts)
     issues: list[DataIssue] = []
     add_latest(facts, results, needs.latest)
     for protocol_id, analyte in sorted(needs.baseline):

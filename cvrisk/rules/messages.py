@@ -7,7 +7,7 @@ from typing import Any
 
 from cvrisk import vocab
 from cvrisk.data import load_data
-from cvrisk.errors import OptionError
+from cvrisk.errors import OptionError, quoted
 from cvrisk.rules.durations import parse_duration
 
 LANGUAGES = ("en", "fr")
@@ -16,7 +16,7 @@ LANGUAGES = ("en", "fr")
 def check_lang(lang: str) -> str:
     """Validate a language code."""
     if lang not in LANGUAGES:
-        raise OptionError(f"lang={lang!r}: use one of {', '.join(LANGUAGES)}")
+        raise OptionError(f"lang={quoted(lang)}: use one of {', '.join(LANGUAGES)}")
     return lang
 
 

@@ -14,25 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from cvrisk.errors import OptionError
+from cvrisk.errors import quoted as _quoted
+from cvrisk.limits import date_argument
 from cvrisk.rules.messages import check_lang
 from cvrisk.scores.registry import MODEL_MODULES, get_model
 from cvrisk.sources import OnInvalid, check_on_invalid
 
 
 def as_date(value: Any, name: str) -> dt.date:
-    """A date from a date, a date-time (its day) or ISO 8601 text; OptionError otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise OptionError(
-        f"{name}={_quoted(value)} is not a date: give a datetime.date or 'YYYY-MM-DD'"
-    )
+    """A date from a date, a date-time (its day) or ISO 8601 text, inside the supported range
+    (docs/limits.md); OptionError otherwise."""
+    return date_argument(value, name)
 
 
 def check_jurisdiction(jurisdiction: Any) -> str | None:
@@ -61,6 +53,10 @@ def check_bool(value: Any, name: str) -> bool:
     return value
 
 
+#: Most protocols (or risk models) one evaluation takes; cvrisk ships 8 protocols and 8 models.
+MAX_PROTOCOLS = 32
+
+
 def protocol_names(protocols: Any) -> tuple[str | Path, ...] | None:
     """Protocol ids or file paths; one id or path is one protocol, not its characters."""
     if protocols is None:
@@ -68,7 +64,13 @@ def protocol_names(protocols: Any) -> tuple[str | Path, ...] | None:
     if isinstance(protocols, str | Path):
         return (protocols,)
     if isinstance(protocols, Sequence) and all(isinstance(p, str | Path) for p in protocols):
-        return tuple(protocols)
+        names = tuple(dict.fromkeys(protocols))  # a protocol named twice is evaluated once
+        if len(names) > MAX_PROTOCOLS:
+            raise OptionError(
+                f"protocols: {len(names)} named, more than the {MAX_PROTOCOLS} one evaluation "
+                "takes (docs/limits.md)"
+            )
+        return names
     raise OptionError(
         f"protocols={_quoted(protocols)}: give a list of protocol ids or protocol file paths "
         "(see cvrisk.protocols())"
@@ -83,6 +85,9 @@ def model_names(scores: Any) -> tuple[str, ...] | None:
         scores = [scores]
     if not isinstance(scores, Sequence) or not all(isinstance(s, str) for s in scores):
         raise OptionError(f"scores={_quoted(scores)}: give a list of model ids, e.g. ['qrisk3']")
+    scores = list(dict.fromkeys(scores))
+    if len(scores) > MAX_PROTOCOLS:
+        raise OptionError(f"scores: {len(scores)} named, more than there are models")
     for model in scores:
         get_model(model)  # UnknownModelError naming the available models
     return tuple(scores)
@@ -106,7 +111,7 @@ def score_input_values(score_inputs: Any) -> dict[str, Mapping[str, Any]]:
     for model_id, given in score_inputs.items():
         if not isinstance(given, Mapping):
             raise OptionError(
-                f"score_inputs[{model_id!r}] must map input names to values, "
+                f"score_inputs[{_quoted(model_id)}] must map input names to values, "
                 f"e.g. {{'smoking': 'non'}}; got {_quoted(given)}"
             )
     return dict(score_inputs)
@@ -152,12 +157,3 @@ class EvaluationOptions:
             on_invalid=check_on_invalid(on_invalid),
             strict=check_bool(strict, "strict"),
         )
-
-
-def _quoted(value: Any, limit: int = 60) -> str:
-    """``repr`` of a value, truncated: error messages never quote unbounded input."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -60,6 +60,8 @@ def schedule(
     assert match.ingredient is not None  # a catalogue match names its ingredient
     drug, formulation = match.ingredient, match.formulation
     person = _patient(patient)
+    if person is not None:
+        person.age_issues(start)  # RecordError: older than any verified human on the start
     jurisdiction = check_jurisdiction(jurisdiction)
     chosen = select_protocols([protocol] if protocol is not None else None, jurisdiction)
     plans = []

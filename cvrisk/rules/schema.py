@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from cvrisk import vocab
-from cvrisk.errors import CvriskError
+from cvrisk.errors import CvriskError, quoted
 from cvrisk.rules.durations import parse_duration
 from cvrisk.units import is_convertible
 
@@ -39,7 +39,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 def _check_id(value: str) -> str:
     if not _ID.match(value):
-        raise ValueError(f"id {value!r}: use lower-case letters, digits, dots and hyphens")
+        raise ValueError(f"id {quoted(value)}: use lower-case letters, digits, dots and hyphens")
     return value
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from cvrisk.errors import ProtocolError
 from cvrisk.rules.catalog import get_protocol, load_protocol_file, shipped_protocols
 from cvrisk.rules.episodes import Episode, Prescription, current_episode
 from cvrisk.rules.messages import phrase
@@ -30,13 +31,19 @@ def select_protocols(
         if jurisdiction is not None:
             chosen = [p for p in chosen if p.jurisdiction in (jurisdiction, "INT")]
         return chosen
-    out = []
+    out: dict[str, Protocol] = {}
     for name in names:
         if isinstance(name, Path) or str(name).endswith(".toml"):
-            out.append(load_protocol_file(name))
+            protocol = load_protocol_file(name)
         else:
-            out.append(get_protocol(str(name)))
-    return out
+            protocol = get_protocol(str(name))
+        if protocol.id in out and out[protocol.id] != protocol:
+            raise ProtocolError(
+                f"two different protocols named {protocol.id!r} were given ({name!s:.80}): "
+                "give each protocol once, or change the local file's id"
+            )
+        out[protocol.id] = protocol
+    return list(out.values())
 
 
 def applicable_protocols(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cvrisk.rules.durations import parse_duration
+from cvrisk.rules.durations import Duration, parse_duration
 from cvrisk.rules.schema import ScheduleItem
 
 #: Baseline window (days before, days after the anchor): cvrisk convention.
@@ -141,6 +141,8 @@ def _reminder(item: ScheduleItem, anchor: dt.date, as_of: dt.date) -> Requiremen
     """Assessments records cannot show as done: due inside a window, else the next one."""
     occurrences = fixed_occurrences(item, anchor)
     base = occurrences[-1].due if occurrences else anchor
+    if item.then_every is not None:
+        base = _skip_ahead(parse_duration(item.then_every), base, as_of)
     while item.then_every is not None and (not occurrences or occurrences[-1].end < as_of):
         nxt = recurring_occurrence(item, base)
         assert nxt is not None
@@ -153,3 +155,18 @@ def _reminder(item: ScheduleItem, anchor: dt.date, as_of: dt.date) -> Requiremen
         if as_of < occurrence.start:
             return Requirement(occurrence, "upcoming", None)
     return None
+
+
+def _skip_ahead(every: Duration, base: dt.date, as_of: dt.date) -> dt.date:
+    """A later recurrence base whose skipped occurrences all end before ``as_of``.
+
+    Day and week recurrences are exact multiples, so the reminder loop need not step through
+    decades of daily occurrences one by one (at most one step before ``as_of`` is kept: a
+    window is at most a quarter of the interval). Month and year recurrences clip to month
+    ends one step at a time, so they are stepped (at most 12 a year).
+    """
+    if every.unit not in "DW":
+        return base
+    step = every.count * (7 if every.unit == "W" else 1)
+    skipped = (as_of - base).days // step - 1
+    return base + dt.timedelta(days=step * skipped) if skipped > 0 else base

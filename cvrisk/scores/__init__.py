@@ -23,27 +23,38 @@ def score(
     *,
     errors: str = "raise",
     units: Mapping[str, str] | None = None,
+    reasons: bool = False,
     **options: Any,
-) -> FloatArray:
+) -> Any:
     """Predicted risk of ``model`` for every row of ``data``, as a probability in [0, 1].
 
     Args:
         model: model id (see :func:`models`), e.g. ``"pce"``, ``"qrisk3"``, ``"score2"``.
-        data: a pandas DataFrame, a mapping of column name -> array-like or scalar, or a list
-            of mappings (one per patient), with cvrisk's canonical column names
-            (docs/scores/columns.md). Plain numbers are in each column's default unit; pint
-            quantities are converted.
+        data: a pandas DataFrame (its index labels the result and names rows in errors: put
+            patient ids there), a mapping of column name -> array-like or scalar, a list of
+            mappings (one per patient), or a Dask DataFrame (scored partition by partition,
+            lazily), with cvrisk's canonical column names (docs/scores/columns.md). Plain
+            numbers are in each column's default unit; pint quantities are converted.
         errors: ``"raise"`` (default): any invalid row raises one
             :class:`~cvrisk.errors.InvalidInputError` listing rows, columns, values and
             reasons. ``"coerce"``: invalid rows give NaN, the others are computed.
         units: units of plain-number columns, e.g. ``{"total_cholesterol": "mg/dL"}``.
+        reasons: return a DataFrame with a ``risk`` column and a ``problems`` column (the
+            reasons an invalid row was not scored, as one text; missing for valid rows).
         **options: model options (e.g. ``race="black"`` for ``pce``, ``region="high"`` for
             ``score2``, ``outcome="hf"`` for ``prevent``).
 
     Returns:
-        float64 array, one probability per row (NaN for invalid rows with ``errors="coerce"``).
+        One float64 probability per row (NaN for invalid rows with ``errors="coerce"``):
+        a pandas Series on the DataFrame's index, named after the model, for a DataFrame;
+        a Dask Series for a Dask DataFrame; a numpy array for a mapping or a list of rows.
+        With ``reasons=True``: a DataFrame (pandas or Dask) with ``risk`` and ``problems``.
+
+    Raises:
+        CvriskError: every bad input is one of its subclasses (InvalidInputError for invalid
+            values or shapes, MissingInputError, OptionError, UnitError, UnknownModelError).
     """
-    return get_model(model).score(data, errors=errors, units=units, **options)
+    return get_model(model).score(data, errors=errors, units=units, reasons=reasons, **options)
 
 
 def models() -> dict[str, ModelInfo]:

@@ -49,21 +49,24 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, UnitError
 from cvrisk.scores.columns import Column, Columns, as_columns
 from cvrisk.scores.problems import Bounds, Plausible, ProblemLog, plausible_range, warn_unusual
 from cvrisk.scores.values import (
+    DERIVATION_KINDS,
     DERIVATION_SOURCES,
+    Kind,
     as_float,
     categories,
     derive,
     flags,
     is_missing,
+    is_real_number,
     original_values,
     series_to_numpy,
 )
@@ -73,7 +76,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Array = npt.NDArray[Any]
 Inputs = Mapping[str, Array]
-Kind = Literal["number", "flag", "category"]
 ERRORS_MODES = ("raise", "coerce")
 
 #: Rows per call of :meth:`RiskModel.compute`: large cohorts are computed in blocks of this
@@ -188,6 +190,82 @@ class ModelInfo:
         }
 
 
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one scoring call found: a risk per row and the problems of the invalid rows.
+
+    Attributes:
+        risk: float64 probability per row, NaN for invalid rows.
+        log: the problems (:class:`~cvrisk.scores.problems.ProblemLog`; ``log.invalid`` is
+            the mask of invalid rows, or None when every row is valid).
+        index: the DataFrame's index, or None for mappings and lists of rows.
+    """
+
+    risk: FloatArray
+    log: ProblemLog
+    index: Any = None
+
+    def series(self, name: str) -> Any:
+        """The risks as a pandas Series on the input's index (a RangeIndex for non-frames)."""
+        import pandas as pd
+
+        return pd.Series(self.risk, index=self.index, name=name, copy=False)
+
+    def frame(self, name: str) -> Any:
+        """A DataFrame with ``risk`` and ``problems`` (None, or the reasons of an invalid
+        row as one text), on the input's index."""
+        try:
+            import pandas as pd
+        except ModuleNotFoundError:  # pragma: no cover - pandas is in every extra
+            raise OptionError(
+                "reasons=True returns a pandas DataFrame: install pandas (pip install "
+                "'cvrisk[pandas]')"
+            ) from None
+        return pd.DataFrame(
+            {"risk": self.risk, "problems": self.log.row_reasons()}, index=self.index
+        )
+
+
+def per_group(
+    x: Inputs,
+    group: Array,
+    kernel: Callable[[Inputs, int], FloatArray],
+    needs: Iterable[str] | None = None,
+) -> FloatArray:
+    """``kernel(rows, code)`` once per group code present in ``group``, results merged.
+
+    For kernels whose coefficients depend on a category (sex, or sex x race): each group's
+    rows are taken once and computed with that group's scalar coefficients, instead of
+    gathering a coefficient per row for every term. When every row is in one group (the
+    common case), the inputs are passed as they are, with no copy; otherwise only the
+    columns in ``needs`` (default: all) are taken. Negative codes (rows already invalid) are
+    computed in group 0 and discarded by the caller.
+    """
+    codes = np.asarray(group, dtype=np.intp)
+    n = codes.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    first = max(int(codes[0]), 0)
+    if bool((codes == first).all()):
+        return _as_risk(kernel(x, first), n)
+    codes = np.maximum(codes, 0)
+    out = np.empty(n, dtype=np.float64)
+    names = list(x) if needs is None else [name for name in needs if name in x]
+    for code in np.flatnonzero(np.bincount(codes)).tolist():
+        rows = np.flatnonzero(codes == code)
+        part = {name: x[name][rows] for name in names}
+        out[rows] = _as_risk(kernel(part, code), rows.shape[0])
+    return out
+
+
+def is_dask_collection(data: Any) -> bool:
+    """True for a Dask DataFrame (without importing Dask)."""
+    module = type(data).__module__
+    return (module.startswith("dask") or module.startswith("dask_expr")) and hasattr(
+        data, "map_partitions"
+    )
+
+
 class RiskModel:
     """Base class of every risk model. Subclasses set ``id``, ``data_file`` and ``compute``."""
 
@@ -274,15 +352,48 @@ class RiskModel:
         *,
         errors: str = "raise",
         units: Mapping[str, str] | None = None,
+        reasons: bool = False,
         **options: Any,
-    ) -> FloatArray:
+    ) -> Any:
         """Predicted risk (probability in [0, 1], float64), one per row of ``data``.
 
-        See :func:`cvrisk.score` for the arguments.
+        Returns a float64 array; a pandas Series (on the DataFrame's index, named after the
+        model) for a DataFrame; a Dask Series for a Dask DataFrame; with ``reasons=True`` a
+        DataFrame with ``risk`` and ``problems`` columns. See :func:`cvrisk.score`.
         """
-        if errors not in ERRORS_MODES:
+        if is_dask_collection(data):
+            from cvrisk.scores.partitioned import score_partitions
+
+            return score_partitions(
+                self, data, errors=errors, units=units, reasons=reasons, **options
+            )
+        result = self.run(data, errors=errors, units=units, **options)
+        if reasons:
+            return result.frame(self.id)
+        if result.index is not None:
+            return result.series(self.id)
+        return result.risk
+
+    def run(
+        self,
+        data: Any,
+        *,
+        errors: str = "raise",
+        units: Mapping[str, str] | None = None,
+        labels: Any = None,
+        **options: Any,
+    ) -> ScoreRun:
+        """Risks and the problem log of one call (what :meth:`score` and the command line
+        build their results from). With ``errors="raise"``, invalid rows raise
+        :class:`~cvrisk.errors.InvalidInputError` naming them (by index label for a
+        DataFrame, by ``labels[position]`` when ``labels`` is given, e.g. ids or row numbers
+        of a file read in chunks, else by position); with ``"coerce"`` their risk is NaN and
+        the log says why."""
+        if not isinstance(errors, str) or errors not in ERRORS_MODES:
             raise OptionError(f"errors={errors!r}: use 'raise' or 'coerce'")
-        x, model_options, checks = self.prepare(data, units=units, errors=errors, **options)
+        x, model_options, checks = self.prepare(
+            data, units=units, errors=errors, labels=labels, **options
+        )
         if checks.count and errors == "raise":
             invalid_rows = int(checks.invalid.sum()) if checks.invalid is not None else 0
             raise InvalidInputError(
@@ -291,7 +402,16 @@ class RiskModel:
         risk = self._compute_blocks(x, model_options, checks.n)
         if checks.invalid is not None:
             risk[checks.invalid] = np.nan
-        return risk
+        return ScoreRun(risk, checks, checks.labels)
+
+    def columns_read(self) -> dict[str, Kind]:
+        """Every column this model may read, with the kind of value it holds: its inputs
+        and the columns it derives absent inputs from (``weight``/``height`` for ``bmi``...)."""
+        kinds: dict[str, Kind] = {name: spec.kind for name, spec in self.inputs.items()}
+        for name in self.inputs:
+            for source in DERIVATION_SOURCES.get(name, ()):
+                kinds.setdefault(source, DERIVATION_KINDS[source])
+        return kinds
 
     def prepare(
         self,
@@ -299,24 +419,34 @@ class RiskModel:
         *,
         units: Mapping[str, str] | None = None,
         errors: str = "raise",
+        labels: Any = None,
         **options: Any,
     ) -> tuple[dict[str, Array], dict[str, Any], ProblemLog]:
         """Validated kernel inputs, model options and the problems found (nothing raised for
         invalid values; :class:`~cvrisk.errors.MissingInputError` for absent inputs when
         ``errors="raise"``)."""
         columns = as_columns(data)
-        declared = dict(units or {})
-        readable = set(self.inputs).union(
-            *(DERIVATION_SOURCES.get(name, ()) for name in self.inputs)
-        )
-        unknown_units = sorted(set(declared) - readable)
+        if units is not None and not isinstance(units, Mapping):
+            raise OptionError(
+                f"{self.id}: units= must map column names to units, e.g. "
+                f"{{'total_cholesterol': 'mg/dL'}}; got {type(units).__name__}"
+            )
+        declared = {str(k): v for k, v in (units or {}).items()}
+        not_text = {k: v for k, v in declared.items() if not isinstance(v, str) or not v}
+        if not_text:
+            raise OptionError(
+                f"{self.id}: units= values must be unit texts such as 'mg/dL'; got {not_text}"
+            )
+        unknown_units = sorted(set(declared) - set(self.columns_read()))
         if unknown_units:
             raise OptionError(
                 f"{self.id}: units= names {unknown_units}, which this model does not read; "
                 f"its inputs are {sorted(self.inputs)}"
             )
         model_options, column_options = self._split_options(options, columns)
-        checks = ProblemLog(columns.n)
+        if labels is not None and len(labels) != columns.n:
+            raise OptionError(f"{self.id}: {len(labels)} row labels for {columns.n} rows")
+        checks = ProblemLog(columns.n, labels=columns.index if labels is None else labels)
         x: dict[str, Array] = {}
         for spec in self.inputs.values():
             column = column_options.get(spec.name) or self._column(spec, columns, declared, checks)
@@ -362,12 +492,18 @@ class RiskModel:
                     raise OptionError(
                         f"{self.id}: {name!r} is given both as a column and as an option; give one"
                     )
+                if not isinstance(value, str):
+                    raise OptionError(
+                        f"{self.id}: option {name}={value!r} must be one text value, one of "
+                        f"{list(spec.categories)} (or give a {name!r} column)"
+                    )
                 column_options[name] = Column(value, scalar=True)
             elif name in self.option_specs:
                 allowed = self.option_specs[name]["values"]
-                if value not in allowed:
+                chosen = _allowed_value(value, allowed)
+                if chosen is None:
                     raise OptionError(f"{self.id}: {name}={value!r} is not one of {allowed}")
-                model_options[name] = value
+                model_options[name] = chosen
             else:
                 accepted = sorted(
                     [n for n, s in self.inputs.items() if s.option] + list(self.option_specs)
@@ -416,6 +552,12 @@ class RiskModel:
     ) -> Array:
         if spec.kind == "number":
             return self._numbers(spec, column, n, units.get(spec.name), checks)
+        if column.unit is not None or spec.name in units:
+            given = column.unit if column.unit is not None else units[spec.name]
+            raise UnitError(
+                f"{self.id}: {spec.name} is a {spec.kind} and has no unit, but was given in "
+                f"{given!r}: pass plain values"
+            )
         if spec.kind == "flag":
             return flags(spec.name, spec.allow_missing, column, n, checks)
         return categories(spec.name, spec.categories, column, n, checks)
@@ -428,7 +570,12 @@ class RiskModel:
                 f"{self.id}: {spec.name} carries unit {column.unit!r} and units= declares "
                 f"{declared!r}; give one"
             )
-        unit = column.unit or declared or spec.unit
+        unit = column.unit if column.unit is not None else declared or spec.unit
+        if unit == "" and spec.unit:
+            raise UnitError(
+                f"{self.id}: {spec.name} was given as a dimensionless quantity; it is in "
+                f"{spec.unit} (or another unit of the same kind)"
+            )
         values, not_numbers = as_float(spec.name, series_to_numpy(column.values), n, checks)
         if unit is not None and spec.model_unit is not None and unit != spec.model_unit:
             values = np.asarray(
@@ -463,6 +610,17 @@ class RiskModel:
             low = float(convert(low, spec.range_unit, spec.model_unit, spec.substance))
             high = float(convert(high, spec.range_unit, spec.model_unit, spec.substance))
         return Bounds.widened(low, high)
+
+
+def _allowed_value(value: Any, allowed: Iterable[Any]) -> Any:
+    """The accepted option value equal to ``value`` (10 for numpy's 10), or None."""
+    for candidate in allowed:
+        if isinstance(candidate, str):
+            if isinstance(value, str) and value == candidate:
+                return candidate
+        elif is_real_number(value) and value == candidate:
+            return candidate
+    return None
 
 
 # -- reasons and unit suggestions ---------------------------------------------------------

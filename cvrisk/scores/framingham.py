@@ -7,9 +7,9 @@ Two sex-specific Cox models share one kernel shape, ``1 - S0(10) ** exp(L - mean
 * ``framingham-bmi``: non-laboratory model, BMI (kg/m2) replaces both cholesterols
   (``data/framingham_bmi.toml``).
 
-Coefficients come from the data files; each kernel picks every row's sex-specific
-coefficients with one gather over a length-2 array (index 0 = female, 1 = male, the order of
-``sex`` categories), so a cohort costs a handful of numpy passes whatever its mix.
+Coefficients come from the data files; the kernel splits the rows by sex once
+(:func:`~cvrisk.scores.base.per_group`; no split for a one-sex cohort) and runs each sex's
+equation with scalar coefficients.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, per_group
 
 #: Coefficient tables in the order of the ``sex`` category codes of both data files.
 _SEXES = ("female", "male")
@@ -47,16 +47,17 @@ class _FraminghamCox(RiskModel):
         if tuple(self.inputs["sex"].categories) != _SEXES:
             raise ValueError(f"{self.data_file}: sex categories must be {list(_SEXES)}")
         names = [coef for _, coef in self.log_terms] + list(self._fixed_terms)
-        # one array per coefficient, indexed by the sex code
-        self._table: dict[str, FloatArray] = {
-            name: np.array([self.coefficients[s][name] for s in _SEXES], dtype=np.float64)
-            for name in names
-        }
+        #: per sex code, coefficient name -> value
+        self._table: list[dict[str, float]] = [
+            {name: float(self.coefficients[s][name]) for name in names} for s in _SEXES
+        ]
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year probability of a first CVD event, one per row (float64, unrounded)."""
-        sex = np.asarray(x["sex"], dtype=np.intp)
-        c = {name: values[sex] for name, values in self._table.items()}
+        return per_group(x, x["sex"], self._one_sex)
+
+    def _one_sex(self, x: Inputs, sex: int) -> FloatArray:
+        c = self._table[sex]
         treated = np.asarray(x["bp_treated"], dtype=bool)
         sbp_coef = np.where(treated, c["ln_sbp_treated"], c["ln_sbp_untreated"])
         linear = sbp_coef * np.log(x["sbp"])

@@ -1,8 +1,8 @@
 """2013 ACC/AHA Pooled Cohort Equations (PCE): 10-year risk of a first hard ASCVD event.
 
-Coefficients: ``data/pce.toml`` (Goff 2013, Table A). The kernel evaluates the four
-sex x race equations on the whole cohort at once and picks each row's equation with a
-gather over a (4, n) stack, so the cost is a handful of numpy passes whatever the mix.
+Coefficients: ``data/pce.toml`` (Goff 2013, Table A). The kernel splits the rows by
+equation (sex x race, :func:`~cvrisk.scores.base.per_group`; no split when every row uses
+one equation) and runs each equation with scalar coefficients.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, per_group
 
 #: Equations in the order of the group index computed by :meth:`PooledCohortEquations.compute`.
 _GROUPS = ("white_female", "white_male", "black_female", "black_male")
@@ -43,18 +43,20 @@ class PooledCohortEquations(RiskModel):
 
     def __init__(self) -> None:
         super().__init__()
-        # coefficient matrix: one row per group, one column per term
-        self._table = {
-            term: np.array([self.coefficients[g][term] for g in _GROUPS], dtype=np.float64)
-            for term in _TERMS
-        }
+        #: one {term: coefficient} per equation, in the order of the group code
+        self._equations = [
+            {term: float(self.coefficients[g][term]) for term in _TERMS} for g in _GROUPS
+        ]
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         male = x["sex"] == self.code("sex", "male")
         black = x["race"] == self.code("race", "black")
         group = male.astype(np.intp) + 2 * black.astype(np.intp)
-        c = {term: values[group] for term, values in self._table.items()}
+        return per_group(x, group, self._equation)
 
+    def _equation(self, x: Inputs, group: int) -> FloatArray:
+        """One sex x race equation of Table A on its rows."""
+        c = self._equations[group]
         ln_age = np.log(x["age"])
         ln_tc = np.log(x["total_cholesterol"])
         ln_hdl = np.log(x["hdl_cholesterol"])

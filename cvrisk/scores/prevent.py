@@ -18,9 +18,9 @@ SDI only                           ``sdi``      SDI deciles 4-6, 7-10
 any two, or all three              ``full``     all, with a missing indicator for each
 =================================  ===========  ======================================
 
-The kernel builds the term arrays once, then for each model some row needs takes each row's
-coefficients by sex with a gather over a (2, n_terms) table, and keeps, per row, the linear
-predictor of that row's model.
+The kernel splits the rows by (model, sex) once (:func:`~cvrisk.scores.base.per_group`; no
+split when every row uses one model and one sex, the common case) and computes, for each
+group, only the terms of that model, summed with that sex's scalar coefficients.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck, per_group
 
 _SEXES = ("female", "male")
 #: The models of the data file, in the order of their codes in :meth:`Prevent.select`.
@@ -65,8 +65,8 @@ class Prevent(RiskModel):
             float(c) for c in self.data["conversion"]["sdi_categories"]["lower_bounds"]
         ]
         self._uacr_floor = float(self.data["conversion"]["uacr_floor"]["value"])
-        # (variant, horizon, outcome) -> (term names, coefficient matrix of shape (2, n_terms))
-        self._tables: dict[tuple[str, int, str], tuple[list[str], FloatArray]] = {}
+        # (variant, horizon, outcome, sex code) -> [(term, coefficient)], in term-name order
+        self._tables: dict[tuple[str, int, str, int], list[tuple[str, float]]] = {}
         for variant in MODELS:
             for horizon_key, by_sex in self.coefficients[variant].items():
                 horizon = int(horizon_key.removeprefix("y"))
@@ -75,11 +75,10 @@ class Prevent(RiskModel):
                     terms = sorted(
                         {t for table in tables for t, v in table.items() if _is_coefficient(v)}
                     )
-                    matrix = np.array(
-                        [[float(table.get(t, 0.0)) for t in terms] for table in tables],
-                        dtype=np.float64,
-                    )
-                    self._tables[variant, horizon, outcome] = (terms, matrix)
+                    for code, table in enumerate(tables):
+                        self._tables[variant, horizon, outcome, code] = [
+                            (t, float(table.get(t, 0.0))) for t in terms
+                        ]
 
     # -- the kernel --------------------------------------------------------------------------
 
@@ -87,18 +86,18 @@ class Prevent(RiskModel):
         outcome = str(options["outcome"])
         horizon = int(options["horizon"])
         variant = str(options["variant"])
-        terms = self._terms(x)
         sex = np.asarray(x["sex"], dtype=np.intp)
-        if variant != "auto":
-            lp = self._linear_predictor((variant, horizon, outcome), terms, sex)
+        if variant == "auto":
+            group = 2 * self.select(x) + np.maximum(sex, 0)
         else:
-            choice = self.select(x)
-            lp = np.empty(sex.shape[0], dtype=np.float64)
-            for code in np.unique(choice):
-                rows = choice == code
-                model_lp = self._linear_predictor((MODELS[code], horizon, outcome), terms, sex)
-                lp[rows] = model_lp[rows]
-        return np.asarray(1.0 / (1.0 + np.exp(-lp)), dtype=np.float64)
+            group = 2 * MODELS.index(variant) + sex
+
+        def equation(rows: Inputs, code: int) -> FloatArray:
+            table = self._tables[MODELS[code // 2], horizon, outcome, code % 2]
+            lp = self._linear_predictor(table, _Terms(self, rows))
+            return np.asarray(1.0 / (1.0 + np.exp(-lp)), dtype=np.float64)
+
+        return per_group(x, group, equation)
 
     @staticmethod
     def select(x: Inputs) -> npt.NDArray[np.intp]:
@@ -120,99 +119,15 @@ class Prevent(RiskModel):
             [count == 0, count == 1], [0, single], default=MODELS.index("full")
         ).astype(np.intp)
 
-    def _linear_predictor(
-        self, key: tuple[str, int, str], terms: Mapping[str, FloatArray], sex: Any
-    ) -> FloatArray:
-        names, matrix = self._tables[key]
-        coefficients = matrix[sex]  # (n, n_terms): each row's sex-specific coefficients
-        design = np.stack([terms[name] for name in names], axis=1)
-        return np.asarray(np.einsum("ij,ij->i", coefficients, design), dtype=np.float64)
-
-    def _terms(self, x: Inputs) -> dict[str, FloatArray]:
-        """Centred and scaled predictors (see the header of ``data/prevent.toml``)."""
-        age = (np.asarray(x["age"], dtype=np.float64) - 55.0) / 10.0
-        k = self._mmol_per_mg_dl
-        tc = np.asarray(x["total_cholesterol"], dtype=np.float64)  # mg/dL (model unit)
-        hdl_mg = np.asarray(x["hdl_cholesterol"], dtype=np.float64)
-        non_hdl = k * (tc - hdl_mg) - 3.5
-        hdl = (k * hdl_mg - 1.3) / 0.3
-        sbp = np.asarray(x["sbp"], dtype=np.float64)
-        sbp_lt = (np.minimum(sbp, 110.0) - 110.0) / 20.0
-        sbp_ge = (np.maximum(sbp, 110.0) - 130.0) / 20.0
-        bmi = np.asarray(x["bmi"], dtype=np.float64)
-        bmi_lt = (np.minimum(bmi, 30.0) - 25.0) / 5.0
-        bmi_ge = (np.maximum(bmi, 30.0) - 30.0) / 5.0
-        egfr = np.asarray(x["egfr"], dtype=np.float64)
-        egfr_lt = (np.minimum(egfr, 60.0) - 60.0) / -15.0
-        egfr_ge = (np.maximum(egfr, 60.0) - 90.0) / -15.0
-        diabetes = np.asarray(x["diabetes"], dtype=np.float64)
-        smoker = np.asarray(x["smoker"], dtype=np.float64)
-        treated = np.asarray(x["bp_treated"], dtype=np.float64)
-        statin = np.asarray(x["statin"], dtype=np.float64)
-        n = age.shape[0]
-        terms: dict[str, FloatArray] = {
-            "constant": np.ones(n),
-            "age": age,
-            "age_squared": age * age,
-            "non_hdl": non_hdl,
-            "hdl": hdl,
-            "sbp_lt_110": sbp_lt,
-            "sbp_ge_110": sbp_ge,
-            "diabetes": diabetes,
-            "smoker": smoker,
-            "bmi_lt_30": bmi_lt,
-            "bmi_ge_30": bmi_ge,
-            "egfr_lt_60": egfr_lt,
-            "egfr_ge_60": egfr_ge,
-            "bp_treated": treated,
-            "statin": statin,
-            "bp_treated_x_sbp_ge_110": treated * sbp_ge,
-            "statin_x_non_hdl": statin * non_hdl,
-            "age_x_non_hdl": age * non_hdl,
-            "age_x_hdl": age * hdl,
-            "age_x_sbp_ge_110": age * sbp_ge,
-            "age_x_diabetes": age * diabetes,
-            "age_x_smoker": age * smoker,
-            "age_x_bmi_ge_30": age * bmi_ge,
-            "age_x_egfr_lt_60": age * egfr_lt,
-        }
-        terms.update(self._optional_terms(x, diabetes, n))
-        return terms
-
-    def _optional_terms(self, x: Inputs, diabetes: FloatArray, n: int) -> dict[str, FloatArray]:
-        """Terms of the optional predictors; an absent column counts as missing on every row.
-
-        The single-predictor and full models share these terms (each model's table uses its own
-        subset): ln(max(UACR, 0.1)) with UACR in mg/g, HbA1c - 5.3 (%) split by diabetes, SDI
-        decile groups, and a 0/1 missing indicator per predictor.
-        """
-        missing_all = np.full(n, np.nan)
-        sdi = np.asarray(x.get("sdi", missing_all), dtype=np.float64)
-        uacr = np.asarray(x.get("uacr", missing_all), dtype=np.float64)
-        hba1c = np.asarray(x.get("hba1c", missing_all), dtype=np.float64)
-        sdi_missing = np.isnan(sdi)
-        # sdicat(): [1, 4) -> reference, [4, 7) -> 4-6, [7, 10] -> 7-10
-        _reference, middle, high = self._sdi_cut
-        sdi_4_to_6 = (sdi >= middle) & (sdi < high)
-        sdi_7_to_10 = sdi >= high
-        uacr_missing = np.isnan(uacr)
-        ln_uacr = np.where(
-            uacr_missing,
-            0.0,
-            np.log(np.maximum(np.where(uacr_missing, 1.0, uacr), self._uacr_floor)),
-        )
-        hba1c_missing = np.isnan(hba1c)
-        centred_hba1c = np.where(hba1c_missing, 0.0, hba1c - 5.3)
-        return {
-            "sdi_4_to_6": sdi_4_to_6.astype(np.float64),
-            "sdi_7_to_10": sdi_7_to_10.astype(np.float64),
-            "sdi_missing": sdi_missing.astype(np.float64),
-            "ln_uacr": ln_uacr,
-            "uacr_missing": uacr_missing.astype(np.float64),
-            "hba1c_x_diabetes": centred_hba1c * diabetes,
-            "hba1c_x_no_diabetes": centred_hba1c * (1.0 - diabetes),
-            "hba1c_missing": hba1c_missing.astype(np.float64),
-        }
+    @staticmethod
+    def _linear_predictor(table: list[tuple[str, float]], terms: _Terms) -> FloatArray:
+        """Sum of coefficient x term over the model's terms (zero coefficients skipped)."""
+        lp = np.zeros(terms.n, dtype=np.float64)
+        product = np.empty(terms.n, dtype=np.float64)
+        for name, coefficient in table:
+            if coefficient != 0.0:
+                lp += np.multiply(terms[name], coefficient, out=product)
+        return lp
 
     # -- the 30-year age limit ------------------------------------------------------------------
 
@@ -227,3 +142,86 @@ class Prevent(RiskModel):
                 "older than 59 years: no 30-year estimate "
                 "(the 30-year equations cover ages 30-59); use horizon=10",
             )
+
+
+class _Terms:
+    """The centred and scaled predictors of some rows, computed when a model first asks.
+
+    See the header of ``data/prevent.toml`` for each term; cholesterol reaches the kernel in
+    mg/dL (the model unit) and is converted with the AHA's factor.
+    """
+
+    def __init__(self, model: Prevent, x: Inputs) -> None:
+        self.model = model
+        self.x = x
+        self.n = np.asarray(x["sex"]).shape[0]
+        self.cache: dict[str, FloatArray] = {}
+
+    def __getitem__(self, name: str) -> FloatArray:
+        value = self.cache.get(name)
+        if value is None:
+            value = self.cache[name] = np.asarray(self._compute(name), dtype=np.float64)
+        return value
+
+    def _column(self, name: str) -> FloatArray:
+        return np.asarray(self.x[name], dtype=np.float64)
+
+    def _optional(self, name: str) -> FloatArray:
+        """An optional predictor; an absent column counts as missing on every row."""
+        if name in self.x:
+            return self._column(name)
+        return np.full(self.n, np.nan)
+
+    def _compute(self, name: str) -> Any:
+        k = self.model._mmol_per_mg_dl
+        if name == "constant":
+            return np.ones(self.n)
+        if name == "age":
+            return (self._column("age") - 55.0) / 10.0
+        if name == "age_squared":
+            return self["age"] * self["age"]
+        if name == "non_hdl":
+            return k * (self._column("total_cholesterol") - self._column("hdl_cholesterol")) - 3.5
+        if name == "hdl":
+            return (k * self._column("hdl_cholesterol") - 1.3) / 0.3
+        if name == "sbp_lt_110":
+            return (np.minimum(self._column("sbp"), 110.0) - 110.0) / 20.0
+        if name == "sbp_ge_110":
+            return (np.maximum(self._column("sbp"), 110.0) - 130.0) / 20.0
+        if name == "bmi_lt_30":
+            return (np.minimum(self._column("bmi"), 30.0) - 25.0) / 5.0
+        if name == "bmi_ge_30":
+            return (np.maximum(self._column("bmi"), 30.0) - 30.0) / 5.0
+        if name == "egfr_lt_60":
+            return (np.minimum(self._column("egfr"), 60.0) - 60.0) / -15.0
+        if name == "egfr_ge_60":
+            return (np.maximum(self._column("egfr"), 60.0) - 90.0) / -15.0
+        if name in ("diabetes", "smoker", "bp_treated", "statin"):
+            return self._column(name)
+        first, _, second = name.partition("_x_")
+        if second and first != "hba1c":  # an interaction of two terms
+            return self[first] * self[second]
+        return self._optional_term(name)
+
+    def _optional_term(self, name: str) -> Any:
+        """Terms of the optional predictors (single-predictor and full models): ln(max(UACR,
+        0.1)) with UACR in mg/g, HbA1c - 5.3 (%) split by diabetes, SDI decile groups, and a
+        0/1 missing indicator per predictor."""
+        if name.endswith("_missing"):
+            return np.isnan(self._optional(name.removesuffix("_missing")))
+        if name in ("sdi_4_to_6", "sdi_7_to_10"):
+            # sdicat(): [1, 4) -> reference, [4, 7) -> 4-6, [7, 10] -> 7-10
+            _reference, middle, high = self.model._sdi_cut
+            sdi = self._optional("sdi")
+            return (sdi >= middle) & (sdi < high) if name == "sdi_4_to_6" else sdi >= high
+        if name == "ln_uacr":
+            uacr = self._optional("uacr")
+            missing = np.isnan(uacr)
+            floor = self.model._uacr_floor
+            return np.where(missing, 0.0, np.log(np.maximum(np.where(missing, 1.0, uacr), floor)))
+        if name in ("hba1c_x_diabetes", "hba1c_x_no_diabetes"):
+            hba1c = self._optional("hba1c")
+            centred = np.where(np.isnan(hba1c), 0.0, hba1c - 5.3)
+            diabetes = self["diabetes"]
+            return centred * diabetes if name == "hba1c_x_diabetes" else centred * (1.0 - diabetes)
+        raise KeyError(f"prevent.toml names an unknown term {name!r}")

@@ -12,6 +12,7 @@ but typical in another (:func:`warn_unusual`) is used as given, with a
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cvrisk import plausibility, vocab
-from cvrisk.errors import InvalidInputError, ProbableUnitWarning, Problem
+from cvrisk.errors import InvalidInputError, ProbableUnitWarning, Problem, short_repr
 from cvrisk.units import converter, display_unit
 
 FloatArray = npt.NDArray[np.float64]
@@ -33,14 +34,48 @@ _MAX_LISTED = InvalidInputError.shown
 RANGE_RTOL = 1e-9
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One :meth:`ProblemLog.add`: a column's invalid rows, their values and why."""
+
+    column: str
+    bad: BoolArray
+    values: Any
+    reason: str | Callable[[Any], str]
+
+    def value(self, row: int) -> Any:
+        value = self.values[row] if np.ndim(self.values) else self.values
+        return value.item() if isinstance(value, np.generic) else value
+
+    def text(self, value: Any) -> str:
+        return self.reason if isinstance(self.reason, str) else self.reason(value)
+
+
 @dataclass
 class ProblemLog:
-    """Problems found while preparing inputs, and the rows they make invalid."""
+    """Problems found while preparing inputs, and the rows they make invalid.
+
+    ``labels``: the row labels problems name (a DataFrame's index), or None for positions.
+    ``findings`` keeps every :meth:`add` so that the reasons of each invalid row
+    (:meth:`row_reasons`) and a count per column (:meth:`summary`) can be given after the
+    call, not only the first few problems.
+    """
 
     n: int
     problems: list[Problem] = field(default_factory=list)
     count: int = 0
     invalid: BoolArray | None = None
+    labels: Any = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def label(self, row: int) -> Any:
+        """How errors name row position ``row``: its index label, or the position itself."""
+        if self.labels is None:
+            return row
+        label = self.labels[row]
+        if isinstance(label, tuple):  # a MultiIndex
+            return tuple(v.item() if isinstance(v, np.generic) else v for v in label)
+        return label.item() if isinstance(label, np.generic) else label
 
     def add(
         self, column: str, bad: BoolArray, values: Any, reason: str | Callable[[Any], str]
@@ -48,15 +83,48 @@ class ProblemLog:
         """Record rows where ``bad`` is true; ``values`` gives the offending values."""
         if not bad.any():
             return
-        rows = np.flatnonzero(bad)
+        finding = Finding(column, np.array(bad, dtype=bool), values, reason)
+        self.findings.append(finding)
+        rows = np.flatnonzero(finding.bad)
         self.count += int(rows.size)
-        self.invalid = bad.copy() if self.invalid is None else self.invalid | bad
+        self.invalid = finding.bad.copy() if self.invalid is None else self.invalid | finding.bad
         room = _MAX_LISTED - len(self.problems)
         for row in rows[: max(room, 0)]:
-            value = values[row] if np.ndim(values) else values
-            value = value.item() if isinstance(value, np.generic) else value
-            text = reason if isinstance(reason, str) else reason(value)
-            self.problems.append(Problem(int(row), column, value, text))
+            value = finding.value(int(row))
+            self.problems.append(Problem(self.label(int(row)), column, value, finding.text(value)))
+
+    def row_reasons(self) -> npt.NDArray[np.object_]:
+        """One text per row: None for a valid row, else every problem of the row, e.g.
+        ``"age=200: outside the validated range 40-79 year (value in year)"`` (``"; "``
+        between problems). Reasons are formatted once per distinct (column, value)."""
+        texts: npt.NDArray[np.object_] = np.full(self.n, None, dtype=object)
+        for finding in self.findings:
+            cache: dict[Any, str] = {}
+            for row in np.flatnonzero(finding.bad).tolist():
+                value = finding.value(row)
+                try:
+                    text = cache.get(value)
+                except TypeError:  # unhashable value
+                    text = None
+                if text is None:
+                    text = f"{finding.column}={short_repr(value)}: {finding.text(value)}"
+                    with contextlib.suppress(TypeError):
+                        cache[value] = text
+                texts[row] = text if texts[row] is None else f"{texts[row]}; {text}"
+        return texts
+
+    def summary(self) -> list[tuple[str, int, str]]:
+        """Per column, in order of discovery: (column, rows it makes invalid, first reason)."""
+        merged: dict[str, tuple[int, str]] = {}
+        for finding in self.findings:
+            first = int(np.argmax(finding.bad))
+            count, reason = merged.get(finding.column, (0, ""))
+            if not reason:
+                value = finding.value(first)
+                reason = f"e.g. row {short_repr(self.label(first))}, {finding.column}="
+                reason += f"{short_repr(value)}: {finding.text(value)}"
+            merged[finding.column] = (count + int(finding.bad.sum()), reason)
+        return [(column, count, reason) for column, (count, reason) in merged.items()]
 
 
 @dataclass(frozen=True)

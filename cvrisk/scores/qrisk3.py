@@ -6,9 +6,9 @@ fractional polynomials of age and BMI, centred continuous terms (total/HDL chole
 SBP, SBP standard deviation, Townsend score), ethnicity and smoking arrays, binary terms and
 their interactions with the two age terms, then ``1 - S0(10) ** exp(a)``.
 
-Both sexes are evaluated in one pass: every coefficient is a length-2 array indexed by the
-``sex`` code (0 = female, 1 = male) and gathered per row; terms a sex does not have (men have
-no age x SLE interaction, women no erectile dysfunction term) have coefficient 0.
+Rows are split by sex once (:func:`~cvrisk.scores.base.per_group`; no split when the cohort
+is one sex) and each sex's equation runs with scalar coefficients; terms a sex does not have
+(men have no age x SLE interaction, women no erectile dysfunction term) are skipped.
 
 Validation beyond single columns (:meth:`QRisk3.row_checks`): the cholesterol ratio must lie
 in ClinRisk's 1-12, and a man's row needs ``erectile_dysfunction`` (a woman's may omit it).
@@ -20,11 +20,12 @@ men is a :class:`~cvrisk.errors.MissingInputError`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, RowCheck, per_group
 
 #: Coefficient tables in the order of the ``sex`` category codes.
 _SEXES = ("female", "male")
@@ -49,17 +50,39 @@ _INTERACTING = (*_FLAGS, "type1", "type2", "bmi_1", "bmi_2", "sbp", "townsend")
 _SMOKING_LEVELS = ("non", "ex", "light", "moderate", "heavy")
 
 
-def _fp_pair(x: FloatArray, p1: FloatArray, p2: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Second-degree fractional polynomial terms of ``x`` with per-row powers.
+def _fp_pair(x: FloatArray, p1: float, p2: float) -> tuple[FloatArray, FloatArray]:
+    """Second-degree fractional polynomial terms of ``x`` with powers ``p1``, ``p2``.
 
     Royston-Altman convention, as ClinRisk's code applies it: power 0 means ln(x), and a
     repeated power multiplies the second term by ln(x) (QRISK3's BMI: x^-2, x^-2 ln x).
     """
-    log_x = np.log(x)
-    first = np.where(p1 == 0, log_x, np.power(x, p1))
-    second = np.where(p2 == 0, log_x, np.power(x, p2))
-    second = np.where(p2 == p1, second * log_x, second)
-    return first, second
+    first = np.log(x) if p1 == 0 else _pow(x, p1)
+    if p2 == p1:
+        return first, first * np.log(x)
+    return first, np.log(x) if p2 == 0 else _pow(x, p2)
+
+
+def _pow(x: FloatArray, power: float) -> FloatArray:
+    """``x ** power`` through C ``pow`` for every power, as ClinRisk's code computes it (a
+    scalar or broadcast exponent takes numpy's shortcuts, e.g. ``1 / x`` for -1, an ulp
+    away)."""
+    return np.asarray(np.power(x, np.full(x.shape, power)), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _SexTable:
+    """One sex's QRISK3 coefficients as scalars (and small arrays indexed by category code)."""
+
+    survivor: float
+    age_powers: tuple[float, float]
+    bmi_powers: tuple[float, float]
+    means: dict[str, float]
+    continuous: dict[str, float]
+    ethnicity: FloatArray
+    smoking: FloatArray
+    flags: dict[str, float]
+    #: per age term: smoking-level slopes (array by code) and term -> coefficient (non-zero)
+    interactions: dict[str, tuple[FloatArray, dict[str, float]]]
 
 
 class QRisk3(RiskModel):
@@ -74,105 +97,93 @@ class QRisk3(RiskModel):
             raise ValueError(f"{self.data_file}: sex categories must be {list(_SEXES)}")
         if tuple(self.inputs["smoking"].categories) != _SMOKING_LEVELS:
             raise ValueError(f"{self.data_file}: smoking categories must be {_SMOKING_LEVELS}")
-        tables = [self.coefficients[s] for s in _SEXES]
-
-        def by_sex(section: str, key: str) -> FloatArray:
-            return np.array([float(t[section].get(key, 0.0)) for t in tables], dtype=np.float64)
-
-        def categorical(section: str, categories: tuple[str, ...]) -> FloatArray:
-            # shape (2, n_categories); a category missing from a table is an error
-            return np.array(
-                [[float(t[section][c]) for c in categories] for t in tables], dtype=np.float64
-            )
-
-        self._survivor = np.array([float(t["survivor_10"]) for t in tables])
-        self._age_powers = np.array([t["age_powers"] for t in tables], dtype=np.float64)
-        self._bmi_powers = np.array([t["bmi_powers"] for t in tables], dtype=np.float64)
-        self._means = {
-            k: by_sex("means", k) for k in ("age_1", "age_2", "bmi_1", "bmi_2", *_CONTINUOUS)
-        }
-        self._continuous = {
-            k: by_sex("continuous", k) for k in ("age_1", "age_2", "bmi_1", "bmi_2", *_CONTINUOUS)
-        }
-        self._ethnicity = categorical("ethnicity", self.inputs["ethnicity"].categories)
-        self._smoking = categorical("smoking", _SMOKING_LEVELS)
-        self._flags = {k: by_sex("flags", k) for k in (*_FLAGS, "type1", "type2")}
-        self._interactions = {
-            section: {k: by_sex(section, k) for k in _INTERACTING}
-            for section in ("interaction_age_1", "interaction_age_2")
-        }
-        # smoking x age: (2, 5) with the reference level 'non' = 0
-        self._smoking_interactions = {
-            section: np.array(
-                [[float(t[section].get(level, 0.0)) for level in _SMOKING_LEVELS] for t in tables]
-            )
-            for section in ("interaction_age_1", "interaction_age_2")
-        }
+        self._tables = [self._sex_table(self.coefficients[sex]) for sex in _SEXES]
         ratio = self.data["limits"]["cholesterol_ratio"]
         self._ratio_limits = (float(ratio["min"]), float(ratio["max"]))
         self._fill = {name: float(self.inputs[name].when_absent) for name in ("sbp_sd", "townsend")}
 
+    def _sex_table(self, t: Mapping[str, Any]) -> _SexTable:
+        """Scalars of one sex's table (a category missing from a table is an error)."""
+
+        def floats(section: str, keys: tuple[str, ...]) -> dict[str, float]:
+            return {k: float(t[section].get(k, 0.0)) for k in keys}
+
+        fp_terms = ("age_1", "age_2", "bmi_1", "bmi_2", *_CONTINUOUS)
+        interactions = {}
+        for age_term, section in (("age_1", "interaction_age_1"), ("age_2", "interaction_age_2")):
+            slopes = np.array([float(t[section].get(level, 0.0)) for level in _SMOKING_LEVELS])
+            terms = {k: v for k, v in floats(section, _INTERACTING).items() if v != 0.0}
+            interactions[age_term] = (slopes, terms)
+        flags = floats("flags", (*_FLAGS, "type1", "type2"))
+        return _SexTable(
+            survivor=float(t["survivor_10"]),
+            age_powers=(float(t["age_powers"][0]), float(t["age_powers"][1])),
+            bmi_powers=(float(t["bmi_powers"][0]), float(t["bmi_powers"][1])),
+            means=floats("means", fp_terms),
+            continuous=floats("continuous", fp_terms),
+            ethnicity=np.array(
+                [float(t["ethnicity"][c]) for c in self.inputs["ethnicity"].categories]
+            ),
+            smoking=np.array([float(t["smoking"][c]) for c in _SMOKING_LEVELS]),
+            flags={k: v for k, v in flags.items() if v != 0.0},
+            interactions=interactions,
+        )
+
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year probability of a first CVD event, one per row (float64, unrounded)."""
-        sex = np.asarray(x["sex"], dtype=np.intp)
-        n = sex.shape[0]
-        ratio = np.asarray(x["total_cholesterol"] / x["hdl_cholesterol"], dtype=np.float64)
+        floor = options.get("age_rounding", "floor") == "floor"
+        return per_group(x, x["sex"], lambda rows, sex: self._one_sex(rows, sex, floor))
 
+    def _one_sex(self, x: Inputs, sex: int, floor: bool) -> FloatArray:
+        """ClinRisk's ``cvd_female_raw`` / ``cvd_male_raw`` on rows of one sex."""
+        t = self._tables[sex]
+        n = np.asarray(x["sex"]).shape[0]
         age = np.asarray(x["age"], dtype=np.float64)
-        if options.get("age_rounding", "floor") == "floor":
+        if floor:
             age = np.floor(age)  # ClinRisk: `int age`, completed years
-        age_1, age_2 = _fp_pair(age / 10.0, self._age_powers[sex, 0], self._age_powers[sex, 1])
-        bmi_1, bmi_2 = _fp_pair(
-            np.asarray(x["bmi"], dtype=np.float64) / 10.0,
-            self._bmi_powers[sex, 0],
-            self._bmi_powers[sex, 1],
-        )
+        age_1, age_2 = _fp_pair(age / 10.0, *t.age_powers)
+        bmi_1, bmi_2 = _fp_pair(np.asarray(x["bmi"], dtype=np.float64) / 10.0, *t.bmi_powers)
+        ratio = np.asarray(x["total_cholesterol"] / x["hdl_cholesterol"], dtype=np.float64)
         centred = {
-            "age_1": age_1 - self._means["age_1"][sex],
-            "age_2": age_2 - self._means["age_2"][sex],
-            "bmi_1": bmi_1 - self._means["bmi_1"][sex],
-            "bmi_2": bmi_2 - self._means["bmi_2"][sex],
-            "cholesterol_ratio": ratio - self._means["cholesterol_ratio"][sex],
-            "sbp": np.asarray(x["sbp"], dtype=np.float64) - self._means["sbp"][sex],
+            "age_1": age_1 - t.means["age_1"],
+            "age_2": age_2 - t.means["age_2"],
+            "bmi_1": bmi_1 - t.means["bmi_1"],
+            "bmi_2": bmi_2 - t.means["bmi_2"],
+            "cholesterol_ratio": ratio - t.means["cholesterol_ratio"],
+            "sbp": np.asarray(x["sbp"], dtype=np.float64) - t.means["sbp"],
         }
         for name in ("sbp_sd", "townsend"):
-            values = np.asarray(x.get(name, self._fill[name]), dtype=np.float64)
-            values = np.where(np.isnan(values), self._fill[name], values)  # ClinRisk: use 0.0
-            centred[name] = np.broadcast_to(values, (n,)) - self._means[name][sex]
+            fill = self._fill[name]
+            values = np.asarray(x.get(name, fill), dtype=np.float64)
+            values = np.where(np.isnan(values), fill, values)  # ClinRisk: use 0.0
+            centred[name] = np.broadcast_to(values, (n,)) - t.means[name]
 
         smoking = np.asarray(x["smoking"], dtype=np.intp)
         diabetes = np.asarray(x["diabetes_type"], dtype=np.intp)
         dtype_codes = self.inputs["diabetes_type"].categories
-        z: dict[str, FloatArray] = {
-            name: np.asarray(x[name], dtype=np.float64)
-            if name in x
-            else np.zeros(n, dtype=np.float64)
-            for name in _FLAGS
-        }
-        # women have no erectile dysfunction term: a missing value there is irrelevant (a
-        # man's missing value is an invalid row, see row_checks)
-        z["erectile_dysfunction"] = np.where(
-            np.isnan(z["erectile_dysfunction"]), 0.0, z["erectile_dysfunction"]
-        )
-        z["type1"] = (diabetes == dtype_codes.index("type1")).astype(np.float64)
-        z["type2"] = (diabetes == dtype_codes.index("type2")).astype(np.float64)
+        z: dict[str, Any] = {name: x[name] for name in _FLAGS if name in x}
+        if "erectile_dysfunction" in z:  # women have no such term: their missing value is
+            impotence = np.asarray(z["erectile_dysfunction"], dtype=np.float64)  # irrelevant
+            z["erectile_dysfunction"] = np.where(np.isnan(impotence), 0.0, impotence)
+        z["type1"] = diabetes == dtype_codes.index("type1")
+        z["type2"] = diabetes == dtype_codes.index("type2")
         z.update({k: centred[k] for k in ("bmi_1", "bmi_2", "sbp", "townsend")})
 
-        a = (
-            self._ethnicity[sex, np.asarray(x["ethnicity"], dtype=np.intp)]
-            + self._smoking[sex, smoking]
-        )
-        for name, coef in self._continuous.items():
-            a = a + centred[name] * coef[sex]
-        for name, coef in self._flags.items():
-            a = a + z[name] * coef[sex]
-        for age_term, section in (("age_1", "interaction_age_1"), ("age_2", "interaction_age_2")):
-            slope = self._smoking_interactions[section][sex, smoking]
-            for name, coef in self._interactions[section].items():
-                slope = slope + z[name] * coef[sex]
-            a = a + centred[age_term] * slope
+        a = t.ethnicity[np.asarray(x["ethnicity"], dtype=np.intp)] + t.smoking[smoking]
+        for name, coef in t.continuous.items():
+            a += centred[name] * coef
+        for name, coef in t.flags.items():
+            if name in z:
+                a += z[name] * coef
+        for age_term in ("age_1", "age_2"):
+            slopes, terms = t.interactions[age_term]
+            slope = slopes[smoking]
+            for name, coef in terms.items():
+                if name in z:
+                    slope += z[name] * coef
+            a += centred[age_term] * slope
 
-        return np.asarray(1.0 - np.power(self._survivor[sex], np.exp(a)), dtype=np.float64)
+        return np.asarray(1.0 - np.power(t.survivor, np.exp(a)), dtype=np.float64)
 
     def row_checks(self, x: Inputs, options: Mapping[str, Any]) -> Iterator[RowCheck]:
         """Cholesterol ratio within ClinRisk's 1-12; ``erectile_dysfunction`` known for men."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from cvrisk.errors import UnknownModelError
+from cvrisk.errors import UnknownModelError, quoted
 from cvrisk.scores.base import RiskModel
 
 #: model id -> module defining it
@@ -33,18 +33,22 @@ def _subclasses(base: type[RiskModel]) -> list[type[RiskModel]]:
     return found
 
 
-@cache
 def get_model(model_id: str) -> RiskModel:
     """The (shared, immutable) model instance for ``model_id``.
 
     Raises:
-        UnknownModelError: no model has that id.
+        UnknownModelError: no model has that id (or the id is not a string).
     """
-    module = MODEL_MODULES.get(model_id)
-    if module is None:
+    if not isinstance(model_id, str) or model_id not in MODEL_MODULES:
         raise UnknownModelError(
-            f"no risk model {model_id!r}; available: {', '.join(sorted(MODEL_MODULES))}"
+            f"no risk model {quoted(model_id)}; available: {', '.join(sorted(MODEL_MODULES))}"
         )
+    return _model(model_id)
+
+
+@cache
+def _model(model_id: str) -> RiskModel:
+    module = MODEL_MODULES[model_id]
     importlib.import_module(module)
     for cls in _subclasses(RiskModel):
         if getattr(cls, "id", None) == model_id:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cvrisk.scores.base import FloatArray, Inputs, RiskModel
+from cvrisk.scores.base import FloatArray, Inputs, RiskModel, per_group
 
 IntArray = npt.NDArray[np.intp]
 
@@ -49,6 +49,8 @@ _TERMS = (
 )
 #: Continuous predictors centred and scaled by the ``[transform]`` table.
 _CONTINUOUS = ("age", "sbp", "total_cholesterol", "hdl_cholesterol")
+#: The inputs of the shared linear predictor.
+_LP_INPUTS = (*_CONTINUOUS, "smoker", "diabetes")
 
 
 class _Score2Family(RiskModel):
@@ -64,10 +66,12 @@ class _Score2Family(RiskModel):
             name: (float(transform[f"{name}_centre"]), float(transform[f"{name}_scale"]))
             for name in _CONTINUOUS
         }
-        #: precision -> term -> array indexed by sex code
-        self._coef: dict[str, dict[str, FloatArray]] = {}
-        #: precision -> array (sex code, region code, [scale1, scale2])
-        self._scales: dict[str, FloatArray] = {}
+        #: precision -> per sex code, term -> coefficient
+        self._coef: dict[str, list[dict[str, float]]] = {}
+        #: precision -> per sex code, ln(-ln S0) of the baseline survival
+        self._log_cumhaz0: dict[str, FloatArray] = {}
+        #: precision -> (sex code, region code, [scale1, scale2])
+        self._scale_table: dict[str, FloatArray] = {}
         for precision in self.option_specs["precision"]["values"]:
             tables = self.coefficients[precision]
             missing = [
@@ -78,12 +82,13 @@ class _Score2Family(RiskModel):
                     f"{self.data_file}: [coefficients.{precision}] lacks {missing}; "
                     "every sex table needs all of " + ", ".join(_TERMS)
                 )
-            self._coef[precision] = {
-                term: np.array([tables[sex][term] for sex in sexes], dtype=np.float64)
-                for term in _TERMS
-            }
+            self._coef[precision] = [
+                {term: float(tables[sex][term]) for term in _TERMS} for sex in sexes
+            ]
+            survival = np.array([c["baseline_survival"] for c in self._coef[precision]])
+            self._log_cumhaz0[precision] = np.log(-np.log(survival))
             recalibration = self.data["recalibration"][precision]
-            self._scales[precision] = np.array(
+            self._scale_table[precision] = np.array(
                 [[recalibration[sex][region] for region in regions] for sex in sexes],
                 dtype=np.float64,
             )
@@ -93,16 +98,8 @@ class _Score2Family(RiskModel):
         centre, scale = self._transform["age"]
         return np.asarray((age - centre) / scale, dtype=np.float64)
 
-    def linear_predictor(
-        self, x: Inputs, options: Mapping[str, Any]
-    ) -> tuple[FloatArray, FloatArray, IntArray]:
-        """``lp - mean_lp`` and each row's ``ln(-ln S0)`` and sex code (validated inputs).
-
-        Returns:
-            (centred linear predictor, log of minus log baseline survival, sex code as intp)
-        """
-        sex = np.asarray(x["sex"], dtype=np.intp)
-        c = {term: values[sex] for term, values in self._coef[options["precision"]].items()}
+    def _centred_lp(self, x: Inputs, c: Mapping[str, float]) -> FloatArray:
+        """``lp - mean_lp`` of rows of one sex, with that sex's coefficients ``c``."""
         age, sbp, tc, hdl = (
             (x[name] - self._transform[name][0]) / self._transform[name][1] for name in _CONTINUOUS
         )
@@ -116,8 +113,23 @@ class _Score2Family(RiskModel):
             + tc * (c["total_cholesterol"] + c["age_total_cholesterol"] * age)
             + hdl * (c["hdl_cholesterol"] + c["age_hdl_cholesterol"] * age)
         )
-        log_cumhaz0 = np.asarray(np.log(-np.log(c["baseline_survival"])), dtype=np.float64)
-        return lp - c["mean_linear_predictor"], log_cumhaz0, sex
+        return np.asarray(lp - c["mean_linear_predictor"], dtype=np.float64)
+
+    def linear_predictor(
+        self, x: Inputs, options: Mapping[str, Any]
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """``lp - mean_lp`` and each row's ``ln(-ln S0)`` and sex code (validated inputs).
+
+        Returns:
+            (centred linear predictor, log of minus log baseline survival, sex code as intp)
+        """
+        precision = options["precision"]
+        sex = np.asarray(x["sex"], dtype=np.intp)
+        coef = self._coef[precision]
+        centred = per_group(
+            x, sex, lambda rows, code: self._centred_lp(rows, coef[code]), needs=_LP_INPUTS
+        )
+        return centred, self._log_cumhaz0[precision][np.maximum(sex, 0)], sex
 
     def uncalibrated_risk(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
         """10-year risk before region recalibration, ``1 - S0 ** exp(lp - mean_lp)``."""
@@ -125,11 +137,17 @@ class _Score2Family(RiskModel):
         return np.asarray(-np.expm1(-np.exp(centred + log_cumhaz0)), dtype=np.float64)
 
     def compute(self, x: Inputs, options: Mapping[str, Any]) -> FloatArray:
-        """Region-recalibrated 10-year risk (probability) for validated inputs."""
+        """Region-recalibrated 10-year risk (probability) for validated inputs.
+
+        Reads the linear predictor through :meth:`linear_predictor`, which models of the
+        family extend (SCORE2-Diabetes adds its diabetes terms)."""
+        precision = options["precision"]
         centred, log_cumhaz0, sex = self.linear_predictor(x, options)
-        scales = self._scales[options["precision"]][sex, np.asarray(x["region"], dtype=np.intp)]
+        table = self._scale_table[precision]
+        cell = np.maximum(sex, 0) * table.shape[1] + np.asarray(x["region"], dtype=np.intp)
+        scale1, scale2 = table[:, :, 0].ravel().take(cell), table[:, :, 1].ravel().take(cell)
         # ln(-ln(1 - r0)) == centred + ln(-ln S0) exactly (r0 = 1 - S0 ** exp(centred))
-        log_cumhaz = scales[:, 0] + scales[:, 1] * (centred + log_cumhaz0)
+        log_cumhaz = scale1 + scale2 * (centred + log_cumhaz0)
         return np.asarray(-np.expm1(-np.exp(log_cumhaz)), dtype=np.float64)
 
 

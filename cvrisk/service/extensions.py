@@ -1,23 +1,27 @@
 """Extension points of the service: extra routes, and links on patient-view cards.
 
-A shared patient summary (``POST /summary``, rendered by :mod:`cvrisk.summary` once it
-exists) plugs in here without touching the CDS Hooks code: an extension object provides
+A shared patient summary (``POST /summary``, rendered by :mod:`cvrisk.summary`) plugs in
+here without touching the CDS Hooks code: an extension object provides
 
 - ``routes(settings)``: Starlette routes to mount (e.g. ``Route("/summary", ..., methods=
   ["POST"])``), served with the same body limit, timeout, CORS and logging; it authenticates
   its own callers (``app.state.verifier`` checks CDS Hooks JWTs);
-- ``patient_view_links(report, request)``: :class:`~cvrisk.cdshooks.model.Link` s to put on
-  every patient-view card (e.g. "Shared summary" pointing at the page the summary renders).
+- ``patient_view_links(report, request, resources)``: :class:`~cvrisk.cdshooks.model.Link` s
+  to put on every patient-view card (e.g. "Shared summary" pointing at the page the summary
+  renders); ``resources`` are the FHIR resources the report was evaluated from (a summary
+  needs the record's courses and dated results, which the report does not repeat).
 
-Extensions are listed by dotted path in :data:`EXTENSIONS` (``"cvrisk.summary.service:
-extension"``) or passed to :func:`cvrisk.service.app.create_app`; none ships yet.
+Extensions are listed by dotted path in :data:`EXTENSIONS` or passed to
+:func:`cvrisk.service.app.create_app`. The shared summary ships:
+``cvrisk.summary.service:extension`` (``POST /summary``, ``GET /summary/{token}`` and the
+patient-view links).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -27,7 +31,7 @@ from cvrisk.service.hooks import HookRequest
 from cvrisk.service.settings import ServiceSettings
 
 #: Dotted paths (``module:attribute``) of the extensions every app loads.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["cvrisk.summary.service:extension"]
 
 
 class ServiceExtension(Protocol):
@@ -35,7 +39,9 @@ class ServiceExtension(Protocol):
 
     def routes(self, settings: ServiceSettings) -> Sequence[BaseRoute]: ...
 
-    def patient_view_links(self, report: Report, request: HookRequest) -> Sequence[Link]: ...
+    def patient_view_links(
+        self, report: Report, request: HookRequest, resources: Sequence[dict[str, Any]]
+    ) -> Sequence[Link]: ...
 
 
 def load_extensions(paths: Sequence[str]) -> list[ServiceExtension]:

@@ -36,10 +36,14 @@ MAX_RESTARTS_PER_MINUTE = 5
 
 
 def prepare(settings: ServiceSettings) -> ServiceSettings:
-    """The settings the workers run with: a shared replay store chosen when none is set."""
+    """The settings the workers run with: a shared replay store, and a shared store of the
+    summaries cards link to, chosen when none is set."""
     if settings.auth and settings.replay_store is None:
         store = Path(tempfile.mkdtemp(prefix="cvrisk-jti-")) / "replay.sqlite"
         settings = settings.model_copy(update={"replay_store": store})
+    if settings.summary_store is None and settings.summary_ttl_seconds > 0:
+        summaries = Path(tempfile.mkdtemp(prefix="cvrisk-summaries-")) / "summaries.sqlite"
+        settings = settings.model_copy(update={"summary_store": summaries})
     return settings
 
 

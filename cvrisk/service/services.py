@@ -39,7 +39,7 @@ from cvrisk.sources import read_record
 
 #: Links a patient-view card may carry beyond its own (the extension point for pages such as
 #: a shared summary: see :mod:`cvrisk.service.extensions`).
-LinkProvider = Callable[[Report, HookRequest], Sequence[Link]]
+LinkProvider = Callable[[Report, HookRequest, Sequence[dict[str, Any]]], Sequence[Link]]
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,12 @@ def patient_view(call: Call) -> list[Card]:
     if call.gathered.issues:
         issues = [*call.gathered.issues, *report.data_issues]
         report = report.model_copy(update={"data_issues": issues})
-    links = [link for provider in call.link_providers for link in provider(report, call.request)]
+    resources = call.gathered.resources
+    links = [
+        link
+        for provider in call.link_providers
+        for link in provider(report, call.request, resources)
+    ]
     return patient_view_cards(report, call.options(links))
 
 

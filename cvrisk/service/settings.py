@@ -104,6 +104,14 @@ class ServiceSettings(BaseSettings):
     info_issues: bool = True
     codes_base: str = Field("urn:cvrisk", description="Base URI of cvrisk's code systems.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # -- shared summaries (cvrisk.summary.service) ---------------------------------------
+    summary_store: Path | None = Field(
+        None,
+        description="SQLite file holding, for summary_ttl_seconds, the evaluations that "
+        "patient-view cards link to (GET /summary/{token}); shared by the workers "
+        "(default: a private temporary directory).",
+    )
+    summary_ttl_seconds: int = Field(900, ge=0, le=86400, description="0: no summary links.")
 
     @field_validator("algorithms")
     @classmethod

@@ -686,9 +686,10 @@ def latest_sbp(*readings: tuple[float, str]) -> Any:
     ]
 
 
-def test_equal_date_and_time_the_last_listed_result_wins() -> None:
+def test_equal_date_and_time_the_highest_wins_whatever_the_order() -> None:
+    # simultaneous conflicting results: the record's order must not decide (docs/limits.md)
     first, second = (150, "2024-02-01T08:00:00"), (142, "2024-02-01T08:00:00")
-    assert latest_sbp(first, second) == 142.0
+    assert latest_sbp(first, second) == 150.0
     assert latest_sbp(second, first) == 150.0
 
 

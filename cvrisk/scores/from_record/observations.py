@@ -3,13 +3,16 @@
 A result is usable when its status is accepted (``[observations] statuses`` of
 ``record_inputs.toml``), it is dated on or before ``as_of``, and it is not a probable unit
 error (``PatientRecord.verdicts``, :mod:`cvrisk.plausibility`). The latest wins, ordered by
-date and time (a date without a time counts as the start of its day); equal date and time
-keep record order, so the last listed wins. Windows come from ``[windows.<analyte>]``.
+date and time (a date without a time counts as the start of its day); simultaneous results
+are ordered by value, so the highest is the latest whatever the order of the record.
+Windows come from ``[windows.<analyte>]``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from typing import Any
 
 from cvrisk import vocab
 from cvrisk.record import Observation, PatientRecord
@@ -28,6 +31,14 @@ def _dated(index: int, observation: Observation) -> Dated:
     when = observation.date
     time = when.time() if isinstance(when, dt.datetime) else dt.time.min
     return (observation.day, time, index, observation)
+
+
+def _order(result: Dated) -> tuple[Any, ...]:
+    """Date, time, then what the result says: simultaneous results sort by value (the highest
+    is the latest), whatever their order in the record (docs/record.md, conflicting results)."""
+    day, time, index, observation = result
+    value = observation.value_in() if observation.value is not None else -math.inf
+    return (day, time, value, observation.coded or "", observation.unit or "", index)
 
 
 def _evidence(result: Dated, value: float, unit: str) -> Evidence:
@@ -56,11 +67,14 @@ class Observations:
         if found is None:  # sorted on first use: a model reads a few of a record's analytes
             accepted = config()["observations"]["statuses"]
             found = sorted(
-                _dated(index, observation)
-                for index, observation in self._by_analyte.get(analyte, ())
-                if observation.status in accepted
-                and observation.day <= self.as_of
-                and self.record.is_usable(index)  # not a probable unit error
+                (
+                    _dated(index, observation)
+                    for index, observation in self._by_analyte.get(analyte, ())
+                    if observation.status in accepted
+                    and observation.day <= self.as_of
+                    and self.record.is_usable(index)  # not a probable unit error
+                ),
+                key=_order,
             )
             self._usable[analyte] = found
         return found

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem
-from cvrisk.record import PatientRecord, day_of
+from cvrisk.errors import InvalidInputError, MissingInputError, OptionError, Problem, quoted
+from cvrisk.limits import date_argument
+from cvrisk.record import PatientRecord
 from cvrisk.scores.base import InputSpec, RiskModel
 from cvrisk.scores.from_record.caveats import (
     caveat,
@@ -86,12 +87,14 @@ def score_inputs(
             supported.
     """
     check_lang(lang)
+    day = date_argument(as_of, "as_of")
+    given = _given(given)
+    if not isinstance(record_complete, bool):
+        raise OptionError(f"record_complete={quoted(record_complete)}: give True or False")
+    risk_model = get_model(model)
     read = read_record(record)
     patient_record = read.record
-    day = day_of(as_of)
     patient_record.check_dates(day)
-    risk_model = get_model(model)
-    given = dict(given or {})
     _check_names(risk_model, given, options)
     _check_given_values(risk_model, given)
 
@@ -148,7 +151,9 @@ def score_record(
         **options,
     )
     inputs = dataclasses.replace(inputs, issues=tuple(read.issues))
-    excluded = _exclusion(patient_record, model, day_of(as_of), lang, dict(given or {}))
+    excluded = _exclusion(
+        patient_record, model, date_argument(as_of, "as_of"), lang, dict(given or {})
+    )
     if excluded is not None:
         problem = Problem(None, "conditions", excluded.id, "outside the model's population")
         caveats = (*(c for c in inputs.caveats if c.id != excluded.id), excluded)
@@ -244,7 +249,7 @@ class _Row:
         if name in self.given:
             value = self.given[name]
             self.row[name] = value
-            self.sources[name] = (Evidence("given", None, None, f"given {name} = {value!r}"),)
+            self.sources[name] = (Evidence("given", None, None, f"given {name} = {quoted(value)}"),)
             return
         if spec.option and name in self.options:
             return
@@ -277,6 +282,18 @@ class _Row:
             )
 
 
+def _given(given: Any) -> dict[str, Any]:
+    """``given`` as a dict of input names to values; OptionError for anything else."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given):
+        raise OptionError(
+            f"given={quoted(given)}: give a mapping of input names to values, "
+            "e.g. {'smoking': 'non'}"
+        )
+    return dict(given)
+
+
 def _check_names(
     risk_model: RiskModel, given: Mapping[str, Any], options: Mapping[str, Any]
 ) -> None:
@@ -304,7 +321,9 @@ def _check_given_values(risk_model: RiskModel, given: Mapping[str, Any]) -> None
         spec = risk_model.inputs[name]
         problem = _given_problem(spec, value)
         if problem is not None:
-            raise OptionError(f"{risk_model.id}: given {name}={value!r} is not valid: {problem}")
+            raise OptionError(
+                f"{risk_model.id}: given {name}={quoted(value)} is not valid: {problem}"
+            )
 
 
 def _given_problem(spec: InputSpec, value: Any) -> str | None:
