@@ -25,11 +25,15 @@ def _cards() -> dict[str, Any]:
 
 def text(path: str, lang: str, **values: Any) -> str:
     """The phrase at ``path`` (``tests.summary_due``) in ``lang``, placeholders filled."""
+    return _template(path, lang).format(**values)
+
+
+@lru_cache(maxsize=1024)  # keyed by the phrase paths of this package and two languages
+def _template(path: str, lang: str) -> str:
     node: Any = _cards()
     for part in path.split("."):
         node = node[part]
-    template = node.get(lang) or node["en"]
-    return str(template).format(**values)
+    return str(node.get(lang) or node["en"])
 
 
 def word(key: str, lang: str, **values: Any) -> str:
@@ -130,12 +134,26 @@ class Citation:
     title: str
 
     def source(self, topic_code: str, lang: str, codes_base: str) -> Source:
-        return Source(label=self.label, url=self.url, topic=topic(topic_code, lang, codes_base))
+        return _source(self, topic_code, lang, codes_base)
 
     def links(self, kind: str, lang: str) -> list[Link]:
-        if self.url is None:
-            return []
-        return [Link(label=word(kind, lang, label=self.label), url=self.url, type="absolute")]
+        return list(_links(self, kind, lang))
+
+
+# The source and links of a citation are the same on every card citing it: built (and
+# validated) once. They are frozen models, so cards may share them.
+@lru_cache(maxsize=512)
+def _source(citation: Citation, topic_code: str, lang: str, codes_base: str) -> Source:
+    return Source(
+        label=citation.label, url=citation.url, topic=topic(topic_code, lang, codes_base)
+    )
+
+
+@lru_cache(maxsize=512)
+def _links(citation: Citation, kind: str, lang: str) -> tuple[Link, ...]:
+    if citation.url is None:
+        return ()
+    return (Link(label=word(kind, lang, label=citation.label), url=citation.url, type="absolute"),)
 
 
 @lru_cache(maxsize=256)

@@ -26,12 +26,27 @@ def due_tests(
     applicable: Applicable, results: Results, as_of: dt.date, lang: str
 ) -> list[TestEntry]:
     """The schedule items of every applicable protocol that have an occurrence now."""
+    days = _ResultDays(results)  # several protocols schedule the same tests
     return [
         entry
         for protocol, episode in applicable
         for item in protocol.schedule
-        if (entry := test_entry(protocol, episode, item, results, as_of, lang)) is not None
+        if (entry := test_entry(protocol, episode, item, days, as_of, lang)) is not None
     ]
+
+
+class _ResultDays:
+    """``Results.days_for_test``, computed once per test for one evaluation."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self._days: dict[str, list[dt.date]] = {}
+
+    def days_for_test(self, test_id: str) -> list[dt.date]:
+        days = self._days.get(test_id)
+        if days is None:
+            days = self._days[test_id] = self.results.days_for_test(test_id)
+        return days
 
 
 def _urgency(test: TestEntry) -> tuple[int, dt.date, str, str]:
@@ -61,7 +76,7 @@ def test_entry(
     protocol: Protocol,
     episode: Episode,
     item: ScheduleItem,
-    results: Results,
+    results: Results | _ResultDays,
     as_of: dt.date,
     lang: str,
 ) -> TestEntry | None:

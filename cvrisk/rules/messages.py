@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cvrisk import vocab
@@ -21,11 +22,15 @@ def check_lang(lang: str) -> str:
 
 def phrase(path: str, lang: str, **values: Any) -> str:
     """The phrase at ``path`` (``reason.baseline``) in ``lang``, with placeholders filled."""
+    return _template(path, lang).format(**values)
+
+
+@lru_cache(maxsize=1024)  # keyed by the phrase paths of this package and two languages
+def _template(path: str, lang: str) -> str:
     node: Any = load_data("messages.toml")
     for part in path.split("."):
         node = node[part]
-    template = node.get(lang) or node["en"]
-    return str(template).format(**values)
+    return str(node.get(lang) or node["en"])
 
 
 def colon(lang: str) -> str:

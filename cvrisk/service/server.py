@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from cvrisk.service import logs
 from cvrisk.service.settings import ServiceSettings
@@ -57,12 +58,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(settings: ServiceSettings, sock: socket.socket) -> None:
+def _config(settings: ServiceSettings) -> Any:
+    """The uvicorn configuration of a worker."""
     import uvicorn
 
     from cvrisk.service.app import create_app
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         create_app(settings),
         log_config=None,  # configured by the parent
         access_log=False,
@@ -70,7 +72,21 @@ def _worker(settings: ServiceSettings, sock: socket.socket) -> None:
         server_header=False,
         lifespan="on",
     )
-    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _worker(settings: ServiceSettings, sock: socket.socket) -> None:
+    import uvicorn
+
+    uvicorn.Server(_config(settings)).run(sockets=[sock])
+
+
+def preload(settings: ServiceSettings) -> None:
+    """The imports every worker needs, done once in the parent before forking (the workers'
+    memory is the parent's, copied on write): the app's, and uvicorn's event loop, HTTP and
+    lifespan implementations (``Config.load`` imports them), which each worker imported
+    for itself after the fork. The warm-up evaluation stays in the workers, in the
+    background: run here it would delay the first discovery answer."""
+    _config(settings).load()
 
 
 def serve(settings: ServiceSettings) -> None:
@@ -82,8 +98,7 @@ def serve(settings: ServiceSettings) -> None:
             "cvrisk serve: WARNING: authentication is OFF (--no-auth). Any caller can use this "
             "service: local trial only, never with real patient data on a network.\n"
         )
-    import cvrisk.service.app  # noqa: F401 - the costly imports, once, before forking
-
+    preload(settings)  # the costly imports, once, before forking
     sock = listening_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     logs.event("listening", url=f"http://{host}:{port}", workers=settings.workers)
