@@ -65,6 +65,21 @@ def _mark(evidence_status: str) -> str:
     return "*" if evidence_status == "unconfirmed" else ""
 
 
+def _plan_mark(item: Any) -> str:
+    """A plan row's mark: ``?`` for an item due only if indicated (as ``evaluate`` marks a
+    conditional test), blank otherwise."""
+    return _STATUS_MARK["conditional"].strip() if item.conditional else ""
+
+
+def _plan_label(item: Any, lang: str) -> str:
+    """A plan item's test, with "(if indicated)" when its source makes it conditional (an ECG
+    only with cardiovascular risk factors) and ``*`` when its source is unconfirmed."""
+    label = item.label + _mark(item.evidence_status)
+    if item.conditional:
+        label += f" ({phrase('status.conditional', lang)})"
+    return label
+
+
 def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of :func:`cvrisk.evaluate` given on the command line (every
     command that evaluates a record takes the same options: :func:`_add_evaluation_options`)."""
@@ -189,23 +204,25 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
         items = [*proto.baseline, *proto.followups]
         unconfirmed |= any(i.evidence_status == "unconfirmed" for i in items)
         baseline = [
-            [_word("baseline", lang), i.label + _mark(i.evidence_status), i.source]
+            [_plan_mark(i), _word("baseline", lang), _plan_label(i, lang), i.source]
             for i in proto.baseline
         ]
         if baseline:
-            _table([[_word(k, lang) for k in ("when", "test", "source")], *baseline], out)
+            header = ["", *(_word(k, lang) for k in ("when", "test", "source"))]
+            _table([header, *baseline], out)
         followups = [
             [
+                _plan_mark(i),
                 i.due_date,
                 f"{i.window.start}..{i.window.end}",
                 _when(i, lang),
-                i.label + _mark(i.evidence_status),
+                _plan_label(i, lang),
             ]
             for i in proto.followups
         ]
         if followups:
             out.write("\n")
-            header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
+            header = ["", *(_word(k, lang) for k in ("due", "window", "after_start", "test"))]
             _table([header, *followups], out)
         for line in proto.then:
             out.write(f"  {_word('then_every', lang)}{colon(lang)} {line}\n")
