@@ -54,7 +54,7 @@ def test_schedule_marks_conditional_items() -> None:
         "schedule", "--drug", "pimozide", "--start", "2025-01-06", "--protocol", "ecg-qtc"
     )
     assert code == 0
-    ecg = [line for line in text.splitlines() if "ECG" in line and "baseline" in line]
+    ecg = [line for line in text.splitlines() if "ECG (QTc)" in line]
     assert len(ecg) == 2
     conditional = [line for line in ecg if "(if indicated)" in line]
     assert len(conditional) == 1 and conditional[0].startswith("?")
