@@ -13,12 +13,15 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 from cvrisk.rules.timeline import EACH_ADMINISTRATION
+
+if TYPE_CHECKING:
+    from cvrisk.rules.report import PlanItem
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -65,13 +68,13 @@ def _mark(evidence_status: str) -> str:
     return "*" if evidence_status == "unconfirmed" else ""
 
 
-def _plan_mark(item: Any) -> str:
+def _plan_mark(item: PlanItem) -> str:
     """A plan row's mark: ``?`` for an item due only if indicated (as ``evaluate`` marks a
     conditional test), blank otherwise."""
     return _STATUS_MARK["conditional"].strip() if item.conditional else ""
 
 
-def _plan_label(item: Any, lang: str) -> str:
+def _plan_label(item: PlanItem, lang: str) -> str:
     """A plan item's test, with "(if indicated)" when its source makes it conditional (an ECG
     only with cardiovascular risk factors) and ``*`` when its source is unconfirmed."""
     label = item.label + _mark(item.evidence_status)

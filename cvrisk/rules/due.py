@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cvrisk.issues import DataIssue
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode
 from cvrisk.rules.facts import Results
@@ -16,7 +17,7 @@ from cvrisk.rules.messages import drug_label, duration_text, every_text, phrase,
 from cvrisk.rules.report import Alert, TestEntry, Window
 from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem, text_in
 from cvrisk.rules.selection import Applicable
-from cvrisk.rules.timeline import requirement
+from cvrisk.rules.timeline import lapsed, missed_occurrences, period_end, requirement
 
 #: Order of statuses in a report: what needs doing first.
 STATUS_ORDER = {"overdue": 0, "due": 1, "conditional": 2, "upcoming": 3}
@@ -32,6 +33,52 @@ def due_tests(
         for item in protocol.schedule
         if (entry := test_entry(protocol, episode, item, results, as_of, lang)) is not None
     ]
+
+
+def lapsed_issues(
+    applicable: Applicable, results: Results, as_of: dt.date, lang: str
+) -> list[DataIssue]:
+    """A ``missing`` issue for each item limited to a period (``applies_for``) whose period
+    is over with occurrences not recorded (a baseline troponin never taken): said once, as
+    a fact about the record, instead of a test overdue for ever."""
+    issues = []
+    for protocol, episode in applicable:
+        for item in protocol.schedule:
+            anchor = episode.anchor_for(item.drugs)
+            if anchor is None or not item.observable or not lapsed(item, anchor, as_of):
+                continue
+            missed = missed_occurrences(item, anchor, results.days_for_test(item.test))
+            if not missed:
+                continue
+            end = period_end(item, anchor)
+            assert item.applies_for is not None and end is not None
+            listed = ", ".join(
+                f"{_occurrence_text(o.label, lang)} ({o.start}..{o.end})" for o in missed
+            )
+            issues.append(
+                DataIssue(
+                    kind="missing",
+                    protocol=protocol.id,
+                    rule=item.id,
+                    field=item.test,
+                    message=phrase(
+                        "issue.period_missed",
+                        lang,
+                        protocol=protocol.id,
+                        rule=item.id,
+                        test=test_label(item.test, lang),
+                        period=duration_text(item.applies_for, lang),
+                        anchor=anchor,
+                        end=end,
+                        missed=listed,
+                    ),
+                )
+            )
+    return issues
+
+
+def _occurrence_text(label: str, lang: str) -> str:
+    return phrase("table.baseline", lang) if label == "baseline" else duration_text(label, lang)
 
 
 def _urgency(test: TestEntry) -> tuple[int, dt.date, str, str]:
