@@ -282,6 +282,11 @@ class AlertRule(_Strict):
     value: float | None = None
     lower: float | None = None
     upper: float | None = None
+    upper_inclusive: bool = Field(
+        False,
+        description="With op 'range': the upper bound is included ([lower, upper]), as in "
+        "'between 10 and 20 mmol/L' beside 'more than 20'; default [lower, upper).",
+    )
     unit: str | None = None
     change: Literal["percent", "absolute"] | None = None
     within: str | None = None
@@ -337,6 +342,8 @@ class AlertRule(_Strict):
         if self.op == "range":
             if self.lower is None or self.upper is None or self.lower >= self.upper:
                 raise ValueError(f"alert {self.id!r}: op 'range' needs lower < upper")
+        elif self.upper_inclusive:
+            raise ValueError(f"alert {self.id!r}: upper_inclusive applies to op 'range'")
         elif self.value is None:
             raise ValueError(f"alert {self.id!r}: op {self.op!r} needs value")
         if self.measure in ("change_from_baseline", "change_within") and self.change is None:
