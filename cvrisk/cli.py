@@ -605,6 +605,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     so.set_defaults(handler=_cmd_score)
 
+    co = sub.add_parser(
+        "cohort", help="monitor a whole cohort (tables folder or DuckDB): status, alerts, worklist"
+    )
+    from cvrisk.cohort.command import add_arguments
+
+    add_arguments(co)
+
     sh = sub.add_parser("schema", help="print a JSON Schema (record or protocol)")
     sh.add_argument("which", choices=("record", "protocol"))
     sh.set_defaults(handler=_cmd_schema)

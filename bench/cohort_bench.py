@@ -1,0 +1,129 @@
+"""Cohort monitoring benchmark: status, alerts and worklist for N patients with 3 years of
+results (about 30 observations a patient), generated here with a fixed seed.
+
+    PYTHONPATH=. python bench/cohort_bench.py 10000 100000      # sizes to run, in turn
+    PYTHONPATH=. python bench/cohort_bench.py 1000000          # the target: <= 60 s, <= 8 GB
+
+Each size runs in a fresh process (peak memory is the process's maximum resident size).
+Not a test: the lead reruns it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+AS_OF = dt.date(2025, 6, 1)
+#: (analyte, unit, low, high, share of the observations)
+ANALYTES = [
+    ("weight", "kg", 50, 130, 0.20),
+    ("height", "cm", 150, 195, 0.03),
+    ("sbp", "mm[Hg]", 100, 170, 0.15),
+    ("dbp", "mm[Hg]", 60, 100, 0.15),
+    ("hba1c", "mmol/mol", 32, 70, 0.10),
+    ("fasting_glucose", "mmol/L", 4.0, 8.0, 0.07),
+    ("total_cholesterol", "mmol/L", 3.5, 7.5, 0.08),
+    ("hdl_cholesterol", "mmol/L", 0.8, 2.0, 0.06),
+    ("triglycerides", "mmol/L", 0.6, 3.5, 0.06),
+    ("prolactin", "ng/mL", 5, 60, 0.04),
+    ("qtc", "ms", 390, 480, 0.06),
+]
+DRUGS = ["olanzapine", "risperidone", "aripiprazole", "quetiapine", "clozapine", "haloperidol"]
+
+
+def cohort(n: int, seed: int = 20250601) -> dict[str, object]:
+    """Cohort tables for ``n`` patients (pandas, categorical text columns)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ids = pd.Categorical([f"P{i:07d}" for i in range(n)])
+    epoch = np.datetime64("1970-01-01")
+    as_of = np.datetime64(AS_OF)
+    birth = as_of - rng.integers(18 * 365, 80 * 365, n).astype("timedelta64[D]")
+    patients = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "birth_date": birth.astype("datetime64[ns]"),
+            "sex": pd.Categorical(rng.choice(["female", "male"], n)),
+            "ethnicity": pd.Categorical(rng.choice(["white", "indian", "black_african", None], n)),
+        }
+    )
+    # one or two courses a patient: a start, sometimes a stop and a switch
+    courses = rng.integers(1, 3, n)
+    who = np.repeat(np.arange(n), courses)
+    start = as_of - rng.integers(30, 4 * 365, len(who)).astype("timedelta64[D]")
+    second = np.r_[False, who[1:] == who[:-1]]
+    stop = np.where(second, start, np.datetime64("NaT"))
+    first_of_pair = np.r_[who[1:] == who[:-1], False]
+    stop = np.where(first_of_pair, start + rng.integers(30, 200, len(who)).astype("timedelta64[D]"),
+                    np.datetime64("NaT"))
+    meds = pd.DataFrame(
+        {
+            "patient_id": ids[who],
+            "drug": pd.Categorical(rng.choice(DRUGS, len(who), p=[.3, .2, .2, .15, .05, .1])),
+            "start": start.astype("datetime64[ns]"),
+            "stop": stop.astype("datetime64[ns]"),
+        }
+    ).sort_values("patient_id", kind="stable")
+    counts = rng.poisson(30, n)
+    who = np.repeat(np.arange(n), counts)
+    share = np.array([a[4] for a in ANALYTES])
+    kind = rng.choice(len(ANALYTES), len(who), p=share / share.sum())
+    low = np.array([a[2] for a in ANALYTES])[kind]
+    high = np.array([a[3] for a in ANALYTES])[kind]
+    values = np.round(low + (high - low) * rng.random(len(who)), 1)
+    days = as_of - rng.integers(0, 3 * 365, len(who)).astype("timedelta64[D]")
+    observations = pd.DataFrame(
+        {
+            "patient_id": ids[who],
+            "analyte": pd.Categorical.from_codes(kind, [a[0] for a in ANALYTES]),
+            "value": values,
+            "unit": pd.Categorical(np.array([a[1] for a in ANALYTES], dtype=object)[kind]),
+            "date": days.astype("datetime64[ns]"),
+        }
+    )
+    del epoch
+    return {"patients": patients, "medications": meds, "observations": observations}
+
+
+def run(n: int) -> dict[str, float]:
+    from cvrisk.cohort import monitor
+
+    began = time.perf_counter()
+    tables = cohort(n)
+    made = time.perf_counter() - began
+    rows = len(tables["observations"])  # type: ignore[arg-type]
+    began, cpu = time.perf_counter(), time.process_time()
+    result = monitor(tables, as_of=AS_OF, jurisdiction="GB")
+    took, cpu = time.perf_counter() - began, time.process_time() - cpu
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "patients": n,
+        "observations": rows,
+        "generate_s": round(made, 1),
+        "monitor_s": round(took, 1),
+        "monitor_cpu_s": round(cpu, 1),  # on a shared machine, closer to a quiet machine's time
+        "patients_per_s": round(n / took),
+        "peak_gb": round(peak_kb / 1024**2, 2),
+        "status_rows": len(result.status),
+        "alerts": len(result.alerts),
+        "worklist_rows": len(result.worklist),
+    }
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--one"]:  # one size, in this process
+        print(json.dumps(run(int(argv[1]))), flush=True)
+        return
+    for size in argv or ["10000"]:  # each size in a fresh process
+        subprocess.run([sys.executable, __file__, "--one", size], check=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,257 @@
+"""The tests due over the whole cohort (the vectorised twin of :mod:`cvrisk.rules.due` and
+:mod:`cvrisk.rules.timeline`).
+
+Per protocol schedule item, over every patient the protocol applies to: the item's anchor
+(:meth:`~cvrisk.rules.episodes.Episode.anchor_for`), the latest day with a result of its test,
+the fixed occurrences (computed once per distinct anchor by the core's
+``_fixed_occurrences``), the first one not yet satisfied, else the recurring occurrence after
+the latest result, with its window (:func:`~cvrisk.rules.timeline.tolerance_days`) and
+status. Durations are added with numpy calendar arithmetic equal to
+:meth:`~cvrisk.rules.durations.Duration.add_to` (months clipped to the month's end).
+Reasons are worded once per distinct (item, anchor, drugs, last result) by the core's
+phrases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cvrisk.rules import timeline
+from cvrisk.rules.durations import Duration, parse_duration
+from cvrisk.rules.messages import duration_text, every_text, phrase, test_label
+from cvrisk.rules.schema import ScheduleItem
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EPOCH = dt.date(1970, 1, 1)
+NONE = np.iinfo(np.int64).min
+
+
+def to_date(day: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(day))
+
+
+def day_of(date: dt.date) -> int:
+    return (date - EPOCH).days
+
+
+def add_months(days: np.ndarray, months: int) -> np.ndarray:
+    """``days`` plus ``months`` calendar months, clipped to the month's last day
+    (:func:`cvrisk.rules.durations.add_months`, over arrays of day numbers)."""
+    stamps = days.astype("datetime64[D]")
+    month = stamps.astype("datetime64[M]")
+    day = (stamps - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + np.timedelta64(months, "M")
+    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]")
+              - target.astype("datetime64[D]")).astype(np.int64)
+    out = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
+    result: np.ndarray = out.astype(np.int64)
+    return result
+
+
+def add(duration: Duration, days: np.ndarray, sign: int = 1) -> np.ndarray:
+    """``days`` plus (``sign=-1``: minus) a duration, as Duration.add_to / subtract_from."""
+    if duration.unit == "D":
+        return days + sign * duration.count
+    if duration.unit == "W":
+        return days + sign * 7 * duration.count
+    months = duration.count * (1 if duration.unit == "M" else 12)
+    return add_months(days, sign * months)
+
+
+def tolerance(item: ScheduleItem, gap: np.ndarray) -> np.ndarray:
+    """:func:`~cvrisk.rules.timeline.tolerance_days` over an array of gaps (days)."""
+    if item.tolerance_days is not None:
+        return np.full(len(gap), item.tolerance_days, dtype=np.int64)
+    result: np.ndarray = np.clip(
+        gap // timeline.TOLERANCE_DIVISOR, timeline.TOLERANCE_MIN_DAYS, timeline.TOLERANCE_MAX_DAYS
+    )
+    return result
+
+
+def requirements(
+    item: ScheduleItem, anchor: np.ndarray, latest: np.ndarray, as_of: dt.date
+) -> dict[str, np.ndarray]:
+    """The occurrence that matters on ``as_of`` for each (anchor, latest result day) pair.
+
+    Returns arrays: ``keep`` (the item asks for something), ``label`` (occurrence label),
+    ``recurring``, ``due``, ``start``, ``end``, ``status``, ``last`` (latest result day or
+    NONE). Same logic as :func:`cvrisk.rules.timeline.requirement`.
+    """
+    n = len(anchor)
+    as_of_day = day_of(as_of)
+    out: dict[str, Any] = {
+        "keep": np.ones(n, dtype=bool),
+        "label": np.empty(n, dtype=object),
+        "recurring": np.zeros(n, dtype=bool),
+        "due": np.zeros(n, dtype=np.int64),
+        "start": np.zeros(n, dtype=np.int64),
+        "end": np.zeros(n, dtype=np.int64),
+        "status": np.empty(n, dtype=object),
+        "last": latest.copy(),
+    }
+    if item.each_administration:
+        out["label"][:] = timeline.EACH_ADMINISTRATION
+        out["recurring"][:] = True
+        out["due"][:] = as_of_day
+        out["start"][:] = anchor
+        out["end"][:] = as_of_day
+        out["status"][:] = "due"
+        return out
+    if not item.observable:
+        return _reminders(item, anchor, as_of, out)
+    has_latest = latest != NONE
+    fixed = fixed_occurrences(item, anchor)
+    pending = np.zeros(n, dtype=bool)
+    for label, due, start, end in fixed:
+        hit = ~pending & (~has_latest | (latest < start))
+        if hit.any():
+            out["label"][hit] = label
+            out["recurring"][hit] = False
+            out["due"][hit] = due[hit]
+            out["start"][hit] = start[hit]
+            out["end"][hit] = end[hit]
+        pending |= hit
+    count = len(fixed)
+    rest = ~pending
+    if rest.any():
+        if count:
+            base = np.where(has_latest, latest, fixed[-1][1])
+        else:
+            base = np.where(has_latest & (latest >= anchor), latest, anchor)
+        if item.then_every is None:
+            out["keep"] &= ~rest
+        else:
+            every = parse_duration(item.then_every)
+            due = add(every, base)
+            width = tolerance(item, due - base)
+            out["label"][rest] = item.then_every
+            out["recurring"][rest] = True
+            out["due"][rest] = due[rest]
+            out["start"][rest] = (due - width)[rest]
+            out["end"][rest] = (due + width)[rest]
+    upcoming = as_of_day < out["start"]
+    late = as_of_day > out["end"]
+    status = np.where(
+        upcoming,
+        "upcoming",
+        "conditional" if item.when_risk_factors else np.where(late, "overdue", "due"),
+    )
+    out["status"] = status.astype(object)
+    return out
+
+
+def fixed_occurrences(
+    item: ScheduleItem, anchor: np.ndarray
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Baseline and follow-up occurrences (label, due, start, end day numbers) for each
+    anchor, in date order: ``timeline._fixed_occurrences`` over arrays (the baseline window
+    and the follow-up tolerances of :mod:`cvrisk.rules.timeline`)."""
+    out = []
+    if item.baseline:
+        before, after = item.baseline_window_days or timeline.BASELINE_WINDOW_DAYS
+        out.append(("baseline", anchor, anchor - before, anchor + after))
+    previous = anchor
+    for text in item.followups:
+        due = add(parse_duration(text), anchor)
+        width = tolerance(item, due - previous)
+        out.append((text, due, due - width, due + width))
+        previous = due
+    return out
+
+
+def _reminders(
+    item: ScheduleItem, anchor: np.ndarray, as_of: dt.date, out: dict[str, Any]
+) -> dict[str, Any]:
+    """Assessments records cannot show as done: the core's ``_reminder`` once per anchor."""
+    distinct, inverse = np.unique(anchor, return_inverse=True)
+    inverse = inverse.ravel()
+    found = [timeline._reminder(item, to_date(a), as_of) for a in distinct]
+    for name in ("due", "start", "end"):
+        values = [day_of(getattr(r.occurrence, name)) if r else 0 for r in found]
+        out[name] = np.array(values, dtype=np.int64)[inverse]
+    out["keep"] = np.array([r is not None for r in found], dtype=bool)[inverse]
+    out["label"] = np.array([r.occurrence.label if r else None for r in found], object)[inverse]
+    out["recurring"] = np.array([bool(r and r.occurrence.recurring) for r in found])[inverse]
+    out["status"] = np.array([r.status if r else None for r in found], object)[inverse]
+    out["last"] = np.full(len(anchor), NONE, dtype=np.int64)
+    return out
+
+
+def reasons(
+    item: ScheduleItem,
+    frame: pd.DataFrame,
+    lang: str,
+    drugs_text: Callable[[int], str],
+) -> pd.Categorical:
+    """Each entry's reason, worded once per distinct key by the core's phrases (the texts of
+    :func:`cvrisk.rules.due.test_entry`). ``frame``: label, recurring, anchor, drugs (a key
+    that ``drugs_text`` words), last."""
+    import pandas as pd
+
+    label = test_label(item.test, lang)
+    keys = frame[["label", "recurring", "anchor", "drugs", "last"]]
+    if item.each_administration:
+        keys = keys.assign(label="", recurring=True, anchor=0, last=0)
+    else:
+        baseline = keys["label"] == "baseline"
+        recurring = keys["recurring"].astype(bool)
+        keys = keys.assign(
+            drugs=keys["drugs"].where(~recurring, 0),
+            anchor=keys["anchor"].where(~recurring, 0),
+            last=keys["last"].where(recurring, 0),
+        )
+        keys.loc[baseline, "last"] = 0
+    codes, first = distinct_rows(keys)
+    uniques = keys.iloc[first].itertuples(index=False)
+    texts = [
+        _reason(item, label, lbl, bool(rec), int(anc), drugs_text(int(drugs)), int(last), lang)
+        for lbl, rec, anc, drugs, last in uniques
+    ]
+    text_index = pd.Index(texts)
+    distinct = text_index.unique()
+    return pd.Categorical.from_codes(distinct.get_indexer(text_index)[codes], categories=distinct)
+
+
+def _reason(
+    item: ScheduleItem,
+    test: str,
+    occurrence: str,
+    recurring: bool,
+    anchor: int,
+    drugs: str,
+    last: int,
+    lang: str,
+) -> str:
+    if item.each_administration:
+        return phrase("reason.each_administration", lang, test=test, drugs=drugs)
+    if occurrence == "baseline":
+        return phrase("reason.baseline", lang, test=test, drugs=drugs, anchor=to_date(anchor))
+    if recurring:
+        every = every_text(occurrence, lang)
+        if last != NONE:
+            return phrase("reason.recurring", lang, test=test, every=every, last=to_date(last))
+        return phrase("reason.recurring_no_result", lang, test=test, every=every)
+    offset = duration_text(occurrence, lang)
+    return phrase(
+        "reason.followup", lang, test=test, offset=offset, drugs=drugs, anchor=to_date(anchor)
+    )
+
+
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's distinct combination of values, first row of each code): each
+    column factorised, the codes combined into one integer."""
+    import pandas as pd
+
+    key = np.zeros(len(frame), dtype=np.int64)
+    for name in frame.columns:
+        codes, uniques = pd.factorize(frame[name].to_numpy(), use_na_sentinel=False)
+        key = key * (len(uniques) + 1) + codes
+    codes, _uniques = pd.factorize(key)
+    _distinct, first = np.unique(codes, return_index=True)
+    return codes, first

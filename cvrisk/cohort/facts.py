@@ -1,0 +1,210 @@
+"""Results and alert facts over the whole cohort (the vectorised twin of
+:mod:`cvrisk.rules.facts`), and the alert rules' compiled conditions evaluated over them.
+
+Results are the valid observations dated on or before the evaluation date, values in the
+analyte's canonical unit by the core's affine conversion (``facts._affine``), ordered per
+(patient, analyte) by day then record order; BMI is derived from weight and height as
+:func:`~cvrisk.rules.facts.derived_bmi` does (an as-of join). Facts (latest, coded,
+change_from_baseline, change_within) become columns, and each rule's condition, the JSON that
+:func:`cvrisk.rules.engine.rule_condition` compiles for durable-rules, is evaluated over those
+columns by :func:`matches` with durable-rules' semantics (a field a fact lacks matches no
+comparison), so alert logic is the protocols' data, read once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cvrisk import vocab
+from cvrisk.rules.facts import _affine, _unit_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NONE = np.iinfo(np.int64).min
+
+
+def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Results (see the module docstring): pidx, analyte (categorical of ``names``, indexed
+    by ``analyte_code``), day, value (canonical, NaN when coded), row (index of the
+    observation), kind (0 recorded, 1 derived), pos; sorted by (pidx, analyte, day, pos)."""
+    import pandas as pd
+
+    from cvrisk.cohort.validate import day_numbers
+
+    day, _ = day_numbers(obs["date"])
+    values = obs["value"].to_numpy(dtype=np.float64)
+    units = pd.Categorical(obs["unit"])
+    unit_code = units.codes.astype(np.int64)
+    key = analyte_code * (len(units.categories) + 1) + unit_code + 1
+    distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    slope = np.full(len(distinct), np.nan)
+    offset = np.full(len(distinct), np.nan)
+    for number, index in enumerate(first):
+        name, unit = names[analyte_code[index]], unit_code[index]
+        if vocab.analyte(name).unit is None or unit < 0:
+            continue
+        slope[number], offset[number] = _affine(str(units.categories[unit]), name)
+    inverse = inverse.ravel()
+    canonical = values * slope[inverse] + offset[inverse]  # as Results.from_record
+    pidx = obs["pidx"].to_numpy()
+    pos = obs["pos"].to_numpy()
+    order = np.lexsort((pos, day, analyte_code, pidx))
+    categories = pd.Index(names, dtype=object)
+    return pd.DataFrame(
+        {
+            "pidx": pidx[order],
+            "analyte": pd.Categorical.from_codes(analyte_code[order], categories=categories),
+            "day": day[order],
+            "value": canonical[order],
+            "row": order,
+            "kind": np.zeros(len(obs), dtype=np.int8),
+            "pos": pos[order],
+        }
+    )
+
+
+def with_bmi(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
+    """Add BMI derived from each weight and the latest height on or before it (or the first
+    height), on days without a recorded BMI (:func:`cvrisk.rules.facts.derived_bmi`).
+    ``keep(derived)``: the derived rows to keep (the plausibility tier), a bool mask."""
+    import pandas as pd
+
+    weights = res[res["analyte"] == "weight"]
+    heights = res[res["analyte"] == "height"]
+    if not len(weights) or not len(heights):
+        return res
+    weights = weights[weights["pidx"].isin(heights["pidx"])]
+    heights = heights.assign(order=np.arange(len(heights)))
+    joined = pd.merge_asof(
+        weights.assign(order=np.arange(len(weights))).sort_values(["day", "order"]),
+        heights[["pidx", "day", "value", "row", "order"]].rename(
+            columns={"value": "height", "row": "height_row", "order": "height_order"}
+        ).sort_values(["day", "height_order"]),
+        on="day",
+        by="pidx",
+        direction="backward",
+        allow_exact_matches=True,
+    ).sort_values("order")
+    first = heights.groupby("pidx", sort=False).head(1).set_index("pidx")
+    missing = joined["height"].isna().to_numpy()
+    if missing.any():
+        lookup = first.loc[joined["pidx"].to_numpy()[missing]]
+        joined.loc[missing, "height"] = lookup["value"].to_numpy()
+        joined.loc[missing, "height_row"] = lookup["row"].to_numpy()
+    joined = joined[joined["height"] > 0]
+    metres = joined["height"].to_numpy() / 100.0
+    bmi = joined["value"].to_numpy() / (metres * metres)
+    recorded = res[res["analyte"] == "bmi"]
+    spread = np.int64(1) << np.int64(32)
+    taken = recorded["pidx"].to_numpy() * spread + recorded["day"].to_numpy()
+    derived = pd.DataFrame(
+        {
+            "pidx": joined["pidx"].to_numpy(),
+            "analyte": "bmi",
+            "day": joined["day"].to_numpy(),
+            "value": bmi,
+            "row": joined["row"].to_numpy(),
+            "kind": np.ones(len(joined), dtype=np.int8),
+            "pos": joined["pos"].to_numpy(),
+            "height_row": joined["height_row"].to_numpy().astype(np.int64),
+        }
+    )
+    mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
+    derived = derived[~np.isin(mine, taken)].reset_index(drop=True)
+    if keep is not None and len(derived):
+        derived = derived[keep(derived)]
+    categories = res["analyte"].cat.categories
+    if "bmi" not in categories:
+        categories = categories.append(pd.Index(["bmi"], dtype=object))
+    derived["analyte"] = pd.Categorical(["bmi"] * len(derived), categories=categories)
+    out = pd.concat(
+        [res.assign(height_row=-1, analyte=pd.Categorical(res["analyte"], categories=categories)),
+         derived],
+        ignore_index=True,
+    )
+    order = np.lexsort((
+        np.arange(len(out)), out["kind"].to_numpy(), out["day"].to_numpy(),
+        out["analyte"].cat.codes.to_numpy(), out["pidx"].to_numpy(),
+    ))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last row of each patient (the frame is sorted by patient)."""
+    pidx = frame["pidx"].to_numpy()
+    is_last = np.r_[pidx[1:] != pidx[:-1], True] if len(frame) else np.array([], bool)
+    return frame[is_last]
+
+
+def reported_unit(units: pd.Series) -> np.ndarray:
+    """The parsed unit name of each reported unit (``%`` -> ``percent``), as rule
+    equivalents compare it."""
+    import pandas as pd
+
+    values = pd.Categorical(units)
+    names = np.array([_unit_name(str(u)) for u in values.categories] + [None], dtype=object)
+    result: np.ndarray = names[values.codes]
+    return result
+
+
+# -- compiled conditions over columns ------------------------------------------------------
+
+Columns = dict[str, Any]
+_COMPARE = {"$gt": np.greater, "$gte": np.greater_equal, "$lt": np.less, "$lte": np.less_equal}
+
+
+def matches(condition: dict[str, Any], facts: Columns, n: int) -> np.ndarray:
+    """Which facts (rows of the ``facts`` columns) a compiled durable-rules condition matches.
+
+    ``facts`` maps a field name to a scalar (the same for every row) or an array, ``None``
+    (or NaN in a numeric array) meaning the fact lacks the field; a lacking field matches no
+    comparison (``$neq`` included), as in durable-rules.
+    """
+    out = np.ones(n, dtype=bool)
+    for key, term in condition.items():
+        if key == "$and":
+            for part in term:
+                out &= matches(part, facts, n)
+        elif key == "$or":
+            any_of = np.zeros(n, dtype=bool)
+            for part in term:
+                any_of |= matches(part, facts, n)
+            out &= any_of
+        elif key == "$neq":
+            ((name, value),) = term.items()
+            present, column = _field(facts, name, n)
+            out &= present & _unequal(column, value)
+        elif key in _COMPARE:
+            ((name, value),) = term.items()
+            present, column = _field(facts, name, n)
+            numbers = np.where(present, column, np.nan).astype(np.float64)
+            with np.errstate(invalid="ignore"):
+                out &= present & _COMPARE[key](numbers, value)
+        elif key.startswith("$"):
+            raise ValueError(f"condition operator {key!r} is not supported by the cohort path")
+        else:
+            present, column = _field(facts, key, n)
+            out &= present & ~_unequal(column, term)
+    return out
+
+
+def _unequal(column: Any, value: Any) -> Any:
+    return column != value
+
+
+def _field(facts: Columns, name: str, n: int) -> tuple[np.ndarray, Any]:
+    """(present mask, values) of one field."""
+    if name not in facts:
+        return np.zeros(n, dtype=bool), np.full(n, None, dtype=object)
+    column = facts[name]
+    if not isinstance(column, np.ndarray):
+        present = np.full(n, column is not None, dtype=bool)
+        return present, np.full(n, column, dtype=object if isinstance(column, str) else None)
+    if column.dtype.kind == "f":
+        return ~np.isnan(column), column
+    if column.dtype == object:
+        return np.array([v is not None for v in column], dtype=bool), column
+    return np.ones(n, dtype=bool), column

@@ -1,0 +1,173 @@
+"""The cohort tables contract: every source reads the same, shape errors are typed, invalid
+rows and patients are reported, not dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cvrisk.cli import main
+from cvrisk.cohort import TableError, monitor, patient_records, read_tables
+from cvrisk.cohort import pipeline as cohort_pipeline
+from cvrisk.rules.evaluate import evaluate
+from tests.cohort.reference import actual, differences, expected, to_tables
+
+AS_OF = dt.date(2025, 6, 1)
+RECORDS: list[dict[str, Any]] = [
+    {
+        "patient": {"id": "a", "birth_date": "1980-02-29", "sex": "male", "ethnicity": "indian"},
+        "conditions": [{"code": "E11.9", "system": "icd10", "onset": "2020-01-01"}],
+        "medications": [
+            {"id": "MedicationRequest/1", "drug": "olanzapine", "start": "2024-01-10",
+             "stop": "2024-06-30"},
+            {"drug": "Zyprexa", "start": "2024-07-15"},
+        ],
+        "observations": [
+            {"analyte": "hba1c", "value": 7.1, "unit": "%", "date": "2024-01-05"},
+            {"id": "Observation/9", "analyte": "total_cholesterol", "value": 213.0,
+             "unit": "mmol/L", "date": "2024-02-01"},
+            {"code": "29463-7", "system": "http://loinc.org", "value": 91.0, "unit": "kg",
+             "date": "2024-01-08T08:30:00"},
+            {"analyte": "height", "value": 170.0, "unit": "cm", "date": "2024-01-08"},
+            {"analyte": "smoking_status", "coded": "current", "date": "2025-01-01"},
+        ],
+    },
+    {
+        "patient": {"id": "b", "birth_date": "2010-05-01", "sex": "female"},
+        "medications": [{"code": "N05AX08", "system": "atc", "start": "2025-03-01"}],
+        "observations": [{"analyte": "weight", "value": 41.0, "unit": "kg", "date": "2025-02-20"}],
+    },
+    {"patient": {"id": "c", "birth_date": "2030-01-01", "sex": "female"}},  # born after as_of
+    {"patient": {"id": "d", "birth_date": "1970-01-01", "sex": "other"}},  # invalid sex
+]
+
+
+@pytest.fixture
+def tables() -> dict[str, pd.DataFrame]:
+    return to_tables([dict(r) for r in RECORDS])
+
+
+def _same_as_evaluate(source: Any) -> None:
+    result = monitor(source, as_of=AS_OF, jurisdiction="GB")
+    assert not differences(actual(result), expected(source, as_of=AS_OF, jurisdiction="GB"))
+
+
+def test_dataframes(tables: dict[str, pd.DataFrame]) -> None:
+    _same_as_evaluate(tables)
+
+
+def test_arrow_tables(tables: dict[str, pd.DataFrame]) -> None:
+    _same_as_evaluate({k: pa.Table.from_pandas(v, preserve_index=False) for k, v in tables.items()})
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_folder(tables: dict[str, pd.DataFrame], tmp_path: Path, suffix: str) -> None:
+    for name, frame in tables.items():
+        path = tmp_path / f"{name}.{suffix}"
+        frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    _same_as_evaluate(tmp_path)
+    assert monitor(tmp_path, as_of=AS_OF).status.equals(monitor(tables, as_of=AS_OF).status)
+
+
+def test_duckdb(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    path = tmp_path / "registry.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        for name, frame in tables.items():
+            connection.register("frame", frame)
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            connection.unregister("frame")
+        _same_as_evaluate(connection)
+        relations = {name: connection.table(name) for name in tables}
+        _same_as_evaluate(relations)
+    _same_as_evaluate(path)
+
+
+def test_invalid_rows_and_patients_are_reported(tables: dict[str, pd.DataFrame]) -> None:
+    result = monitor(tables, as_of=AS_OF)
+    issues = result.issues
+    implausible = issues[issues["resource"] == "Observation/9"]
+    assert implausible["kind"].tolist() == ["invalid"]
+    assert "implausible" in implausible["message"].iloc[0]
+    for pid in ("c", "d"):
+        mine = issues[issues["patient_id"] == pid]
+        assert mine["kind"].tolist() == ["invalid"] and mine["field"].tolist() == ["patient"]
+    assert set(result.status["patient_id"]) <= {"a", "b"}
+
+
+def test_rows_without_a_patient_are_reported(tables: dict[str, pd.DataFrame]) -> None:
+    extra = pd.DataFrame([{"patient_id": "zz", "analyte": "weight", "value": 70.0,
+                           "unit": "kg", "date": "2024-01-01"}])
+    tables["observations"] = pd.concat([tables["observations"], extra], ignore_index=True)
+    issues = monitor(tables, as_of=AS_OF).issues
+    orphan = issues[issues["patient_id"] == "zz"]
+    assert orphan["kind"].tolist() == ["invalid"]
+    assert "no row in the patients table" in orphan["message"].iloc[0]
+
+
+def test_duplicate_patient_rows_are_reported(tables: dict[str, pd.DataFrame]) -> None:
+    tables["patients"] = pd.concat([tables["patients"], tables["patients"].iloc[:1]])
+    issues = monitor(tables, as_of=AS_OF).issues
+    assert "2 rows in the patients table" in issues[issues["patient_id"] == "a"]["message"].iloc[0]
+
+
+def test_shape_errors_name_the_column(tables: dict[str, pd.DataFrame]) -> None:
+    with pytest.raises(TableError, match="unknown columns \\['units'\\]"):
+        read_tables({**tables, "observations": tables["observations"].rename(
+            columns={"unit": "units"})})
+    with pytest.raises(TableError, match="required columns \\['sex'\\]"):
+        read_tables({"patients": tables["patients"].drop(columns=["sex"])})
+    with pytest.raises(TableError, match="no 'patients' table"):
+        read_tables({"observations": tables["observations"]})
+    with pytest.raises(TableError, match="unknown cohort tables"):
+        read_tables({**tables, "visits": tables["patients"]})
+    with pytest.raises(TableError, match="expected numbers"):
+        read_tables({**tables, "observations": tables["observations"].assign(value=True)})
+
+
+def test_patient_records_evaluate_like_the_cohort(tables: dict[str, pd.DataFrame]) -> None:
+    record = next(iter(patient_records(tables)))
+    report = evaluate(record, as_of=AS_OF, scores=[], on_invalid="report")
+    status = monitor(tables, as_of=AS_OF).status
+    assert len(status[status["patient_id"] == "a"]) == len(report.tests)
+
+
+def test_batches_agree_with_one_pass(
+    tables: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = monitor(tables, as_of=AS_OF)
+    monkeypatch.setattr(cohort_pipeline, "BATCH_PATIENTS", 1)
+    batched = monitor(tables, as_of=AS_OF)
+    for table in whole.TABLES:
+        left = getattr(whole, table).sort_values("patient_id", kind="stable")
+        right = getattr(batched, table).sort_values("patient_id", kind="stable")
+        pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_command(tables: dict[str, pd.DataFrame], tmp_path: Path, fmt: str, capsys: Any) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(source / f"{name}.parquet")
+    code = main(["cohort", str(source), "-o", str(tmp_path / "out"), "--as-of", "2025-06-01",
+                 "--jurisdiction", "GB", "--format", fmt])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "overdue tests" in printed
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    status = read(tmp_path / "out" / f"status.{fmt}")
+    assert len(status) == len(monitor(tables, as_of=AS_OF, jurisdiction="GB").status)
+    for table in ("alerts", "issues", "worklist", "requests"):
+        assert (tmp_path / "out" / f"{table}.{fmt}").exists()
+
+
+def test_command_reports_table_errors(tmp_path: Path, capsys: Any) -> None:
+    code = main(["cohort", str(tmp_path / "missing"), "-o", str(tmp_path / "out")])
+    assert code == 2
+    assert "neither a folder" in capsys.readouterr().err
