@@ -21,7 +21,9 @@ _SHIFT = (50, 25, 0)
 _LIMIT = 1 << 25
 
 #: Stages, in report order (cvrisk/rules/evaluate.py).
-READ, DRUGS, COVERAGE, ENDED, FUTURE, BASELINE, IMPLAUSIBLE, SCORES = 0, 1, 2, 4, 5, 6, 7, 8
+READ, DRUGS, COVERAGE, ENDED, LAPSED, FUTURE, BASELINE, IMPLAUSIBLE, SCORES = (
+    0, 1, 2, 4, 5, 6, 7, 8, 9
+)
 
 
 def order_key(*parts: int) -> int:

@@ -32,6 +32,7 @@ from cvrisk.cohort.issuelog import (
     ENDED,
     FUTURE,
     IMPLAUSIBLE,
+    LAPSED,
     SCORES,
     IssueLog,
     order_key,
@@ -52,8 +53,8 @@ from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import SEVERITY_ORDER, alert_of
 from cvrisk.rules.courses import formulation_coverage
-from cvrisk.rules.coverage import coverage_issues, ended_issues
-from cvrisk.rules.due import STATUS_ORDER
+from cvrisk.rules.coverage import after_stop_issues, coverage_issues, ended_issues
+from cvrisk.rules.due import STATUS_ORDER, period_missed_issue
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription
 from cvrisk.rules.facts import FactSet, Results, _no_baseline, future_results_issue
@@ -63,7 +64,7 @@ from cvrisk.rules.report import Evidence
 from cvrisk.rules.schema import AlertRule, Protocol, text_in
 from cvrisk.rules.scoring import wanted_models
 from cvrisk.rules.selection import select_protocols
-from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS, fixed_occurrences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -266,6 +267,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         applied[ep.index.to_numpy()] |= np.int64(1) << np.int64(number)
     _coverage(cohort, selected, applied, active, drug_ids, courses)
     _ended(cohort, selected, episodes)
+    _after_stop(cohort, selected, applied, courses)
     obs = checked.entries["observations"]
     day_all = None
     if len(obs):
@@ -399,6 +401,51 @@ def _ended(
             episode = Episode(cohort_due.to_date(anchor), "start", ())
             for issue in ended_issues([(protocol, episode)], cohort.as_of, cohort.lang):
                 cohort.issues.add_many(ep.index.to_numpy()[group], order_key(ENDED, number), issue)
+
+
+def _after_stop(
+    cohort: _Cohort, selected: list[Protocol], applied: np.ndarray, courses: pd.DataFrame
+) -> None:
+    """:func:`~cvrisk.rules.coverage.after_stop_issues`: per protocol with ``[after_stop]``
+    it does not apply to, the patients whose last covered course stopped within its period,
+    worded once per distinct (drug, stop, age)."""
+    drug_ids = cohort_episodes.drug_ids()
+    forms = cohort_episodes.formulation_ids()
+    for number, protocol in enumerate(selected):
+        after = protocol.after_stop
+        if after is None or not len(courses):
+            continue
+        covered = np.array(
+            [[protocol.applies_to.covers_course(d, f) for f in forms] for d in drug_ids],
+            dtype=bool,
+        )
+        frame = courses[
+            covered[courses["d"].to_numpy(), courses["f"].to_numpy()]
+            & (courses["start"].to_numpy() <= cohort.as_of_day)
+            & (courses["stop"].to_numpy() < cohort.as_of_day)
+        ]
+        if not len(frame):
+            continue
+        # the course with the latest (stop, drug) of each patient
+        last = frame.sort_values(["pidx", "stop", "d"]).drop_duplicates("pidx", keep="last")
+        pidx = last["pidx"].to_numpy()
+        stop = last["stop"].to_numpy().astype(np.int64)
+        keep = (applied[pidx] >> np.int64(number) & 1) == 0
+        until = cohort_due.add(parse_duration(after.monitor_for), stop)
+        keep &= cohort.as_of_day <= until
+        ages = cohort.age[pidx]
+        keep &= np.array([protocol.applies_to.covers_age(a) for a in ages], dtype=bool)
+        pidx, stop, d = pidx[keep], stop[keep], last["d"].to_numpy()[keep]
+        for (drug, day, age), group in _groups(
+            d.astype(np.int64), stop, cohort.age[pidx].astype(np.int64)
+        ):
+            stopped = cohort_due.to_date(day)
+            course = Prescription(drug_ids[drug], stopped, stopped)
+            for issue in after_stop_issues(
+                [protocol], set(), [course], float(age), cohort.as_of, cohort.lang
+            ):
+                key = order_key(ENDED, len(selected) + number)
+                cohort.issues.add_many(pidx[group], key, issue)
 
 
 def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: np.ndarray) -> None:
@@ -547,6 +594,8 @@ def _tests(
             test_days = [latest[a][p_k] for a in vocab.test_analytes(item.test) if a in latest]
             last = np.max(test_days, axis=0) if test_days else np.full(len(p_k), NONE)
             req = cohort_due.requirements(item, a_k, last, cohort.as_of)
+            if item.applies_for is not None and item.observable:
+                _lapsed_issues(cohort, protocol, item, p_k, a_k, res, (number, item_number))
             rows = req["keep"]
             if not rows.any():
                 continue
@@ -589,6 +638,45 @@ def _tests(
                 )
             )
     return frames
+
+
+def _lapsed_issues(
+    cohort: _Cohort,
+    protocol: Protocol,
+    item: Any,
+    pidx: np.ndarray,
+    anchor: np.ndarray,
+    res: pd.DataFrame | None,
+    place: tuple[int, int],
+) -> None:
+    """:func:`cvrisk.rules.due.lapsed_issues` for one item limited to a period: the patients
+    whose period is over, each occurrence without a recorded result of the item's test in
+    its window, worded once per distinct (anchor, missed occurrences)."""
+    over = cohort_due.lapsed(item, anchor, cohort.as_of_day)
+    if not over.any():
+        return
+    pidx, anchor = pidx[over], anchor[over]
+    spread = np.int64(1) << np.int64(32)
+    if res is not None and len(res):
+        done = res[(res["kind"].to_numpy() == 0) & res["analyte"].isin(
+            vocab.test_analytes(item.test)
+        ).to_numpy()]
+        keys = np.sort(done["pidx"].to_numpy().astype(np.int64) * spread + done["day"].to_numpy())
+    else:
+        keys = np.zeros(0, dtype=np.int64)
+    occurrences = cohort_due.fixed_occurrences(item, anchor)
+    missed = np.zeros(len(pidx), dtype=np.int64)
+    base = pidx.astype(np.int64) * spread
+    for bit, (_label, _due, start, end, valid) in enumerate(occurrences):
+        found = np.searchsorted(keys, base + end, "right") - np.searchsorted(keys, base + start)
+        missed |= np.where(valid & (found == 0), np.int64(1) << np.int64(bit), 0)
+    rows = missed != 0
+    for (day, bits), group in _groups(anchor[rows], missed[rows]):
+        start_day = cohort_due.to_date(day)
+        labels = {occurrences[b][0] for b in range(len(occurrences)) if bits >> b & 1}
+        listed = [o for o in fixed_occurrences(item, start_day) if o.label in labels]
+        issue = period_missed_issue(protocol, item, start_day, listed, cohort.lang)
+        cohort.issues.add_many(pidx[rows][group], order_key(LAPSED, *place), issue)
 
 
 _STATUSES = sorted(STATUS_ORDER, key=STATUS_ORDER.__getitem__)
@@ -665,6 +753,8 @@ def _alerts(
     )
     if needs_bmi:
         res = cohort_facts.with_bmi(res, lambda derived: _judge_bmi(cohort, derived, obs))
+    # derived for every patient, as Results.from_record does (an impossible one is reported)
+    res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
     facts = _Facts(cohort, res, obs)
@@ -754,6 +844,55 @@ def _judge_bmi(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.
             cohort.lang,
         )
         cohort.issues.add(int(pidx[row]), order_key(IMPLAUSIBLE, 1, int(rank[row])), issue)
+    return keep
+
+
+def _judge_non_hdl(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+    """Which derived non-HDL cholesterols to keep: one outside the analyte's limits (a total
+    not above its HDL) is judged by the core's check and reported, after the BMIs."""
+    from cvrisk import plausibility
+    from cvrisk.cohort.validate import _positions
+    from cvrisk.rules.facts import ImplausibleDerived, Result, implausible_issues
+
+    name = "non_hdl_cholesterol"
+    values = derived["value"].to_numpy()
+    limits = vocab.analyte(name).plausible
+    unit = vocab.analyte(name).unit
+    assert limits is not None and unit is not None
+    keep: np.ndarray = (values >= limits[0]) & (values <= limits[1])
+    if keep.all():
+        return keep
+    pidx = derived["pidx"].to_numpy()
+    day = derived["day"].to_numpy()
+    rank = _positions(pidx)
+    orig = obs["value"].to_numpy(dtype=np.float64)
+    units = obs["unit"].astype(object).to_numpy()
+    ids = obs["id"].astype(object).to_numpy()
+    days = plausible_days(obs)
+
+    def source(analyte: str, row: int) -> Evidence:
+        value = orig[row]
+        return Evidence(
+            analyte=analyte, date=cohort_due.to_date(int(days[row])),
+            value=None if np.isnan(value) else float(value),
+            unit=None if units[row] is None or units[row] != units[row] else str(units[row]),
+            role="source", resource=ids[row] if isinstance(ids[row], str) else None,
+        )
+
+    for row in np.nonzero(~keep)[0]:
+        verdict = plausibility.check(name, float(values[row]), unit, derived=True)
+        if verdict.usable:
+            keep[row] = True
+            continue
+        sources = (
+            source("total_cholesterol", int(derived["row"].iloc[row])),
+            source("hdl_cholesterol", int(derived["height_row"].iloc[row])),
+        )
+        result = Result(cohort_due.to_date(int(day[row])), float(values[row]), None, None, sources)
+        found = Results({}, 0, [], [ImplausibleDerived(name, result, verdict)])
+        (issue,) = implausible_issues(found, FactSet(patient={}), cohort.lang)
+        key = order_key(IMPLAUSIBLE, 1, (1 << 20) + int(rank[row]))
+        cohort.issues.add(int(pidx[row]), key, issue)
     return keep
 
 
@@ -1052,7 +1191,8 @@ def _evidence_json(
             "null", json.dumps(f"{role} (derived)"), "null",
         )
         sources = []
-        for name, source_rows in (("weight", rows), ("height", refs["height_row"])):
+        for name, source_rows in zip(_DERIVED_FROM[analyte], (rows, refs["height_row"]),
+                                     strict=True):
             safe = np.where(source_rows >= 0, source_rows, 0)
             sources.append(_items(
                 json.dumps(name), _json_of(_iso_days(facts.days[safe])),
@@ -1065,6 +1205,14 @@ def _evidence_json(
     out = np.empty(len(texts), dtype=object)
     out[:] = texts
     return out
+
+
+#: The two results each derived analyte is computed from (evidence order): the row of the
+#: first is the derived row's ``row``, that of the second its ``height_row``.
+_DERIVED_FROM = {
+    "bmi": ("weight", "height"),
+    "non_hdl_cholesterol": ("total_cholesterol", "hdl_cholesterol"),
+}
 
 
 def _items(

@@ -17,7 +17,13 @@ from cvrisk.rules.messages import drug_label, duration_text, every_text, phrase,
 from cvrisk.rules.report import Alert, TestEntry, Window
 from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem, text_in
 from cvrisk.rules.selection import Applicable
-from cvrisk.rules.timeline import lapsed, missed_occurrences, period_end, requirement
+from cvrisk.rules.timeline import (
+    Occurrence,
+    lapsed,
+    missed_occurrences,
+    period_end,
+    requirement,
+)
 
 #: Order of statuses in a report: what needs doing first.
 STATUS_ORDER = {"overdue": 0, "due": 1, "conditional": 2, "upcoming": 3}
@@ -48,33 +54,36 @@ def lapsed_issues(
             if anchor is None or not item.observable or not lapsed(item, anchor, as_of):
                 continue
             missed = missed_occurrences(item, anchor, results.days_for_test(item.test))
-            if not missed:
-                continue
-            end = period_end(item, anchor)
-            assert item.applies_for is not None and end is not None
-            listed = ", ".join(
-                f"{_occurrence_text(o.label, lang)} ({o.start}..{o.end})" for o in missed
-            )
-            issues.append(
-                DataIssue(
-                    kind="missing",
-                    protocol=protocol.id,
-                    rule=item.id,
-                    field=item.test,
-                    message=phrase(
-                        "issue.period_missed",
-                        lang,
-                        protocol=protocol.id,
-                        rule=item.id,
-                        test=test_label(item.test, lang),
-                        period=duration_text(item.applies_for, lang),
-                        anchor=anchor,
-                        end=end,
-                        missed=listed,
-                    ),
-                )
-            )
+            if missed:
+                issues.append(period_missed_issue(protocol, item, anchor, missed, lang))
     return issues
+
+
+def period_missed_issue(
+    protocol: Protocol, item: ScheduleItem, anchor: dt.date, missed: list[Occurrence], lang: str
+) -> DataIssue:
+    """The ``missing`` issue of an item whose period is over with ``missed`` occurrences
+    (also worded by the cohort path)."""
+    end = period_end(item, anchor)
+    assert item.applies_for is not None and end is not None
+    listed = ", ".join(f"{_occurrence_text(o.label, lang)} ({o.start}..{o.end})" for o in missed)
+    return DataIssue(
+        kind="missing",
+        protocol=protocol.id,
+        rule=item.id,
+        field=item.test,
+        message=phrase(
+            "issue.period_missed",
+            lang,
+            protocol=protocol.id,
+            rule=item.id,
+            test=test_label(item.test, lang),
+            period=duration_text(item.applies_for, lang),
+            anchor=anchor,
+            end=end,
+            missed=listed,
+        ),
+    )
 
 
 def _occurrence_text(label: str, lang: str) -> str:
