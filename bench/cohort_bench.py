@@ -61,12 +61,15 @@ def cohort(n: int, seed: int = 20250601) -> dict[str, object]:
     second = np.r_[False, who[1:] == who[:-1]]
     stop = np.where(second, start, np.datetime64("NaT"))
     first_of_pair = np.r_[who[1:] == who[:-1], False]
-    stop = np.where(first_of_pair, start + rng.integers(30, 200, len(who)).astype("timedelta64[D]"),
-                    np.datetime64("NaT"))
+    stop = np.where(
+        first_of_pair,
+        start + rng.integers(30, 200, len(who)).astype("timedelta64[D]"),
+        np.datetime64("NaT"),
+    )
     meds = pd.DataFrame(
         {
             "patient_id": ids[who],
-            "drug": pd.Categorical(rng.choice(DRUGS, len(who), p=[.3, .2, .2, .15, .05, .1])),
+            "drug": pd.Categorical(rng.choice(DRUGS, len(who), p=[0.3, 0.2, 0.2, 0.15, 0.05, 0.1])),
             "start": start.astype("datetime64[ns]"),
             "stop": stop.astype("datetime64[ns]"),
         }

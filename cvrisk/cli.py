@@ -13,12 +13,15 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
 from cvrisk.rules.timeline import EACH_ADMINISTRATION
+
+if TYPE_CHECKING:
+    from cvrisk.rules.report import PlanItem
 
 _STATUS_MARK = {"overdue": "!!", "due": "! ", "conditional": "? ", "upcoming": "  "}
 
@@ -63,6 +66,21 @@ def _when(item: Any, lang: str) -> str:
 
 def _mark(evidence_status: str) -> str:
     return "*" if evidence_status == "unconfirmed" else ""
+
+
+def _plan_mark(item: PlanItem) -> str:
+    """A plan row's mark: ``?`` for an item due only if indicated (as ``evaluate`` marks a
+    conditional test), blank otherwise."""
+    return _STATUS_MARK["conditional"].strip() if item.conditional else ""
+
+
+def _plan_label(item: PlanItem, lang: str) -> str:
+    """A plan item's test, with "(if indicated)" when its source makes it conditional (an ECG
+    only with cardiovascular risk factors) and ``*`` when its source is unconfirmed."""
+    label = item.label + _mark(item.evidence_status)
+    if item.conditional:
+        label += f" ({phrase('status.conditional', lang)})"
+    return label
 
 
 def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -189,23 +207,25 @@ def _cmd_schedule(args: argparse.Namespace, out: TextIO) -> int:
         items = [*proto.baseline, *proto.followups]
         unconfirmed |= any(i.evidence_status == "unconfirmed" for i in items)
         baseline = [
-            [_word("baseline", lang), i.label + _mark(i.evidence_status), i.source]
+            [_plan_mark(i), _word("baseline", lang), _plan_label(i, lang), i.source]
             for i in proto.baseline
         ]
         if baseline:
-            _table([[_word(k, lang) for k in ("when", "test", "source")], *baseline], out)
+            header = ["", *(_word(k, lang) for k in ("when", "test", "source"))]
+            _table([header, *baseline], out)
         followups = [
             [
+                _plan_mark(i),
                 i.due_date,
                 f"{i.window.start}..{i.window.end}",
                 _when(i, lang),
-                i.label + _mark(i.evidence_status),
+                _plan_label(i, lang),
             ]
             for i in proto.followups
         ]
         if followups:
             out.write("\n")
-            header = [_word(k, lang) for k in ("due", "window", "after_start", "test")]
+            header = ["", *(_word(k, lang) for k in ("due", "window", "after_start", "test"))]
             _table([header, *followups], out)
         for line in proto.then:
             out.write(f"  {_word('then_every', lang)}{colon(lang)} {line}\n")

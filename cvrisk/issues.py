@@ -33,7 +33,8 @@ IssueKind = Literal[
     "unknown_drug",  # a medication cvrisk cannot place (maybe an antipsychotic)
     "not_covered",  # a medication recognised as outside the shipped protocols (lithium)
     "no_protocol",  # a patient, drug or age without an applicable protocol
-    "protocol_ended",  # a protocol whose schedule ends while treatment continues
+    "protocol_ended",  # a schedule that ends while treatment continues, or monitoring the
+    # source asks for after stopping the drug that cvrisk does not schedule
     "several_jurisdictions",  # protocols of several countries apply: advice can differ
     "invalid",  # an entry that failed validation and was skipped (lenient reading)
     "implausible",  # a value or change unusual for its unit: probably a unit or typing error

@@ -46,6 +46,24 @@ def test_schedule_and_protocols() -> None:
     assert code == 0 and "nice-cg178" in text and "afssaps-2010" in text
 
 
+def test_schedule_marks_conditional_items() -> None:
+    """Pimozide has an ECG due only if indicated (NICE CG178) and one due for every patient
+    (APA 2020 Table 1): the table tells them apart, as evaluate's "?" marks a conditional
+    test, in English and French."""
+    code, text = _run(
+        "schedule", "--drug", "pimozide", "--start", "2025-01-06", "--protocol", "ecg-qtc"
+    )
+    assert code == 0
+    ecg = [line for line in text.splitlines() if "ECG (QTc)" in line]
+    assert len(ecg) == 2
+    conditional = [line for line in ecg if "(if indicated)" in line]
+    assert len(conditional) == 1 and conditional[0].startswith("?")
+    unconditional = next(line for line in ecg if line not in conditional)
+    assert not unconditional.startswith("?")
+    code, text = _run("schedule", "--drug", "pimozide", "--start", "2025-01-06", "--lang", "fr")
+    assert code == 0 and "(si indiqué)" in text
+
+
 def test_input_errors_exit_2_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

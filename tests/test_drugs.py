@@ -51,6 +51,13 @@ from cvrisk.errors import VocabularyError
         ("zuclopenthixol decanoate", "zuclopenthixol", None),
         ("fluphenazine decanoate", "fluphenazine", None),
         ("methotrimeprazine", "levomepromazine", None),
+        ("Okedi", "risperidone", None),
+        ("Rispolept", "risperidone", None),
+        ("Erzofri", "paliperidone", None),
+        ("Tiapridal", "tiapride", None),
+        ("TIAPRIDAL 100 mg, comprimé sécable", "tiapride", None),
+        ("Dipiperon", "pipamperone", None),
+        ("pipampérone", "pipamperone", None),
     ],
 )
 def test_names_salts_and_brands(name: str, ingredient: str, formulation: str | None) -> None:
@@ -215,3 +222,34 @@ def test_code_table_is_shared() -> None:
     table = drugs.code_table()
     assert table[("snomed", "17037811000001103")].formulation == "olanzapine-pamoate"
     assert table[("atc", "N05AH02")].ingredient == "clozapine"
+
+
+@pytest.mark.parametrize(
+    ("name", "ingredient"),
+    [
+        ("Caplyta", "lumateperone"),
+        ("lumateperone tosylate", "lumateperone"),
+        ("Cobenfy", "xanomeline-trospium"),
+        ("xanomeline and trospium chloride", "xanomeline-trospium"),
+        ("Nuplazid", "pimavanserin"),
+        ("Neuleptil", "pericyazine"),
+        ("NEULEPTIL 10 mg, gélule", "pericyazine"),
+    ],
+)
+def test_antipsychotics_outside_the_catalogue_are_recognised(name: str, ingredient: str) -> None:
+    """Recognised as antipsychotics whose class monitoring cvrisk does not apply (a warning
+    says so): never unknown, never silently ignored."""
+    match = vocab.resolve_drug(name=name)
+    assert match is not None, name
+    assert (match.ingredient, match.category, match.catalogued) == (
+        ingredient,
+        "antipsychotic",
+        False,
+    )
+
+
+def test_trospium_alone_is_not_an_antipsychotic() -> None:
+    """Trospium chloride alone is a bladder antimuscarinic: only the combination with
+    xanomeline (Cobenfy) is recognised."""
+    match = vocab.resolve_drug(name="trospium chloride 20 mg tablets")
+    assert match is None or match.category != "antipsychotic"

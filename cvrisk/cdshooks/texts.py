@@ -144,9 +144,7 @@ class Citation:
 # validated) once. They are frozen models, so cards may share them.
 @lru_cache(maxsize=512)
 def _source(citation: Citation, topic_code: str, lang: str, codes_base: str) -> Source:
-    return Source(
-        label=citation.label, url=citation.url, topic=topic(topic_code, lang, codes_base)
-    )
+    return Source(label=citation.label, url=citation.url, topic=topic(topic_code, lang, codes_base))
 
 
 @lru_cache(maxsize=512)

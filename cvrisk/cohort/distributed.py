@@ -63,14 +63,14 @@ def monitor_dask(tables: Mapping[str, Any], opts: EvaluationOptions) -> CohortRe
 
     def one(patients_part: Any, *entries: Any) -> CohortResult:
         given = {"patients": patients_part}
-        given.update({n: e for n, e in zip([n for n in ENTRY_TABLES if n in parts], entries,
-                                           strict=True)})
+        given.update(
+            {n: e for n, e in zip([n for n in ENTRY_TABLES if n in parts], entries, strict=True)}
+        )
         return monitor_tables(read_tables(given), opts)
 
     names = [n for n in ENTRY_TABLES if n in parts]
     results = [
-        delayed(one)(p, *(parts[n][i] for n in names))
-        for i, p in enumerate(parts["patients"])
+        delayed(one)(p, *(parts[n][i] for n in names)) for i, p in enumerate(parts["patients"])
     ]
     out = {}
     for table in CohortResult.TABLES:

@@ -47,8 +47,9 @@ def add_months(days: np.ndarray, months: int) -> np.ndarray:
     month = stamps.astype("datetime64[M]")
     day = (stamps - month.astype("datetime64[D]")).astype(np.int64)
     target = month + np.timedelta64(months, "M")
-    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]")
-              - target.astype("datetime64[D]")).astype(np.int64)
+    length = (
+        (target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")
+    ).astype(np.int64)
     out = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
     result: np.ndarray = out.astype(np.int64)
     return result
@@ -95,6 +96,7 @@ def requirements(
         "status": np.empty(n, dtype=object),
         "last": latest.copy(),
     }
+    over = lapsed(item, anchor, as_of_day)
     if item.each_administration:
         out["label"][:] = timeline.EACH_ADMINISTRATION
         out["recurring"][:] = True
@@ -102,14 +104,17 @@ def requirements(
         out["start"][:] = anchor
         out["end"][:] = as_of_day
         out["status"][:] = "due"
+        out["keep"] &= ~over
         return out
     if not item.observable:
-        return _reminders(item, anchor, as_of, out)
+        out = _reminders(item, anchor, as_of, out)
+        out["keep"] &= ~over
+        return out
     has_latest = latest != NONE
     fixed = fixed_occurrences(item, anchor)
     pending = np.zeros(n, dtype=bool)
-    for label, due, start, end in fixed:
-        hit = ~pending & (~has_latest | (latest < start))
+    for label, due, start, end, valid in fixed:
+        hit = valid & ~pending & (~has_latest | (latest < start))
         if hit.any():
             out["label"][hit] = label
             out["recurring"][hit] = False
@@ -143,26 +148,49 @@ def requirements(
         "conditional" if item.when_risk_factors else np.where(late, "overdue", "due"),
     )
     out["status"] = status.astype(object)
+    out["keep"] &= ~over
     return out
 
 
 def fixed_occurrences(
     item: ScheduleItem, anchor: np.ndarray
-) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Baseline and follow-up occurrences (label, due, start, end day numbers) for each
-    anchor, in date order: ``timeline._fixed_occurrences`` over arrays (the baseline window
-    and the follow-up tolerances of :mod:`cvrisk.rules.timeline`)."""
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Baseline and follow-up occurrences (label, due, start, end day numbers, and whether
+    the occurrence exists for that anchor) for each anchor, in date order:
+    ``timeline._fixed_occurrences`` over arrays (the baseline window and the follow-up
+    tolerances of :mod:`cvrisk.rules.timeline`; an item limited by ``applies_for`` keeps the
+    occurrences due in its period)."""
     out = []
+    ends = None if item.applies_for is None else add(parse_duration(item.applies_for), anchor)
+    every = np.ones(len(anchor), dtype=bool)
     if item.baseline:
         before, after = item.baseline_window_days or timeline.BASELINE_WINDOW_DAYS
-        out.append(("baseline", anchor, anchor - before, anchor + after))
+        valid = every if ends is None else anchor <= ends
+        out.append(("baseline", anchor, anchor - before, anchor + after, valid))
     previous = anchor
     for text in item.followups:
         due = add(parse_duration(text), anchor)
         width = tolerance(item, due - previous)
-        out.append((text, due, due - width, due + width))
+        valid = every if ends is None else due <= ends
+        out.append((text, due, due - width, due + width, valid))
         previous = due
     return out
+
+
+def period_ends(item: ScheduleItem, anchor: np.ndarray) -> np.ndarray | None:
+    """:func:`cvrisk.rules.timeline.period_end` over an array of anchors (None: no limit)."""
+    if item.applies_for is None:
+        return None
+    end = add(parse_duration(item.applies_for), anchor)
+    for _label, _due, _start, window_end, valid in fixed_occurrences(item, anchor):
+        end = np.where(valid, np.maximum(end, window_end), end)
+    return end
+
+
+def lapsed(item: ScheduleItem, anchor: np.ndarray, as_of_day: int) -> np.ndarray:
+    """:func:`cvrisk.rules.timeline.lapsed` over an array of anchors."""
+    end = period_ends(item, anchor)
+    return np.zeros(len(anchor), dtype=bool) if end is None else as_of_day > end
 
 
 def _reminders(

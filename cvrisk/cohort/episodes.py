@@ -82,8 +82,16 @@ def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.
             {"pidx": [], "pos": [], "drug": [], "formulation": [], "start": [], "stop": []}
         )
         return empty.assign(d=[], f=[]).astype(
-            {"pidx": np.int64, "pos": np.int64, "start": np.int64, "stop": np.int64,
-             "drug": object, "formulation": object, "d": np.int64, "f": np.int64}
+            {
+                "pidx": np.int64,
+                "pos": np.int64,
+                "start": np.int64,
+                "stop": np.int64,
+                "drug": object,
+                "formulation": object,
+                "d": np.int64,
+                "f": np.int64,
+            }
         )
     kinds = per_key(meds, _MED_KEY, lambda row: _classify(row, as_of, lang))
     start, _ = day_numbers(meds["start"])
@@ -144,11 +152,8 @@ def merged(courses_frame: pd.DataFrame) -> pd.DataFrame:
     (patient, start, drug) as the core orders them."""
     import pandas as pd
 
-
     frame = courses_frame
-    order = np.lexsort(
-        tuple(frame[c].to_numpy() for c in ("pos", "start", "f", "d", "pidx"))
-    )
+    order = np.lexsort(tuple(frame[c].to_numpy() for c in ("pos", "start", "f", "d", "pidx")))
     frame = frame.iloc[order].reset_index(drop=True)
     pidx, d, f = (frame[c].to_numpy() for c in ("pidx", "d", "f"))
     first = np.r_[True, (pidx[1:] != pidx[:-1]) | (d[1:] != d[:-1]) | (f[1:] != f[:-1])]

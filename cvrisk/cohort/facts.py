@@ -80,9 +80,9 @@ def with_bmi(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
     heights = heights.assign(order=np.arange(len(heights)))
     joined = pd.merge_asof(
         weights.assign(order=np.arange(len(weights))).sort_values(["day", "order"]),
-        heights[["pidx", "day", "value", "row", "order"]].rename(
-            columns={"value": "height", "row": "height_row", "order": "height_order"}
-        ).sort_values(["day", "height_order"]),
+        heights[["pidx", "day", "value", "row", "order"]]
+        .rename(columns={"value": "height", "row": "height_row", "order": "height_order"})
+        .sort_values(["day", "height_order"]),
         on="day",
         by="pidx",
         direction="backward",
@@ -121,14 +121,83 @@ def with_bmi(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
         categories = categories.append(pd.Index(["bmi"], dtype=object))
     derived["analyte"] = pd.Categorical(["bmi"] * len(derived), categories=categories)
     out = pd.concat(
-        [res.assign(height_row=-1, analyte=pd.Categorical(res["analyte"], categories=categories)),
-         derived],
+        [
+            res.assign(
+                height_row=-1, analyte=pd.Categorical(res["analyte"], categories=categories)
+            ),
+            derived,
+        ],
         ignore_index=True,
     )
-    order = np.lexsort((
-        np.arange(len(out)), out["kind"].to_numpy(), out["day"].to_numpy(),
-        out["analyte"].cat.codes.to_numpy(), out["pidx"].to_numpy(),
-    ))
+    order = np.lexsort(
+        (
+            np.arange(len(out)),
+            out["kind"].to_numpy(),
+            out["day"].to_numpy(),
+            out["analyte"].cat.codes.to_numpy(),
+            out["pidx"].to_numpy(),
+        )
+    )
+    return out.iloc[order].reset_index(drop=True)
+
+
+def with_non_hdl(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
+    """Add non-HDL cholesterol, each total cholesterol minus the last HDL cholesterol of the
+    same day, on days without a recorded non-HDL (:func:`cvrisk.rules.facts.derived_non_hdl`).
+    ``keep(derived)``: the derived rows to keep (the plausibility limits), a bool mask. The
+    derived rows carry the total's ``row`` and the HDL's in ``height_row`` (evidence)."""
+    import pandas as pd
+
+    name = "non_hdl_cholesterol"
+    if "height_row" not in res.columns:
+        res = res.assign(height_row=-1)
+    values = res["value"].to_numpy()
+    totals = res[(res["analyte"] == "total_cholesterol").to_numpy() & ~np.isnan(values)]
+    hdls = res[(res["analyte"] == "hdl_cholesterol").to_numpy() & ~np.isnan(values)]
+    if not len(totals) or not len(hdls):
+        return res
+    last_hdl = hdls.drop_duplicates(["pidx", "day"], keep="last")[["pidx", "day", "value", "row"]]
+    joined = (
+        totals.assign(order=np.arange(len(totals)))
+        .merge(last_hdl.rename(columns={"value": "hdl", "row": "hdl_row"}), on=["pidx", "day"])
+        .sort_values("order")
+    )
+    recorded = res[res["analyte"] == name]
+    spread = np.int64(1) << np.int64(32)
+    taken = recorded["pidx"].to_numpy() * spread + recorded["day"].to_numpy()
+    derived = pd.DataFrame(
+        {
+            "pidx": joined["pidx"].to_numpy(),
+            "analyte": name,
+            "day": joined["day"].to_numpy(),
+            "value": joined["value"].to_numpy() - joined["hdl"].to_numpy(),
+            "row": joined["row"].to_numpy(),
+            "kind": np.ones(len(joined), dtype=np.int8),
+            "pos": joined["pos"].to_numpy(),
+            "height_row": joined["hdl_row"].to_numpy().astype(np.int64),
+        }
+    )
+    mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
+    derived = derived[~np.isin(mine, taken)].reset_index(drop=True)
+    if keep is not None and len(derived):
+        derived = derived[keep(derived)]
+    categories = res["analyte"].cat.categories
+    if name not in categories:
+        categories = categories.append(pd.Index([name], dtype=object))
+    derived["analyte"] = pd.Categorical([name] * len(derived), categories=categories)
+    out = pd.concat(
+        [res.assign(analyte=pd.Categorical(res["analyte"], categories=categories)), derived],
+        ignore_index=True,
+    )
+    order = np.lexsort(
+        (
+            np.arange(len(out)),
+            out["kind"].to_numpy(),
+            out["day"].to_numpy(),
+            out["analyte"].cat.codes.to_numpy(),
+            out["pidx"].to_numpy(),
+        )
+    )
     return out.iloc[order].reset_index(drop=True)
 
 

@@ -21,7 +21,17 @@ _SHIFT = (50, 25, 0)
 _LIMIT = 1 << 25
 
 #: Stages, in report order (cvrisk/rules/evaluate.py).
-READ, DRUGS, COVERAGE, ENDED, FUTURE, BASELINE, IMPLAUSIBLE, SCORES = 0, 1, 2, 4, 5, 6, 7, 8
+READ, DRUGS, COVERAGE, ENDED, LAPSED, FUTURE, BASELINE, IMPLAUSIBLE, SCORES = (
+    0,
+    1,
+    2,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+)
 
 
 def order_key(*parts: int) -> int:
@@ -83,9 +93,7 @@ class IssueLog:
         """The issues as a table (``patient_id`` then the DataIssue fields), in report order."""
         import pandas as pd
 
-        pidx = np.concatenate(
-            [np.array(self._pidx, dtype=np.int64), *(c[0] for c in self._chunks)]
-        )
+        pidx = np.concatenate([np.array(self._pidx, dtype=np.int64), *(c[0] for c in self._chunks)])
         keys = np.concatenate([np.array(self._keys, dtype=np.int64), *(c[1] for c in self._chunks)])
         which = np.concatenate(
             [np.array(self._which, dtype=np.int64), *(c[2] for c in self._chunks)]

@@ -32,6 +32,7 @@ from cvrisk.cohort.issuelog import (
     ENDED,
     FUTURE,
     IMPLAUSIBLE,
+    LAPSED,
     SCORES,
     IssueLog,
     order_key,
@@ -52,8 +53,8 @@ from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
 from cvrisk.rules.alerts import SEVERITY_ORDER, alert_of
 from cvrisk.rules.courses import formulation_coverage
-from cvrisk.rules.coverage import coverage_issues, ended_issues
-from cvrisk.rules.due import STATUS_ORDER
+from cvrisk.rules.coverage import after_stop_issues, coverage_issues, ended_issues
+from cvrisk.rules.due import STATUS_ORDER, period_missed_issue
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription
 from cvrisk.rules.facts import FactSet, Results, _no_baseline, future_results_issue
@@ -63,7 +64,7 @@ from cvrisk.rules.report import Evidence
 from cvrisk.rules.schema import AlertRule, Protocol, text_in
 from cvrisk.rules.scoring import wanted_models
 from cvrisk.rules.selection import select_protocols
-from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS
+from cvrisk.rules.timeline import BASELINE_WINDOW_DAYS, fixed_occurrences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -266,6 +267,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         applied[ep.index.to_numpy()] |= np.int64(1) << np.int64(number)
     _coverage(cohort, selected, applied, active, drug_ids, courses)
     _ended(cohort, selected, episodes)
+    _after_stop(cohort, selected, applied, courses)
     obs = checked.entries["observations"]
     day_all = None
     if len(obs):
@@ -309,13 +311,14 @@ def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.
     frame = res.assign(unit=units)[quantity]
     for (analyte, unit), group in frame.groupby(["analyte", "unit"], observed=True).indices.items():
         index = np.flatnonzero(quantity)[group]
-        for row, verdict in plausible.suspects(str(analyte), str(unit), values[index],
-                                               ages[index]):
+        for row, verdict in plausible.suspects(str(analyte), str(unit), values[index], ages[index]):
             at = index[row]
             suspect[at] = True
             source = int(rows[at])
             issue = plausible.suspect_issue(
-                int(kept_pos[source]), _cells(obs.iloc[source], "observations"), verdict,
+                int(kept_pos[source]),
+                _cells(obs.iloc[source], "observations"),
+                verdict,
                 cohort.lang,
             )
             cohort.issues.add(
@@ -401,6 +404,51 @@ def _ended(
                 cohort.issues.add_many(ep.index.to_numpy()[group], order_key(ENDED, number), issue)
 
 
+def _after_stop(
+    cohort: _Cohort, selected: list[Protocol], applied: np.ndarray, courses: pd.DataFrame
+) -> None:
+    """:func:`~cvrisk.rules.coverage.after_stop_issues`: per protocol with ``[after_stop]``
+    it does not apply to, the patients whose last covered course stopped within its period,
+    worded once per distinct (drug, stop, age)."""
+    drug_ids = cohort_episodes.drug_ids()
+    forms = cohort_episodes.formulation_ids()
+    for number, protocol in enumerate(selected):
+        after = protocol.after_stop
+        if after is None or not len(courses):
+            continue
+        covered = np.array(
+            [[protocol.applies_to.covers_course(d, f) for f in forms] for d in drug_ids],
+            dtype=bool,
+        )
+        frame = courses[
+            covered[courses["d"].to_numpy(), courses["f"].to_numpy()]
+            & (courses["start"].to_numpy() <= cohort.as_of_day)
+            & (courses["stop"].to_numpy() < cohort.as_of_day)
+        ]
+        if not len(frame):
+            continue
+        # the course with the latest (stop, drug) of each patient
+        last = frame.sort_values(["pidx", "stop", "d"]).drop_duplicates("pidx", keep="last")
+        pidx = last["pidx"].to_numpy()
+        stop = last["stop"].to_numpy().astype(np.int64)
+        keep = (applied[pidx] >> np.int64(number) & 1) == 0
+        until = cohort_due.add(parse_duration(after.monitor_for), stop)
+        keep &= cohort.as_of_day <= until
+        ages = cohort.age[pidx]
+        keep &= np.array([protocol.applies_to.covers_age(a) for a in ages], dtype=bool)
+        pidx, stop, d = pidx[keep], stop[keep], last["d"].to_numpy()[keep]
+        for (drug, day, age), group in _groups(
+            d.astype(np.int64), stop, cohort.age[pidx].astype(np.int64)
+        ):
+            stopped = cohort_due.to_date(day)
+            course = Prescription(drug_ids[drug], stopped, stopped)
+            for issue in after_stop_issues(
+                [protocol], set(), [course], float(age), cohort.as_of, cohort.lang
+            ):
+                key = order_key(ENDED, len(selected) + number)
+                cohort.issues.add_many(pidx[group], key, issue)
+
+
 def _score_issues(cohort: _Cohort, selected: list[Protocol], applied: np.ndarray) -> None:
     for (bits,), group in _groups(applied):
         chosen = [p for n, p in enumerate(selected) if bits >> n & 1]
@@ -431,9 +479,7 @@ def _latest_days(res: pd.DataFrame | None, cohort: _Cohort) -> dict[str, np.ndar
     return out
 
 
-def _drugs_text(
-    drugs: tuple[str, ...], cache: dict[tuple[str, ...], str], lang: str
-) -> str:
+def _drugs_text(drugs: tuple[str, ...], cache: dict[tuple[str, ...], str], lang: str) -> str:
     if drugs not in cache:
         cache[drugs] = ", ".join(drug_label(d, lang) for d in drugs)
     return cache[drugs]
@@ -467,8 +513,16 @@ class _Items:
     """What each request row stands for (a schedule item, or an alert's repeat test): its
     test, label, protocol, rule, source... by row code, with the ranks report order uses."""
 
-    COLUMNS = ("test", "label", "protocol", "rule", "source", "evidence_status", "verifiable",
-               "note")
+    COLUMNS = (
+        "test",
+        "label",
+        "protocol",
+        "rule",
+        "source",
+        "evidence_status",
+        "verifiable",
+        "note",
+    )
 
     def __init__(self, selected: list[Protocol]) -> None:
         self.rows: list[tuple[Any, ...]] = []
@@ -547,6 +601,8 @@ def _tests(
             test_days = [latest[a][p_k] for a in vocab.test_analytes(item.test) if a in latest]
             last = np.max(test_days, axis=0) if test_days else np.full(len(p_k), NONE)
             req = cohort_due.requirements(item, a_k, last, cohort.as_of)
+            if item.applies_for is not None and item.observable:
+                _lapsed_issues(cohort, protocol, item, p_k, a_k, res, (number, item_number))
             rows = req["keep"]
             if not rows.any():
                 continue
@@ -559,8 +615,14 @@ def _tests(
             np.bitwise_or.at(started, now_pidx[same], now_bits[same])
             started = np.where(started[p_r] != 0, started[p_r], all_bits[p_r])
             code = items.add(
-                item.test, test_label(item.test, lang), protocol.id, item.id, item.source,
-                item.status, item.observable, text_in(item.note, lang),
+                item.test,
+                test_label(item.test, lang),
+                protocol.id,
+                item.id,
+                item.source,
+                item.status,
+                item.observable,
+                text_in(item.note, lang),
             )
             keys = pd.DataFrame(
                 {
@@ -589,6 +651,46 @@ def _tests(
                 )
             )
     return frames
+
+
+def _lapsed_issues(
+    cohort: _Cohort,
+    protocol: Protocol,
+    item: Any,
+    pidx: np.ndarray,
+    anchor: np.ndarray,
+    res: pd.DataFrame | None,
+    place: tuple[int, int],
+) -> None:
+    """:func:`cvrisk.rules.due.lapsed_issues` for one item limited to a period: the patients
+    whose period is over, each occurrence without a recorded result of the item's test in
+    its window, worded once per distinct (anchor, missed occurrences)."""
+    over = cohort_due.lapsed(item, anchor, cohort.as_of_day)
+    if not over.any():
+        return
+    pidx, anchor = pidx[over], anchor[over]
+    spread = np.int64(1) << np.int64(32)
+    if res is not None and len(res):
+        done = res[
+            (res["kind"].to_numpy() == 0)
+            & res["analyte"].isin(vocab.test_analytes(item.test)).to_numpy()
+        ]
+        keys = np.sort(done["pidx"].to_numpy().astype(np.int64) * spread + done["day"].to_numpy())
+    else:
+        keys = np.zeros(0, dtype=np.int64)
+    occurrences = cohort_due.fixed_occurrences(item, anchor)
+    missed = np.zeros(len(pidx), dtype=np.int64)
+    base = pidx.astype(np.int64) * spread
+    for bit, (_label, _due, start, end, valid) in enumerate(occurrences):
+        found = np.searchsorted(keys, base + end, "right") - np.searchsorted(keys, base + start)
+        missed |= np.where(valid & (found == 0), np.int64(1) << np.int64(bit), 0)
+    rows = missed != 0
+    for (day, bits), group in _groups(anchor[rows], missed[rows]):
+        start_day = cohort_due.to_date(day)
+        labels = {occurrences[b][0] for b in range(len(occurrences)) if bits >> b & 1}
+        listed = [o for o in fixed_occurrences(item, start_day) if o.label in labels]
+        issue = period_missed_issue(protocol, item, start_day, listed, cohort.lang)
+        cohort.issues.add_many(pidx[rows][group], order_key(LAPSED, *place), issue)
 
 
 _STATUSES = sorted(STATUS_ORDER, key=STATUS_ORDER.__getitem__)
@@ -660,11 +762,11 @@ def _alerts(
     res = res[~res["suspect"].to_numpy()].drop(columns=["suspect"]).reset_index(drop=True)
     if not len(res):
         return alerts, []
-    needs_bmi = any(
-        r.analyte == "bmi" for p in selected for r in p.alerts
-    )
+    needs_bmi = any(r.analyte == "bmi" for p in selected for r in p.alerts)
     if needs_bmi:
         res = cohort_facts.with_bmi(res, lambda derived: _judge_bmi(cohort, derived, obs))
+    # derived for every patient, as Results.from_record does (an impossible one is reported)
+    res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
     facts = _Facts(cohort, res, obs)
@@ -688,9 +790,15 @@ def _alerts(
             if rule.measure == "change_from_baseline":
                 key = (protocol.id, rule.analyte)
                 fired = _baseline_facts(
-                    facts, rule.analyte, anchors, applicable, cohort,
-                    report=key not in baseline_done, protocol=protocol.id,
-                    rank=baseline_rank[key], call=baseline_rank[key],
+                    facts,
+                    rule.analyte,
+                    anchors,
+                    applicable,
+                    cohort,
+                    report=key not in baseline_done,
+                    protocol=protocol.id,
+                    rank=baseline_rank[key],
+                    call=baseline_rank[key],
                 )
                 baseline_done.add(key)
             elif rule.measure == "change_within":
@@ -712,8 +820,9 @@ def _alerts(
             for recheck_number, recheck in enumerate(rule.recheck):
                 seq = _SEQ_RECHECK + (number * _SEQ_STEP + rule_number) * _SEQ_STEP + recheck_number
                 rechecks.append(
-                    _rechecks(protocol, rule, recheck, table, anchors, cohort, items, book)
-                    .assign(seq=seq)
+                    _rechecks(protocol, rule, recheck, table, anchors, cohort, items, book).assign(
+                        seq=seq
+                    )
                 )
     return alerts, rechecks
 
@@ -739,10 +848,12 @@ def _judge_bmi(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.
     def source(name: str, row: int) -> Evidence:
         value = orig[row]
         return Evidence(
-            analyte=name, date=cohort_due.to_date(int(days[row])),
+            analyte=name,
+            date=cohort_due.to_date(int(days[row])),
             value=None if np.isnan(value) else float(value),
             unit=None if units[row] is None or units[row] != units[row] else str(units[row]),
-            role="source", resource=ids[row] if isinstance(ids[row], str) else None,
+            role="source",
+            resource=ids[row] if isinstance(ids[row], str) else None,
         )
 
     for row, verdict in found:
@@ -750,10 +861,65 @@ def _judge_bmi(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.
         weight = source("weight", int(derived["row"].iloc[row]))
         height = source("height", int(derived["height_row"].iloc[row]))
         issue = plausible.derived_issue(
-            cohort_due.to_date(int(day[row])), float(values[row]), weight, height, verdict,
+            cohort_due.to_date(int(day[row])),
+            float(values[row]),
+            weight,
+            height,
+            verdict,
             cohort.lang,
         )
         cohort.issues.add(int(pidx[row]), order_key(IMPLAUSIBLE, 1, int(rank[row])), issue)
+    return keep
+
+
+def _judge_non_hdl(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+    """Which derived non-HDL cholesterols to keep: one outside the analyte's limits (a total
+    not above its HDL) is judged by the core's check and reported, after the BMIs."""
+    from cvrisk import plausibility
+    from cvrisk.cohort.validate import _positions
+    from cvrisk.rules.facts import ImplausibleDerived, Result, implausible_issues
+
+    name = "non_hdl_cholesterol"
+    values = derived["value"].to_numpy()
+    limits = vocab.analyte(name).plausible
+    unit = vocab.analyte(name).unit
+    assert limits is not None and unit is not None
+    keep: np.ndarray = (values >= limits[0]) & (values <= limits[1])
+    if keep.all():
+        return keep
+    pidx = derived["pidx"].to_numpy()
+    day = derived["day"].to_numpy()
+    rank = _positions(pidx)
+    orig = obs["value"].to_numpy(dtype=np.float64)
+    units = obs["unit"].astype(object).to_numpy()
+    ids = obs["id"].astype(object).to_numpy()
+    days = plausible_days(obs)
+
+    def source(analyte: str, row: int) -> Evidence:
+        value = orig[row]
+        return Evidence(
+            analyte=analyte,
+            date=cohort_due.to_date(int(days[row])),
+            value=None if np.isnan(value) else float(value),
+            unit=None if units[row] is None or units[row] != units[row] else str(units[row]),
+            role="source",
+            resource=ids[row] if isinstance(ids[row], str) else None,
+        )
+
+    for row in np.nonzero(~keep)[0]:
+        verdict = plausibility.check(name, float(values[row]), unit, derived=True)
+        if verdict.usable:
+            keep[row] = True
+            continue
+        sources = (
+            source("total_cholesterol", int(derived["row"].iloc[row])),
+            source("hdl_cholesterol", int(derived["height_row"].iloc[row])),
+        )
+        result = Result(cohort_due.to_date(int(day[row])), float(values[row]), None, None, sources)
+        found = Results({}, 0, [], [ImplausibleDerived(name, result, verdict)])
+        (issue,) = implausible_issues(found, FactSet(patient={}), cohort.lang)
+        key = order_key(IMPLAUSIBLE, 1, (1 << 20) + int(rank[row]))
+        cohort.issues.add(int(pidx[row]), key, issue)
     return keep
 
 
@@ -776,7 +942,8 @@ def _condition_sets(cohort: _Cohort, conditions: pd.DataFrame) -> dict[str, np.n
     end, end_ok = day_numbers(conditions["abatement"])
     live = ~(onset_ok & (onset > cohort.as_of_day)) & ~(end_ok & (end <= cohort.as_of_day))
     sets = per_key(
-        conditions, ["code", "system"],
+        conditions,
+        ["code", "system"],
         lambda row: vocab.conditions_matching(str(row["code"]), str(row["system"])),
     )
     pidx = conditions["pidx"].to_numpy()
@@ -796,8 +963,10 @@ def _latest_facts(facts: _Facts, rule: AlertRule, applicable: np.ndarray) -> dic
     coded = rule.measure == "coded"
     rows = latest["row"].to_numpy()
     if coded:
-        codes = np.array([facts.coded[r] if k == 0 else None for r, k in
-                          zip(rows, latest["kind"], strict=True)], dtype=object)
+        codes = np.array(
+            [facts.coded[r] if k == 0 else None for r, k in zip(rows, latest["kind"], strict=True)],
+            dtype=object,
+        )
         keep = np.isnan(values) & np.array([c is not None for c in codes], bool)
     else:
         keep = ~np.isnan(values)
@@ -842,7 +1011,8 @@ def _baseline_facts(
     day = results["day"].to_numpy()
     inside = (
         applicable[results["pidx"].to_numpy()]
-        & (day >= anchor - before) & (day <= anchor + after)
+        & (day >= anchor - before)
+        & (day <= anchor + after)
         & ~np.isnan(results["value"].to_numpy())
     )
     base = cohort_facts.last_rows(results[inside]).set_index("pidx")
@@ -1039,8 +1209,12 @@ def _evidence_json(
         dates = _json_of(_iso_days(refs["day"]))
         rows = refs["row"]
         recorded = _items(
-            json.dumps(analyte), dates, _json_of(_none_nan(facts.orig[rows])),
-            _json_of(facts.unit[rows]), _json_of(facts.coded[rows]), json.dumps(role),
+            json.dumps(analyte),
+            dates,
+            _json_of(_none_nan(facts.orig[rows])),
+            _json_of(facts.unit[rows]),
+            _json_of(facts.coded[rows]),
+            json.dumps(role),
             _json_of(facts.ids[rows]),
         )
         if not derived.any():
@@ -1048,17 +1222,30 @@ def _evidence_json(
             continue
         bmi_value = _json_of(np.round(refs["value"], 2))
         derived_item = _items(
-            json.dumps(analyte), dates, bmi_value, json.dumps(vocab.analyte(analyte).unit),
-            "null", json.dumps(f"{role} (derived)"), "null",
+            json.dumps(analyte),
+            dates,
+            bmi_value,
+            json.dumps(vocab.analyte(analyte).unit),
+            "null",
+            json.dumps(f"{role} (derived)"),
+            "null",
         )
         sources = []
-        for name, source_rows in (("weight", rows), ("height", refs["height_row"])):
+        for name, source_rows in zip(
+            _DERIVED_FROM[analyte], (rows, refs["height_row"]), strict=True
+        ):
             safe = np.where(source_rows >= 0, source_rows, 0)
-            sources.append(_items(
-                json.dumps(name), _json_of(_iso_days(facts.days[safe])),
-                _json_of(_none_nan(facts.orig[safe])), _json_of(facts.unit[safe]),
-                _json_of(facts.coded[safe]), json.dumps("source"), _json_of(facts.ids[safe]),
-            ))
+            sources.append(
+                _items(
+                    json.dumps(name),
+                    _json_of(_iso_days(facts.days[safe])),
+                    _json_of(_none_nan(facts.orig[safe])),
+                    _json_of(facts.unit[safe]),
+                    _json_of(facts.coded[safe]),
+                    json.dumps("source"),
+                    _json_of(facts.ids[safe]),
+                )
+            )
         joined = [f"{a}, {b}, {c}" for a, b, c in zip(derived_item, *sources, strict=True)]
         items.append(np.where(derived, np.array(joined, dtype=object), recorded))
     texts = [f"[{', '.join(row)}]" for row in zip(*items, strict=True)]
@@ -1067,14 +1254,24 @@ def _evidence_json(
     return out
 
 
+#: The two results each derived analyte is computed from (evidence order): the row of the
+#: first is the derived row's ``row``, that of the second its ``height_row``.
+_DERIVED_FROM = {
+    "bmi": ("weight", "height"),
+    "non_hdl_cholesterol": ("total_cholesterol", "hdl_cholesterol"),
+}
+
+
 def _items(
     analyte: Any, date: Any, value: Any, unit: Any, coded: Any, role: Any, resource: Any
 ) -> np.ndarray:
     """JSON objects with the Evidence fields, in Evidence's field order (each argument a
     JSON text, or an array of them)."""
     n = max(len(x) for x in (date, value, unit, coded) if isinstance(x, np.ndarray))
-    columns = [x if isinstance(x, np.ndarray) else [x] * n
-               for x in (analyte, date, value, unit, coded, role, resource)]
+    columns = [
+        x if isinstance(x, np.ndarray) else [x] * n
+        for x in (analyte, date, value, unit, coded, role, resource)
+    ]
     texts = [
         f'{{"analyte": {a}, "date": {d}, "value": {v}, "unit": {u}, "coded": {c}, '
         f'"role": {r}, "resource": {x}}}'
@@ -1110,10 +1307,14 @@ def _alert_table(
     facts: _Facts = fired["facts"]
     chosen = {
         k: (v[mask] if isinstance(v, np.ndarray) else v)
-        for k, v in fired.items() if k not in ("results", "facts")
+        for k, v in fired.items()
+        if k not in ("results", "facts")
     }
-    shown_names = [k for k in ("value", "u", "orig", "rise_abs", "rise_pct") if k in chosen
-                   and not (k == "value" and fired["t"] == "coded")]
+    shown_names = [
+        k
+        for k in ("value", "u", "orig", "rise_abs", "rise_pct")
+        if k in chosen and not (k == "value" and fired["t"] == "coded")
+    ]
     day = chosen["day"]
     template = rule.message.get(lang)
     key_columns: dict[str, Any] = {k: chosen[k] for k in shown_names}
@@ -1178,19 +1379,32 @@ def _rechecks(
     due = np.maximum(cohort_due.add(parse_duration(recheck.within), trigger), anchors[pidx])
     within = duration_text(recheck.within, lang)
     codes, uniques = pd.factorize(trigger)
-    reasons = np.array([
-        book.code(phrase("reason.recheck", lang, test=label, within=within,
-                         date=cohort_due.to_date(int(t)), alert=f"{protocol.id}/{rule.id}"))
-        for t in uniques
-    ], dtype=np.int64)
-    code = items.add(recheck.test, label, protocol.id, rule.id, rule.source, rule.status, True,
-                     None)
+    reasons = np.array(
+        [
+            book.code(
+                phrase(
+                    "reason.recheck",
+                    lang,
+                    test=label,
+                    within=within,
+                    date=cohort_due.to_date(int(t)),
+                    alert=f"{protocol.id}/{rule.id}",
+                )
+            )
+            for t in uniques
+        ],
+        dtype=np.int64,
+    )
+    code = items.add(
+        recheck.test, label, protocol.id, rule.id, rule.source, rule.status, True, None
+    )
     return pd.DataFrame(
         {
             "pidx": pidx,
             "item": code,
-            "status": np.where(cohort.as_of_day > due, STATUS_ORDER["overdue"],
-                               STATUS_ORDER["due"]).astype(np.int64),
+            "status": np.where(
+                cohort.as_of_day > due, STATUS_ORDER["overdue"], STATUS_ORDER["due"]
+            ).astype(np.int64),
             "due_date": due,
             "window_start": trigger,
             "window_end": due,
@@ -1282,8 +1496,15 @@ def _status_tables(
     # a merged entry stands where its test first appears in evaluate's list
     first_seq = np.minimum.reduceat(tests["seq"].to_numpy(), starts_at)
     lead = starts_at[
-        np.lexsort((first_seq, pair_rank[item[starts_at]], due[order][starts_at],
-                    status[order][starts_at], pidx[starts_at]))
+        np.lexsort(
+            (
+                first_seq,
+                pair_rank[item[starts_at]],
+                due[order][starts_at],
+                status[order][starts_at],
+                pidx[starts_at],
+            )
+        )
     ]
     shown = table(lead, [c for c in STATUS_COLUMNS[1:] if c not in ("requested_by", "requests")])
     shown["requested_by"] = joined[lead]

@@ -13,29 +13,72 @@ if TYPE_CHECKING:
 #: The columns of each result table and their kinds: text, date, int or bool.
 SCHEMAS: dict[str, dict[str, str]] = {
     "status": {
-        "patient_id": "text", "test": "text", "label": "text", "status": "text",
-        "due_date": "date", "window_start": "date", "window_end": "date", "occurrence": "text",
-        "protocol": "text", "rule": "text", "source": "text", "evidence_status": "text",
-        "verifiable": "bool", "last_result": "date", "note": "text", "reason": "text",
-        "requested_by": "text", "requests": "int",
+        "patient_id": "text",
+        "test": "text",
+        "label": "text",
+        "status": "text",
+        "due_date": "date",
+        "window_start": "date",
+        "window_end": "date",
+        "occurrence": "text",
+        "protocol": "text",
+        "rule": "text",
+        "source": "text",
+        "evidence_status": "text",
+        "verifiable": "bool",
+        "last_result": "date",
+        "note": "text",
+        "reason": "text",
+        "requested_by": "text",
+        "requests": "int",
     },
     "requests": {
-        "patient_id": "text", "test": "text", "request": "int", "protocol": "text",
-        "rule": "text", "status": "text", "due_date": "date", "window_start": "date",
-        "window_end": "date", "occurrence": "text", "source": "text", "evidence_status": "text",
+        "patient_id": "text",
+        "test": "text",
+        "request": "int",
+        "protocol": "text",
+        "rule": "text",
+        "status": "text",
+        "due_date": "date",
+        "window_start": "date",
+        "window_end": "date",
+        "occurrence": "text",
+        "source": "text",
+        "evidence_status": "text",
     },
     "alerts": {
-        "patient_id": "text", "code": "text", "severity": "text", "message": "text",
-        "protocol": "text", "rule": "text", "source": "text", "evidence_status": "text",
-        "lead": "text", "analyte": "text", "date": "date", "evidence": "text",
+        "patient_id": "text",
+        "code": "text",
+        "severity": "text",
+        "message": "text",
+        "protocol": "text",
+        "rule": "text",
+        "source": "text",
+        "evidence_status": "text",
+        "lead": "text",
+        "analyte": "text",
+        "date": "date",
+        "evidence": "text",
     },
     "issues": {
-        "patient_id": "text", "kind": "text", "message": "text", "severity": "text",
-        "protocol": "text", "rule": "text", "field": "text", "resource": "text",
+        "patient_id": "text",
+        "kind": "text",
+        "message": "text",
+        "severity": "text",
+        "protocol": "text",
+        "rule": "text",
+        "field": "text",
+        "resource": "text",
     },
     "worklist": {
-        "patient_id": "text", "priority": "int", "kind": "text", "what": "text",
-        "status": "text", "due_date": "date", "action": "text", "protocol": "text",
+        "patient_id": "text",
+        "priority": "int",
+        "kind": "text",
+        "what": "text",
+        "status": "text",
+        "due_date": "date",
+        "action": "text",
+        "protocol": "text",
         "rule": "text",
     },
 }
@@ -54,8 +97,10 @@ def objects(columns: dict[str, Any], n: int | None = None) -> pd.DataFrame:
     import pandas as pd
 
     if n is None:
-        n = next((len(v) for v in columns.values() if hasattr(v, "__len__")
-                  and not isinstance(v, str)), 0)
+        n = next(
+            (len(v) for v in columns.values() if hasattr(v, "__len__") and not isinstance(v, str)),
+            0,
+        )
     out: dict[str, Any] = {}
     for name, value in columns.items():
         if isinstance(value, str) or value is None:
@@ -84,12 +129,15 @@ def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
         frame = pd.DataFrame({c: [] for c in schema})
     out = {}
     for name, kind in schema.items():
-        column = frame[name] if name in frame.columns else pd.Series(
-            [None] * len(frame), index=frame.index, dtype=object
+        column = (
+            frame[name]
+            if name in frame.columns
+            else pd.Series([None] * len(frame), index=frame.index, dtype=object)
         )
         if kind == "date":
             out[name] = (
-                column if column.dtype == "datetime64[ns]"
+                column
+                if column.dtype == "datetime64[ns]"
                 else pd.to_datetime(column).astype("datetime64[ns]")
             )
         elif kind == "int":
@@ -97,8 +145,11 @@ def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
         elif kind == "bool":
             out[name] = column.astype(bool)
         else:
-            values = column.to_numpy(dtype=object, na_value=None) if column.dtype != object \
+            values = (
+                column.to_numpy(dtype=object, na_value=None)
+                if column.dtype != object
                 else column.to_numpy()
+            )
             if column.dtype == object and column.hasnans:
                 values = values.copy()
                 values[column.isna().to_numpy()] = None
@@ -140,8 +191,10 @@ class CohortResult:
 
         computed = compute(*(getattr(self, n) for n in self.TABLES))  # type: ignore[no-untyped-call]
         return CohortResult(
-            **{n: conform(n, f.reset_index(drop=True)) for n, f in zip(self.TABLES, computed,
-                                                                       strict=True)}
+            **{
+                n: conform(n, f.reset_index(drop=True))
+                for n, f in zip(self.TABLES, computed, strict=True)
+            }
         )
 
     def is_dask(self) -> bool:

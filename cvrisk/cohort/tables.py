@@ -374,9 +374,7 @@ def _dates(series: pd.Series, where: str, *, with_time: bool) -> pd.Series:
     if series.dtype.kind in "iufb" and series.isna().all():
         return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if series.dtype.kind in "iufb":
-        raise TableError(
-            f"{where}: dates are numbers; give dates, date-times or ISO 8601 texts"
-        )
+        raise TableError(f"{where}: dates are numbers; give dates, date-times or ISO 8601 texts")
     parsed: dict[Any, Any] = {}
     values = series.astype(object)
     for value in pd.unique(values.dropna()):
@@ -452,8 +450,10 @@ def _cells(row: Any, table: str) -> dict[str, Any]:
             value = value.to_pydatetime()
         if isinstance(value, dt.datetime):
             midnight = (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0)
-            value = value.date().isoformat() if column.kind == "date" or midnight else (
-                value.isoformat()
+            value = (
+                value.date().isoformat()
+                if column.kind == "date" or midnight
+                else (value.isoformat())
             )
         elif isinstance(value, dt.date):
             value = value.isoformat()

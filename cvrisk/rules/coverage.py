@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from cvrisk.issues import DataIssue
 from cvrisk.rules.catalog import shipped_protocols
 from cvrisk.rules.durations import parse_duration
-from cvrisk.rules.episodes import Episode
+from cvrisk.rules.episodes import Episode, Prescription
 from cvrisk.rules.messages import colon, drug_label, duration_text, phrase, semicolon
 from cvrisk.rules.schema import Protocol
 from cvrisk.rules.selection import population
@@ -128,4 +128,74 @@ def end_note(protocol: Protocol, start: dt.date, lang: str) -> str:
         date=parse_duration(protocol.ends.after).add_to(start),
         after=duration_text(protocol.ends.after, lang),
         advice=protocol.ends.message.get(lang),
+    )
+
+
+def after_stop_issues(
+    selected: Sequence[Protocol],
+    applied: set[str],
+    courses: Sequence[Prescription],
+    age: float,
+    as_of: dt.date,
+    lang: str,
+) -> list[DataIssue]:
+    """A ``protocol_ended`` warning for each selected protocol with ``[after_stop]`` whose
+    drug was stopped less than ``monitor_for`` before ``as_of`` and is not taken now: the
+    source asks for monitoring after stopping (clozapine blood counts), which cvrisk does
+    not schedule, so it says so with the source's advice.
+
+    ``applied``: ids of the protocols that apply on ``as_of`` (a drug they cover is taken).
+    """
+    issues = []
+    for protocol in selected:
+        after = protocol.after_stop
+        if after is None or protocol.id in applied or not protocol.applies_to.covers_age(age):
+            continue
+        stopped = [
+            c
+            for c in courses
+            if protocol.applies_to.covers_course(c.drug, c.formulation)
+            and c.start <= as_of
+            and c.stop is not None
+            and c.stop < as_of
+        ]
+        if not stopped:
+            continue
+        last = max(stopped, key=lambda c: (c.stop, c.drug))
+        assert last.stop is not None
+        until = parse_duration(after.monitor_for).add_to(last.stop)
+        if as_of > until:
+            continue
+        text = phrase(
+            "issue.after_stop",
+            lang,
+            protocol=protocol.id,
+            drug=drug_label(last.drug, lang),
+            stop=last.stop,
+            period=duration_text(after.monitor_for, lang),
+            until=until,
+            advice=after.message.get(lang),
+        )
+        issues.append(
+            DataIssue(
+                kind="protocol_ended",
+                severity="warning",
+                message=text,
+                protocol=protocol.id,
+                field=last.drug,
+            )
+        )
+    return issues
+
+
+def after_stop_note(protocol: Protocol, drug: str, lang: str) -> str:
+    """A plan note: the monitoring the protocol's source asks for after stopping the drug."""
+    assert protocol.after_stop is not None
+    return phrase(
+        "plan.after_stop",
+        lang,
+        protocol=protocol.id,
+        drug=drug_label(drug, lang),
+        period=duration_text(protocol.after_stop.monitor_for, lang),
+        advice=protocol.after_stop.message.get(lang),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cvrisk.issues import DataIssue
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode
 from cvrisk.rules.facts import Results
@@ -16,7 +17,13 @@ from cvrisk.rules.messages import drug_label, duration_text, every_text, phrase,
 from cvrisk.rules.report import Alert, TestEntry, Window
 from cvrisk.rules.schema import AlertRule, Protocol, Recheck, ScheduleItem, text_in
 from cvrisk.rules.selection import Applicable
-from cvrisk.rules.timeline import requirement
+from cvrisk.rules.timeline import (
+    Occurrence,
+    lapsed,
+    missed_occurrences,
+    period_end,
+    requirement,
+)
 
 #: Order of statuses in a report: what needs doing first.
 STATUS_ORDER = {"overdue": 0, "due": 1, "conditional": 2, "upcoming": 3}
@@ -26,27 +33,61 @@ def due_tests(
     applicable: Applicable, results: Results, as_of: dt.date, lang: str
 ) -> list[TestEntry]:
     """The schedule items of every applicable protocol that have an occurrence now."""
-    days = _ResultDays(results)  # several protocols schedule the same tests
     return [
         entry
         for protocol, episode in applicable
         for item in protocol.schedule
-        if (entry := test_entry(protocol, episode, item, days, as_of, lang)) is not None
+        if (entry := test_entry(protocol, episode, item, results, as_of, lang)) is not None
     ]
 
 
-class _ResultDays:
-    """``Results.days_for_test``, computed once per test for one evaluation."""
+def lapsed_issues(
+    applicable: Applicable, results: Results, as_of: dt.date, lang: str
+) -> list[DataIssue]:
+    """A ``missing`` issue for each item limited to a period (``applies_for``) whose period
+    is over with occurrences not recorded (a baseline troponin never taken): said once, as
+    a fact about the record, instead of a test overdue for ever."""
+    issues = []
+    for protocol, episode in applicable:
+        for item in protocol.schedule:
+            anchor = episode.anchor_for(item.drugs)
+            if anchor is None or not item.observable or not lapsed(item, anchor, as_of):
+                continue
+            missed = missed_occurrences(item, anchor, results.days_for_test(item.test))
+            if missed:
+                issues.append(period_missed_issue(protocol, item, anchor, missed, lang))
+    return issues
 
-    def __init__(self, results: Results) -> None:
-        self.results = results
-        self._days: dict[str, list[dt.date]] = {}
 
-    def days_for_test(self, test_id: str) -> list[dt.date]:
-        days = self._days.get(test_id)
-        if days is None:
-            days = self._days[test_id] = self.results.days_for_test(test_id)
-        return days
+def period_missed_issue(
+    protocol: Protocol, item: ScheduleItem, anchor: dt.date, missed: list[Occurrence], lang: str
+) -> DataIssue:
+    """The ``missing`` issue of an item whose period is over with ``missed`` occurrences
+    (also worded by the cohort path)."""
+    end = period_end(item, anchor)
+    assert item.applies_for is not None and end is not None
+    listed = ", ".join(f"{_occurrence_text(o.label, lang)} ({o.start}..{o.end})" for o in missed)
+    return DataIssue(
+        kind="missing",
+        protocol=protocol.id,
+        rule=item.id,
+        field=item.test,
+        message=phrase(
+            "issue.period_missed",
+            lang,
+            protocol=protocol.id,
+            rule=item.id,
+            test=test_label(item.test, lang),
+            period=duration_text(item.applies_for, lang),
+            anchor=anchor,
+            end=end,
+            missed=listed,
+        ),
+    )
+
+
+def _occurrence_text(label: str, lang: str) -> str:
+    return phrase("table.baseline", lang) if label == "baseline" else duration_text(label, lang)
 
 
 def _urgency(test: TestEntry) -> tuple[int, dt.date, str, str]:
@@ -76,7 +117,7 @@ def test_entry(
     protocol: Protocol,
     episode: Episode,
     item: ScheduleItem,
-    results: Results | _ResultDays,
+    results: Results,
     as_of: dt.date,
     lang: str,
 ) -> TestEntry | None:

@@ -107,11 +107,19 @@ def rule_condition(protocol: Protocol, rule: AlertRule) -> dict[str, Any]:
         assert rule.op is not None
         low, high, value = rule.lower, rule.upper, rule.value
         canonical = [None if x is None else threshold(rule, x) for x in (low, high, value)]
-        comparison = _comparison(rule.op, target, *canonical)
+        inclusive = rule.upper_inclusive
+        comparison = _comparison(rule.op, target, *canonical, upper_inclusive=inclusive)
         if rule.equivalents:
             units = [str(parse_unit(e.unit)) for e in rule.equivalents]
             branches: list[dict[str, Any]] = [
-                {"$and": [{"u": unit}, *_comparison(rule.op, "orig", *_equivalent_limits(rule, e))]}
+                {
+                    "$and": [
+                        {"u": unit},
+                        *_comparison(
+                            rule.op, "orig", *_equivalent_limits(rule, e), upper_inclusive=inclusive
+                        ),
+                    ]
+                }
                 for unit, e in zip(units, rule.equivalents, strict=True)
             ]
             others = [{"$neq": {"u": unit}} for unit in units]
@@ -163,12 +171,19 @@ def _equivalent_limits(
 
 
 def _comparison(
-    op: str, target: str, lower: float | None, upper: float | None, value: float | None
+    op: str,
+    target: str,
+    lower: float | None,
+    upper: float | None,
+    value: float | None,
+    *,
+    upper_inclusive: bool = False,
 ) -> list[dict[str, Any]]:
-    """Conditions comparing fact field ``target`` with a threshold (or a [lower, upper) range)."""
+    """Conditions comparing fact field ``target`` with a threshold (or a [lower, upper) range,
+    [lower, upper] when ``upper_inclusive``)."""
     if op == "range":
         assert lower is not None and upper is not None
-        return [{"$gte": {target: lower}}, {"$lt": {target: upper}}]
+        return [{"$gte": {target: lower}}, {"$lte" if upper_inclusive else "$lt": {target: upper}}]
     assert value is not None
     return [{_OPERATORS[op]: {target: value}}]
 

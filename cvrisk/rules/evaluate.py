@@ -38,8 +38,8 @@ from cvrisk.rules.courses import (
     current_starts,
     formulation_coverage,
 )
-from cvrisk.rules.coverage import coverage_issues, ended_issues
-from cvrisk.rules.due import due_tests, merge_requests, ordered
+from cvrisk.rules.coverage import after_stop_issues, coverage_issues, ended_issues
+from cvrisk.rules.due import due_tests, lapsed_issues, merge_requests, ordered
 from cvrisk.rules.facts import Results, collect_facts, conflict_issues, future_results_issue
 from cvrisk.rules.messages import phrase
 from cvrisk.rules.options import EvaluationOptions
@@ -117,17 +117,19 @@ def evaluate(
     age = rec.age_on(as_of)
     selected = select_protocols(opts.protocols, opts.jurisdiction)
     applicable = applicable_protocols(selected, courses, age, as_of)
+    applied = {p.id for p, _ in applicable}
     if active:
-        applied = {p.id for p, _ in applicable}
         issues.extend(coverage_issues(selected, applied, active, age, opts.jurisdiction, lang))
         issues.extend(formulation_coverage(courses, applied, as_of, lang))
     else:
         text = phrase("issue.no_antipsychotic", lang, as_of=as_of)
         issues.append(DataIssue(kind="no_protocol", message=text))
     issues.extend(ended_issues(applicable, as_of, lang))
+    issues.extend(after_stop_issues(selected, applied, courses, age, as_of, lang))
 
     results = Results.from_record(rec, as_of)
     tests = due_tests(applicable, results, as_of, lang)
+    issues.extend(lapsed_issues(applicable, results, as_of, lang))
     issues.extend(future_results_issue(results, as_of, lang))
     issues.extend(conflict_issues(results, lang))
 

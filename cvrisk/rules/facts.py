@@ -166,6 +166,41 @@ def _distinct(results: list[Result]) -> list[Result]:
     return out
 
 
+def derived_non_hdl(totals: list[Result], hdls: list[Result]) -> list[Result]:
+    """Non-HDL cholesterol (mmol/L) for each total cholesterol with an HDL cholesterol of the
+    same day (the last of that day): non-HDL = total - HDL (a definition, NICE CG181).
+
+    ``totals`` and ``hdls``: usable results in mmol/L (the canonical unit), oldest first. One
+    result per total cholesterol with a same-day HDL, dated on its day; it does not judge the
+    result: :meth:`Results.from_record` drops one that is implausible (not above 0) and
+    reports it."""
+    hdl_of_day = {h.day: h for h in hdls if h.value is not None}
+    out = []
+    for total in totals:
+        hdl = hdl_of_day.get(total.day)
+        if total.value is None or hdl is None or hdl.value is None:
+            continue
+        out.append(
+            Result(
+                total.day,
+                total.value - hdl.value,
+                None,
+                None,
+                (
+                    *total.evidence("total_cholesterol", "source"),
+                    *hdl.evidence("hdl_cholesterol", "source"),
+                ),
+            )
+        )
+    return out
+
+
+#: Analytes cvrisk derives from others, with the function and the analytes it reads.
+_DERIVED_LIPIDS = (
+    ("non_hdl_cholesterol", derived_non_hdl, "total_cholesterol", "hdl_cholesterol"),
+)
+
+
 @dataclass(frozen=True)
 class Suspect:
     """A recorded result not used because it is probably in another unit."""
@@ -249,6 +284,24 @@ class Results:
                 else:
                     implausible.append(ImplausibleDerived("bmi", result, verdict))
             by_analyte["bmi"] = sorted([*by_analyte.get("bmi", ()), *derived], key=_order)
+        for analyte, derive, first, second in _DERIVED_LIPIDS:
+            if not (by_analyte.get(first) and by_analyte.get(second)):
+                continue
+            recorded = {r.day for r in by_analyte.get(analyte, ())}
+            usable = []
+            for result in derive(by_analyte[first], by_analyte[second]):
+                if result.day in recorded or result.value is None:
+                    continue
+                unit = vocab.analyte(analyte).unit
+                assert unit is not None
+                verdict = plausibility.check(analyte, result.value, unit, derived=True)
+                if verdict.usable:
+                    usable.append(result)
+                else:
+                    implausible.append(ImplausibleDerived(analyte, result, verdict))
+            if usable:
+                merged = [*by_analyte.get(analyte, ()), *usable]
+                by_analyte[analyte] = sorted(merged, key=_order)
         return cls(dict(by_analyte), future, suspect, implausible, conflicts)
 
     def days_for_test(self, test_id: str) -> list[dt.date]:
@@ -613,6 +666,29 @@ def implausible_issues(results: Results, facts: FactSet, lang: str) -> list[Data
         )
     for derived in results.implausible_derived:
         sources = {e.analyte: e for e in derived.result.derived_from}
+        if derived.analyte != "bmi":
+            assert derived.verdict.range is not None
+            issues.append(
+                DataIssue(
+                    kind="implausible",
+                    severity="warning",
+                    field=derived.analyte,
+                    message=phrase(
+                        "issue.implausible_derived",
+                        lang,
+                        analyte=_label(derived.analyte, lang),
+                        value=f"{derived.verdict.value:.3g}",
+                        unit=display_unit(derived.verdict.unit),
+                        date=derived.result.day,
+                        sources=", ".join(
+                            f"{_label(e.analyte, lang)} {_shown(e)}" for e in sources.values()
+                        ),
+                        low=f"{derived.verdict.range[0]:g}",
+                        high=f"{derived.verdict.range[1]:g}",
+                    ),
+                )
+            )
+            continue
         weight, height = sources.get("weight"), sources.get("height")
         assert derived.verdict.range is not None
         issues.append(

@@ -17,7 +17,7 @@ from cvrisk._version import __version__
 from cvrisk.errors import ProtocolError, RecordError
 from cvrisk.record import Patient, record_error
 from cvrisk.rules.courses import formulation_notes
-from cvrisk.rules.coverage import coverage_issues, end_note
+from cvrisk.rules.coverage import after_stop_note, coverage_issues, end_note
 from cvrisk.rules.messages import check_lang, colon, every_text, test_label
 from cvrisk.rules.options import as_date, check_jurisdiction
 from cvrisk.rules.report import Plan, PlanItem, ProtocolPlan, Window
@@ -84,6 +84,11 @@ def schedule(
     notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
     notes.extend(
         end_note(proto, start, lang) for proto in chosen if proto.id in applied and proto.ends
+    )
+    notes.extend(
+        after_stop_note(proto, drug, lang)
+        for proto in chosen
+        if proto.id in applied and proto.after_stop
     )
     notes.extend(formulation_notes(drug, formulation, applied, lang))
     return Plan(

@@ -113,6 +113,21 @@ class Ends(_Strict):
     status: Status
 
 
+class AfterStop(_Strict):
+    """Monitoring the source asks for after the drug is stopped (clozapine: blood counts for
+    4 weeks after discontinuation), with that statement's source. cvrisk schedules nothing
+    once the drug is stopped: while the stop is more recent than ``monitor_for``, evaluation
+    reports a ``protocol_ended`` warning carrying ``message`` instead of staying silent."""
+
+    monitor_for: DurationText = Field(
+        description="ISO 8601 duration after the last day of treatment during which the source "
+        "asks for monitoring (the issue is reported for this long)."
+    )
+    message: Messages = Field(description="What the source asks for after stopping (en, fr).")
+    source: str = Field(min_length=1)
+    status: Status
+
+
 def _check_drug(drug: str) -> str:
     if drug != "antipsychotic" and drug not in vocab.antipsychotics():
         raise ValueError(
@@ -200,7 +215,19 @@ class ScheduleItem(_Strict):
     drugs: tuple[DrugId, ...] | None = None
     when_risk_factors: bool = False
     tolerance_days: int | None = Field(None, ge=0)
-    baseline_window_days: tuple[int, int] | None = None
+    baseline_window_days: tuple[int, int] | None = Field(
+        None,
+        description="Days before and after the anchor in which a result counts as the "
+        "baseline (default: the cvrisk convention, docs/protocol-format.md); set it when the "
+        "source states one (clozapine: a count shortly before starting).",
+    )
+    applies_for: DurationText | None = Field(
+        None,
+        description="ISO 8601 duration after the anchor during which the item applies, when "
+        "its source limits it (myocarditis surveillance for the first 4 weeks). After it the "
+        "item is no longer due; occurrences missed in it are reported once as a `missing` "
+        "data issue. Not with `then_every`.",
+    )
     source: str = Field(min_length=1)
     status: Status
     note: str | Messages | None = Field(
@@ -211,6 +238,11 @@ class ScheduleItem(_Strict):
     def _something_scheduled(self) -> ScheduleItem:
         if not (self.baseline or self.followups or self.then_every or self.each_administration):
             raise ValueError(f"schedule item {self.id!r} schedules nothing")
+        if self.applies_for is not None and self.then_every is not None:
+            raise ValueError(
+                f"schedule item {self.id!r}: applies_for limits an item to a period, "
+                "then_every recurs without end; give the period's occurrences as followups"
+            )
         return self
 
     @property
@@ -250,6 +282,11 @@ class AlertRule(_Strict):
     value: float | None = None
     lower: float | None = None
     upper: float | None = None
+    upper_inclusive: bool = Field(
+        False,
+        description="With op 'range': the upper bound is included ([lower, upper]), as in "
+        "'between 10 and 20 mmol/L' beside 'more than 20'; default [lower, upper).",
+    )
     unit: str | None = None
     change: Literal["percent", "absolute"] | None = None
     within: str | None = None
@@ -305,6 +342,8 @@ class AlertRule(_Strict):
         if self.op == "range":
             if self.lower is None or self.upper is None or self.lower >= self.upper:
                 raise ValueError(f"alert {self.id!r}: op 'range' needs lower < upper")
+        elif self.upper_inclusive:
+            raise ValueError(f"alert {self.id!r}: upper_inclusive applies to op 'range'")
         elif self.value is None:
             raise ValueError(f"alert {self.id!r}: op {self.op!r} needs value")
         if self.measure in ("change_from_baseline", "change_within") and self.change is None:
@@ -359,6 +398,9 @@ class Protocol(_Strict):
     ends: Ends | None = Field(
         None, description="Where the schedule ends and what the source says to do next."
     )
+    after_stop: AfterStop | None = Field(
+        None, description="Monitoring the source asks for after the drug is stopped."
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Protocol:
@@ -388,7 +430,8 @@ class Protocol(_Strict):
             alert_rules=len(self.alerts),
             unconfirmed_items=sum(1 for r in self.schedule if r.status == "unconfirmed")
             + sum(1 for a in self.alerts if a.status == "unconfirmed")
-            + (1 if self.ends is not None and self.ends.status == "unconfirmed" else 0),
+            + (1 if self.ends is not None and self.ends.status == "unconfirmed" else 0)
+            + (1 if self.after_stop is not None and self.after_stop.status == "unconfirmed" else 0),
             ends_after=self.ends.after if self.ends is not None else None,
         )
 

@@ -65,8 +65,38 @@ def fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> list[Occurrence]:
 EACH_ADMINISTRATION = "each administration"
 
 
+def period_end(item: ScheduleItem, anchor: dt.date) -> dt.date | None:
+    """The last day an item limited to a period (``applies_for``) is due: the period's end,
+    or the end of the window of an occurrence due in the period when that closes later
+    (the day-28 test of a 4-week surveillance keeps its window). None: no limit."""
+    if item.applies_for is None:
+        return None
+    end = parse_duration(item.applies_for).add_to(anchor)
+    return max([end, *(o.end for o in _fixed_occurrences(item, anchor))])
+
+
+def lapsed(item: ScheduleItem, anchor: dt.date, as_of: dt.date) -> bool:
+    """True when ``item`` applies for a period (``applies_for``) that is over on ``as_of``."""
+    end = period_end(item, anchor)
+    return end is not None and as_of > end
+
+
+def missed_occurrences(
+    item: ScheduleItem, anchor: dt.date, result_days: Sequence[dt.date]
+) -> list[Occurrence]:
+    """The occurrences of an item with no result of its test inside their window."""
+    return [
+        occurrence
+        for occurrence in _fixed_occurrences(item, anchor)
+        if occurrence.label != EACH_ADMINISTRATION
+        and not any(occurrence.start <= day <= occurrence.end for day in result_days)
+    ]
+
+
 @lru_cache(maxsize=4096)
 def _fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> tuple[Occurrence, ...]:
+    """Baseline and follow-ups; for an item limited to a period (``applies_for``), those
+    due in it."""
     out = []
     if item.each_administration:  # from the first administration (the start) on
         out.append(Occurrence(EACH_ADMINISTRATION, anchor, anchor, anchor, recurring=True))
@@ -85,6 +115,9 @@ def _fixed_occurrences(item: ScheduleItem, anchor: dt.date) -> tuple[Occurrence,
         due = parse_duration(text).add_to(anchor)
         out.append(_window(item, text, due, previous, recurring=False))
         previous = due
+    if item.applies_for is not None:
+        end = parse_duration(item.applies_for).add_to(anchor)
+        out = [o for o in out if o.due <= end]
     return tuple(out)
 
 
@@ -102,10 +135,13 @@ def requirement(
     result_days: Sequence[dt.date],
     as_of: dt.date,
 ) -> Requirement | None:
-    """The occurrence of ``item`` that matters on ``as_of``, with its status; None if none.
+    """The occurrence of ``item`` that matters on ``as_of``, with its status; None if none
+    (also once the period of an item limited by ``applies_for`` is over).
 
     ``result_days``: days with a result of the item's test, on or before ``as_of``.
     """
+    if lapsed(item, anchor, as_of):
+        return None  # its period is over: missed occurrences are data issues, not tests
     latest = max(result_days) if result_days else None
     if item.each_administration:  # a standing instruction while the course runs
         occurrence = Occurrence(EACH_ADMINISTRATION, as_of, anchor, as_of, recurring=True)

@@ -389,7 +389,9 @@ def threshold_label(t: Threshold, lang: str) -> Text:
     if t.rule.op == "range":
         assert t.lower is not None and t.upper is not None
         return Text(
-            "≥ {lower}, < {upper} {unit}",
+            "≥ {lower}, ≤ {upper} {unit}"
+            if t.rule.upper_inclusive
+            else "≥ {lower}, < {upper} {unit}",
             {
                 "lower": Num(t.lower, t.ref("lower"), lang),
                 "upper": Num(t.upper, t.ref("upper"), lang),

@@ -36,22 +36,34 @@ DRUGS: list[dict[str, Any]] = [
 ]
 #: analyte -> (unit, low, high) ordinary values, and other spellings and units
 QUANTITIES: dict[str, list[tuple[dict[str, Any], float, float]]] = {
-    "weight": [({"analyte": "weight", "unit": "kg"}, 40, 140),
-               ({"code": "29463-7", "system": "http://loinc.org", "unit": "[lb_av]"}, 90, 300)],
-    "height": [({"analyte": "height", "unit": "cm"}, 140, 200),
-               ({"analyte": "height", "unit": "m"}, 1.4, 2.0)],
+    "weight": [
+        ({"analyte": "weight", "unit": "kg"}, 40, 140),
+        ({"code": "29463-7", "system": "http://loinc.org", "unit": "[lb_av]"}, 90, 300),
+    ],
+    "height": [
+        ({"analyte": "height", "unit": "cm"}, 140, 200),
+        ({"analyte": "height", "unit": "m"}, 1.4, 2.0),
+    ],
     "bmi": [({"analyte": "bmi", "unit": "kg/m2"}, 17, 45)],
     "waist": [({"analyte": "waist", "unit": "cm"}, 60, 140)],
-    "sbp": [({"analyte": "sbp", "unit": "mm[Hg]"}, 95, 190),
-            ({"code": "8480-6", "system": "loinc", "unit": "mmHg"}, 95, 190)],
+    "sbp": [
+        ({"analyte": "sbp", "unit": "mm[Hg]"}, 95, 190),
+        ({"code": "8480-6", "system": "loinc", "unit": "mmHg"}, 95, 190),
+    ],
     "dbp": [({"analyte": "dbp", "unit": "mm[Hg]"}, 55, 115)],
-    "fasting_glucose": [({"analyte": "fasting_glucose", "unit": "mmol/L"}, 4, 12),
-                        ({"analyte": "fasting_glucose", "unit": "mg/dL"}, 70, 220)],
+    "fasting_glucose": [
+        ({"analyte": "fasting_glucose", "unit": "mmol/L"}, 4, 12),
+        ({"analyte": "fasting_glucose", "unit": "mg/dL"}, 70, 220),
+    ],
     "random_glucose": [({"analyte": "random_glucose", "unit": "mmol/L"}, 4, 15)],
-    "hba1c": [({"analyte": "hba1c", "unit": "mmol/mol"}, 30, 90),
-              ({"analyte": "hba1c", "unit": "%"}, 5.0, 9.0)],
-    "total_cholesterol": [({"analyte": "total_cholesterol", "unit": "mmol/L"}, 3, 9),
-                          ({"code": "2093-3", "system": "loinc", "unit": "mg/dL"}, 120, 320)],
+    "hba1c": [
+        ({"analyte": "hba1c", "unit": "mmol/mol"}, 30, 90),
+        ({"analyte": "hba1c", "unit": "%"}, 5.0, 9.0),
+    ],
+    "total_cholesterol": [
+        ({"analyte": "total_cholesterol", "unit": "mmol/L"}, 3, 9),
+        ({"code": "2093-3", "system": "loinc", "unit": "mg/dL"}, 120, 320),
+    ],
     "hdl_cholesterol": [({"analyte": "hdl_cholesterol", "unit": "mmol/L"}, 0.7, 2.5)],
     "ldl_cholesterol": [({"analyte": "ldl_cholesterol", "unit": "mmol/L"}, 1.5, 6)],
     "triglycerides": [({"analyte": "triglycerides", "unit": "mmol/L"}, 0.5, 5)],
@@ -107,8 +119,10 @@ def observation(draw: st.DrawFn, near: list[dt.date]) -> dict[str, Any]:
     elif draw(st.integers(0, 30)) == 0:
         obs = dict(draw(st.sampled_from(SUSPECT_OBSERVATIONS)))
     elif draw(st.integers(0, 12)) == 0:
-        obs = {"analyte": "smoking_status",
-               "coded": draw(st.sampled_from(["never", "former", "current"]))}
+        obs = {
+            "analyte": "smoking_status",
+            "coded": draw(st.sampled_from(["never", "former", "current"])),
+        }
     else:
         analyte = draw(st.sampled_from(sorted(QUANTITIES)))
         spelling, low, high = draw(st.sampled_from(QUANTITIES[analyte]))
@@ -150,15 +164,15 @@ def patient(draw: st.DrawFn) -> dict[str, Any]:
         stop = dt.date.fromisoformat(first["start"]) + dt.timedelta(days=draw(st.integers(20, 300)))
         first["stop"] = stop.isoformat()
         gap = draw(st.sampled_from([0, 1, 10, 30, 31, 120]))
-        again = {**draw(st.sampled_from(DRUGS[:6])),
-                 "start": (stop + dt.timedelta(days=gap)).isoformat()}
+        again = {
+            **draw(st.sampled_from(DRUGS[:6])),
+            "start": (stop + dt.timedelta(days=gap)).isoformat(),
+        }
         meds.append(again)
     near = [dt.date.fromisoformat(m["start"]) for m in meds]
     obs = draw(st.lists(observation(near), min_size=0, max_size=20))
     conditions = []
     for entry in draw(st.lists(st.sampled_from(CONDITIONS), max_size=2)):
-        onset = draw(st.one_of(st.none(), st.dates(min_value=dt.date(2010, 1, 1),
-                                                    max_value=END)))
+        onset = draw(st.one_of(st.none(), st.dates(min_value=dt.date(2010, 1, 1), max_value=END)))
         conditions.append({**entry, **({"onset": onset.isoformat()} if onset else {})})
-    return {"patient": person, "conditions": conditions, "medications": meds,
-            "observations": obs}
+    return {"patient": person, "conditions": conditions, "medications": meds, "observations": obs}

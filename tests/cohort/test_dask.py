@@ -23,8 +23,13 @@ distributed = pytest.importorskip("distributed")
 def _patients(count: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
-    @settings(max_examples=count // 10, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count // 10,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(patient(), min_size=10, max_size=10))
     def draw(records: list[dict[str, Any]]) -> None:
         found.extend(records)
@@ -45,8 +50,9 @@ def _write_partitioned(tables: dict[str, pd.DataFrame], folder: Path, parts: int
         ordered = frame.sort_values("patient_id", kind="stable")
         for number in range(parts):
             low, high = bounds[number], bounds[number + 1]
-            chosen = ordered[(ordered["patient_id"] >= low)
-                             & ((ordered["patient_id"] < high) if high else True)]
+            chosen = ordered[
+                (ordered["patient_id"] >= low) & ((ordered["patient_id"] < high) if high else True)
+            ]
             chosen.set_index("patient_id").to_parquet(folder / name / f"part.{number}.parquet")
 
 
@@ -62,9 +68,12 @@ def _same(a: CohortResult, b: CohortResult) -> None:
 
 @pytest.fixture(scope="module")
 def cluster() -> Any:
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as local, distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         yield client
 
 

@@ -114,3 +114,70 @@ def test_generated_cohorts_exercise_every_stage(generated: list[dict[str, Any]])
     assert result.alerts["code"].nunique() >= 8
     with_drugs = sum(1 for r in generated if r["medications"])
     assert with_drugs > len(generated) / 2
+
+
+def _case(pid: str, meds: list[dict[str, Any]], obs: list[tuple[str, float, str, str]]) -> dict:
+    return {
+        "patient": {"id": pid, "birth_date": "1980-05-01", "sex": "female"},
+        "conditions": [],
+        "medications": meds,
+        "observations": [{"analyte": a, "value": v, "unit": u, "date": d} for a, v, u, d in obs],
+    }
+
+
+def test_period_limits_after_stop_and_derived_lipids() -> None:
+    """Handcrafted patients for what generated cohorts rarely reach: an item limited to a
+    period (troponin, CRP: applies_for), monitoring after stopping clozapine ([after_stop],
+    both jurisdictions), a 10-day clozapine baseline window, non-HDL cholesterol derived from
+    a same-day total and HDL (and an impossible pair), a triglyceride range including its
+    upper bound."""
+    clozapine = [{"drug": "clozapine", "start": "2024-01-01"}]
+    stopped = [{"drug": "clozapine", "start": "2024-01-01", "stop": "2025-05-20"}]
+    olanzapine = [{"drug": "olanzapine", "start": "2024-01-01"}]
+    day = "2025-05-01"
+    records = [
+        _case("lapsed", clozapine, [("troponin", 5, "ng/L", "2024-01-08")]),
+        _case("stopped", stopped, [("neutrophils", 3.0, "10*9/L", "2025-05-15")]),
+        _case(
+            "window",
+            [{"drug": "clozapine", "start": "2025-05-30"}],
+            [("wbc", 6.0, "10*9/L", "2025-03-01"), ("neutrophils", 1.2, "10*9/L", "2025-05-25")],
+        ),
+        _case(
+            "lipids",
+            olanzapine,
+            [
+                ("total_cholesterol", 8.5, "mmol/L", day),
+                ("hdl_cholesterol", 0.6, "mmol/L", day),
+                ("triglycerides", 20, "mmol/L", day),
+            ],
+        ),
+        _case(
+            "impossible",
+            olanzapine,
+            [("total_cholesterol", 3.0, "mmol/L", day), ("hdl_cholesterol", 3.2, "mmol/L", day)],
+        ),
+        _case(
+            "mgdl",
+            olanzapine,
+            [
+                ("total_cholesterol", 340, "mg/dL", day),
+                ("hdl_cholesterol", 40, "mg/dL", day),
+                ("hdl_cholesterol", 45, "mg/dL", day),
+            ],
+        ),
+    ]
+    for jurisdiction in (None, "GB", "US"):
+        for lang in ("en", "fr"):
+            found = _compare(
+                [dict(r) for r in records],
+                as_of=dt.date(2025, 6, 1),
+                jurisdiction=jurisdiction,
+                lang=lang,
+            )
+            assert not found, _show(found)
+    result = monitor(to_tables([dict(r) for r in records]), as_of=dt.date(2025, 6, 1))
+    assert {"clozapine-uk", "clozapine-fda"} <= set(
+        result.issues[result.issues["kind"] == "protocol_ended"]["protocol"]
+    )
+    assert {"nice-cg178/non-hdl", "nice-cg178/tg-10-20"} <= set(result.alerts["code"])

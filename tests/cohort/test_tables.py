@@ -24,16 +24,30 @@ RECORDS: list[dict[str, Any]] = [
         "patient": {"id": "a", "birth_date": "1980-02-29", "sex": "male", "ethnicity": "indian"},
         "conditions": [{"code": "E11.9", "system": "icd10", "onset": "2020-01-01"}],
         "medications": [
-            {"id": "MedicationRequest/1", "drug": "olanzapine", "start": "2024-01-10",
-             "stop": "2024-06-30"},
+            {
+                "id": "MedicationRequest/1",
+                "drug": "olanzapine",
+                "start": "2024-01-10",
+                "stop": "2024-06-30",
+            },
             {"drug": "Zyprexa", "start": "2024-07-15"},
         ],
         "observations": [
             {"analyte": "hba1c", "value": 7.1, "unit": "%", "date": "2024-01-05"},
-            {"id": "Observation/9", "analyte": "total_cholesterol", "value": 213.0,
-             "unit": "mmol/L", "date": "2024-02-01"},
-            {"code": "29463-7", "system": "http://loinc.org", "value": 91.0, "unit": "kg",
-             "date": "2024-01-08T08:30:00"},
+            {
+                "id": "Observation/9",
+                "analyte": "total_cholesterol",
+                "value": 213.0,
+                "unit": "mmol/L",
+                "date": "2024-02-01",
+            },
+            {
+                "code": "29463-7",
+                "system": "http://loinc.org",
+                "value": 91.0,
+                "unit": "kg",
+                "date": "2024-01-08T08:30:00",
+            },
             {"analyte": "height", "value": 170.0, "unit": "cm", "date": "2024-01-08"},
             {"analyte": "smoking_status", "coded": "current", "date": "2025-01-01"},
         ],
@@ -101,8 +115,17 @@ def test_invalid_rows_and_patients_are_reported(tables: dict[str, pd.DataFrame])
 
 
 def test_rows_without_a_patient_are_reported(tables: dict[str, pd.DataFrame]) -> None:
-    extra = pd.DataFrame([{"patient_id": "zz", "analyte": "weight", "value": 70.0,
-                           "unit": "kg", "date": "2024-01-01"}])
+    extra = pd.DataFrame(
+        [
+            {
+                "patient_id": "zz",
+                "analyte": "weight",
+                "value": 70.0,
+                "unit": "kg",
+                "date": "2024-01-01",
+            }
+        ]
+    )
     tables["observations"] = pd.concat([tables["observations"], extra], ignore_index=True)
     issues = monitor(tables, as_of=AS_OF).issues
     orphan = issues[issues["patient_id"] == "zz"]
@@ -118,8 +141,9 @@ def test_duplicate_patient_rows_are_reported(tables: dict[str, pd.DataFrame]) ->
 
 def test_shape_errors_name_the_column(tables: dict[str, pd.DataFrame]) -> None:
     with pytest.raises(TableError, match="unknown columns \\['units'\\]"):
-        read_tables({**tables, "observations": tables["observations"].rename(
-            columns={"unit": "units"})})
+        read_tables(
+            {**tables, "observations": tables["observations"].rename(columns={"unit": "units"})}
+        )
     with pytest.raises(TableError, match="required columns \\['sex'\\]"):
         read_tables({"patients": tables["patients"].drop(columns=["sex"])})
     with pytest.raises(TableError, match="no 'patients' table"):
@@ -155,8 +179,20 @@ def test_command(tables: dict[str, pd.DataFrame], tmp_path: Path, fmt: str, caps
     source.mkdir()
     for name, frame in tables.items():
         frame.to_parquet(source / f"{name}.parquet")
-    code = main(["cohort", str(source), "-o", str(tmp_path / "out"), "--as-of", "2025-06-01",
-                 "--jurisdiction", "GB", "--format", fmt])
+    code = main(
+        [
+            "cohort",
+            str(source),
+            "-o",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2025-06-01",
+            "--jurisdiction",
+            "GB",
+            "--format",
+            fmt,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "overdue tests" in printed

@@ -57,9 +57,7 @@ def medication(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def record(
-    draw: st.DrawFn, max_observations: int = 25, min_medications: int = 0
-) -> dict[str, Any]:
+def record(draw: st.DrawFn, max_observations: int = 25, min_medications: int = 0) -> dict[str, Any]:
     birth = draw(st.dates(min_value=dt.date(1940, 1, 1), max_value=dt.date(1995, 12, 31)))
     rec: dict[str, Any] = {
         "patient": {

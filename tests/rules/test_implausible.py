@@ -177,3 +177,21 @@ def test_scores_from_a_record_skip_probable_unit_errors() -> None:
     assert result.inputs.row["total_cholesterol"] == pytest.approx(5.5)  # the earlier pair
     (source,) = result.inputs.sources["total_cholesterol"]
     assert source.date == dt.date(2025, 3, 1)
+
+
+def test_non_hdl_from_a_total_below_its_hdl_is_reported_not_used() -> None:
+    """Non-HDL cholesterol is derived as total minus HDL of the same day: a total not above
+    its HDL (one of the two results is wrong) gives no non-HDL alert and a warning, in both
+    languages; a plausible pair gives the derived value to the rules."""
+    record = _record(
+        _obs("total_cholesterol", 3.0, "mmol/L"), _obs("hdl_cholesterol", 3.2, "mmol/L")
+    )
+    for lang in ("en", "fr"):
+        report = evaluate(record, as_of=AS_OF, protocols=["nice-cg178"], scores=[], lang=lang)
+        (issue,) = [i for i in _implausible(report) if i.field == "non_hdl_cholesterol"]
+        assert issue.severity == "warning" and "3.2" in issue.message
+    high = _record(_obs("total_cholesterol", 9.5, "mmol/L"), _obs("hdl_cholesterol", 1.0, "mmol/L"))
+    report = evaluate(high, as_of=AS_OF, protocols=["nice-cg178"], scores=[])
+    (alert,) = [a for a in report.alerts if a.rule == "non-hdl"]
+    assert alert.message.startswith("Non-HDL cholesterol 8.5 mmol/L")
+    assert {e.analyte for e in alert.evidence} >= {"total_cholesterol", "hdl_cholesterol"}

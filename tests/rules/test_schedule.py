@@ -99,7 +99,17 @@ def test_plan_notes_what_it_leaves_out() -> None:
     fr = schedule("clozapine", START, jurisdiction="FR")
     assert any("clozapine-uk" in note for note in fr.notes)
     adult = {"birth_date": "1980-01-01", "sex": "male"}
-    assert not any(
-        "clozapine" in n
-        for n in schedule("clozapine", START, jurisdiction="GB", patient=adult).notes
-    )
+    gb = schedule("clozapine", START, jurisdiction="GB", patient=adult).notes
+    # no coverage gap: the only clozapine note is the monitoring asked for after stopping
+    assert [n for n in gb if "clozapine" in n] == [
+        n for n in gb if n.startswith("clozapine-uk: after stopping clozapine")
+    ]
+
+
+def test_plan_notes_monitoring_after_stopping() -> None:
+    """The UK clozapine source asks for counts for 4 weeks after stopping (Clozaril core
+    prescribing information): the plan says so, as cvrisk schedules nothing after a stop."""
+    notes = schedule("clozapine", START, jurisdiction="GB").notes
+    assert any("after stopping clozapine" in n and "4 weeks" in n for n in notes), notes
+    french = schedule("clozapine", START, jurisdiction="GB", lang="fr").notes
+    assert any("après l'arrêt de clozapine" in n for n in french), french

@@ -2,8 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from pydantic import ValidationError
+
 from cvrisk.rules.schema import ScheduleItem
-from cvrisk.rules.timeline import fixed_occurrences, requirement
+from cvrisk.rules.timeline import (
+    fixed_occurrences,
+    lapsed,
+    missed_occurrences,
+    period_end,
+    requirement,
+)
 
 D = dt.date
 ANCHOR = D(2025, 1, 1)
@@ -64,3 +73,28 @@ def test_explicit_tolerance() -> None:
     item = _item(followups=["P1M"], tolerance_days=3)
     (occ,) = fixed_occurrences(item, ANCHOR)
     assert (occ.start, occ.end) == (D(2025, 1, 29), D(2025, 2, 4))
+
+
+def test_an_item_limited_to_a_period_stops_being_due() -> None:
+    """applies_for: due within the period (and the window of an occurrence due in it), never
+    after; occurrences due after the period are not scheduled at all."""
+    item = _item(baseline=True, followups=["P7D", "P14D", "P21D", "P28D", "P6W"], applies_for="P4W")
+    labels = [o.label for o in fixed_occurrences(item, ANCHOR)]
+    assert labels == ["baseline", "P7D", "P14D", "P21D", "P28D"]
+    assert period_end(item, ANCHOR) == D(2025, 1, 30)  # day 28 (2025-01-29) + 1 day tolerance
+    on_the_last_day = requirement(item, ANCHOR, [], D(2025, 1, 30))
+    assert on_the_last_day is not None and on_the_last_day.status == "overdue"
+    assert requirement(item, ANCHOR, [], D(2025, 1, 31)) is None
+    assert not lapsed(item, ANCHOR, D(2025, 1, 30)) and lapsed(item, ANCHOR, D(2025, 1, 31))
+    assert period_end(_item(baseline=True), ANCHOR) is None
+
+
+def test_missed_occurrences_are_those_without_a_result_in_their_window() -> None:
+    item = _item(baseline=True, followups=["P7D", "P14D"], applies_for="P2W")
+    missed = missed_occurrences(item, ANCHOR, [D(2024, 12, 30), D(2025, 1, 10)])
+    assert [o.label for o in missed] == ["P7D", "P14D"]  # 2025-01-10 is outside 01-07..01-09
+
+
+def test_applies_for_cannot_recur() -> None:
+    with pytest.raises(ValidationError, match="applies_for"):
+        _item(baseline=True, then_every="P1Y", applies_for="P4W")

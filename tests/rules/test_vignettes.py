@@ -5,8 +5,10 @@ tests/alerts the guideline item implies (optional: ``scores``, ``score_inputs`` 
 ``record_complete``, passed to evaluate). The harness evaluates the record with that protocol
 only and checks every expectation: ``expect_tests`` (rule, status, due date), ``expect.alerts``
 and ``expect.no_alerts``, ``expect.no_tests``, ``expect.issues`` and ``expect.no_issues`` (data
-issue kinds), ``expect.lead`` (alert rule -> the roles that lead its action, in order). A
-protocol's ``[ends]`` table is an item too (``item = "ends"``).
+issue kinds), ``expect.issue_rules`` (rule ids that data issues of the protocol name),
+``expect.messages`` (alert rule -> a phrase its English message contains),
+``expect.lead`` (alert rule -> the roles that lead its action, in order). A protocol's
+``[ends]`` and ``[after_stop]`` tables are items too (``item = "ends"``, ``"after_stop"``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def test_every_rule_has_a_vignette() -> None:
         rule_ids = {i.id for i in protocol.schedule} | {a.id for a in protocol.alerts}
         if protocol.ends is not None:
             rule_ids.add("ends")
+        if protocol.after_stop is not None:
+            rule_ids.add("after_stop")
         missing = rule_ids - items.get(protocol_id, set())
         assert not missing, f"{protocol_id}: no vignette for {sorted(missing)}"
 
@@ -87,7 +91,13 @@ def test_vignette(protocol: str, vignette: dict[str, Any]) -> None:
         assert kind in kinds, f"no {kind} data issue; issues: {report.data_issues}"
     for kind in expect.get("no_issues", []):
         assert kind not in kinds, f"{kind} data issue must not be reported: {report.data_issues}"
+    named = {issue.rule for issue in report.data_issues if issue.protocol == protocol}
+    for rule in expect.get("issue_rules", []):
+        assert rule in named, f"no data issue names {rule}: {report.data_issues}"
     alerts = {alert.rule: alert for alert in report.alerts}
+    for rule, text in expect.get("messages", {}).items():
+        assert rule in alerts, f"alert {rule} did not fire; fired: {sorted(alerts)}"
+        assert text in alerts[rule].message, (rule, alerts[rule].message)
     for rule, roles in expect.get("lead", {}).items():
         assert rule in alerts, f"alert {rule} did not fire; fired: {sorted(alerts)}"
         assert [lead.role for lead in alerts[rule].lead] == roles, (rule, alerts[rule].lead)

@@ -46,7 +46,9 @@ def test_thresholds_are_the_protocol_values() -> None:
     assert line.y == 48.0
     assert str(line.label) == "≥ 48 mmol/mol"
     lipids = next(c for c in view.charts if c.key == "lipids")
-    assert not lipids.thresholds and lipids.note  # said, not silently empty
+    codes = {t.code.text: str(t.label) for t in lipids.thresholds}
+    assert codes["nice-cg178/tc-6"] == "> 6 mmol/L"  # Lester 2012
+    assert codes["nice-cg178/tg-10-20"] == "≥ 10, ≤ 20 mmol/L"  # NICE: "between 10 and 20"
 
 
 def test_courses_with_their_events() -> None:
@@ -66,8 +68,8 @@ def test_patient_checks_and_findings() -> None:
         t.test for t in ctx.report.tests if t.status in ("overdue", "due")
     ]
     assert len(view.findings) == len(ctx.report.alerts)
-    smoking = view.findings[-1]
-    assert "smoke" in str(smoking.meaning) and smoking.who
+    smoking = next(f for f in view.findings if "smoke" in str(f.meaning))
+    assert smoking.who
     assert "Ask for help to stop smoking." in [str(y) for y in view.you_can]
     assert view.risks and view.risks[0].count is None  # QRISK3 not computable: said so
     assert view.warning is None
