@@ -25,7 +25,7 @@ from cvrisk import vocab
 from cvrisk.cohort import due as cohort_due
 from cvrisk.cohort import episodes as cohort_episodes
 from cvrisk.cohort import facts as cohort_facts
-from cvrisk.cohort import plausible
+from cvrisk.cohort import plausible, sameday
 from cvrisk.cohort.issuelog import (
     BASELINE,
     COVERAGE,
@@ -285,6 +285,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         if day_all is not None
         else None
     )
+    same_day = sameday.same_day_patients(res) if res is not None else np.zeros(0, np.int64)
     if res is not None:
         res = _mark_suspects(cohort, res, obs)
     items, book = _Items(selected), _Book()
@@ -292,7 +293,10 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)
     _change_issues(cohort)
     _score_issues(cohort, selected, applied)
-    return _assemble(cohort, [*tests, *rechecks], alerts, items, book)
+    result = _assemble(cohort, [*tests, *rechecks], alerts, items, book)
+    if len(same_day):
+        result = sameday.replace_with_evaluate(result, data, cohort.ids, cohort.ids[same_day], opts)
+    return result
 
 
 def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:

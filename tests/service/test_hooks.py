@@ -24,6 +24,7 @@ EXAMPLE_ALERTS = {
     "alert:nice-cg178/hba1c-high-risk",
     "alert:nice-cg178/sbp-140",
     "alert:nice-cg178/smoking-current",
+    "alert:nice-cg178/tc-6",
 }
 
 
