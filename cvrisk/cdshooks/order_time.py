@@ -395,15 +395,40 @@ def _registration_cards(drug: str, jurisdiction: str | None, options: CardOption
 
 
 def unknown_antipsychotic_card(
-    name: str, codes: str, reference: str, options: CardOptions, conflict: str = ""
+    name: str,
+    codes: str,
+    reference: str,
+    options: CardOptions,
+    conflict: str = "",
+    *,
+    unrecognised: bool = False,
+    suggestions: Sequence[str] = (),
 ) -> Card:
-    """The card for an order cvrisk cannot plan: an antipsychotic outside the catalogue, or
-    (``conflict``, the reason) a name and a code that mean different drugs. The prescriber is
-    told that its monitoring is not assessed, and why."""
+    """The card for an order cvrisk cannot plan: an antipsychotic outside the catalogue,
+    (``conflict``, the reason) a name and a code that mean different drugs, or
+    (``unrecognised``) a medication cvrisk does not know at all, with close antipsychotic
+    ``suggestions``. The prescriber is told that its monitoring is not assessed, and why."""
     lang = options.lang
     source = Source(
         label=text("issues.source", lang), topic=topic("unknown-drug", lang, options.codes_base)
     )
+    if unrecognised:
+        hint = text("drug.did_you_mean", lang, names=", ".join(suggestions)) if suggestions else ""
+        return finish_card(
+            kind="unknown-drug",
+            summary=text("drug.unrecognised_summary", lang, name=name),
+            detail=text(
+                "drug.unrecognised_detail",
+                lang,
+                reference=md.code(reference),
+                codes=md.code(codes or "—"),
+                suggestions=md.cell(hint),
+            ),
+            indicator="warning",
+            citation_source=source,
+            options=options,
+            overridable=False,
+        )
     if conflict:
         summary = text("drug.conflict_summary", lang, name=name)
         detail = f"{md.code(reference)}: {md.cell(conflict)}"

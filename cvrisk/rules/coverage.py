@@ -84,7 +84,9 @@ def coverage_issues(
             for j in jurisdictions
         )
         text = phrase("issue.several_jurisdictions", lang, jurisdictions=listed)
-        issues.append(DataIssue(kind="several_jurisdictions", message=text))
+        # a warning: advice that differs by country (clozapine ANC thresholds, lipid
+        # targets) must not be read side by side without the user noticing
+        issues.append(DataIssue(kind="several_jurisdictions", severity="warning", message=text))
     for protocol in chosen:
         if not protocol.alerts:
             text = phrase("issue.no_thresholds", lang, protocol=protocol.id)

@@ -46,7 +46,11 @@ from cvrisk.service.hooks import HookRequest, RequestError, language, parse_requ
 from cvrisk.service.prefetch import FhirAccess, FhirFetcher, PrefetchError, gather
 from cvrisk.service.security import AuthError, JwtVerifier, KeySets, ReplayStore
 from cvrisk.service.services import SERVICES, SERVICES_BY_ID, Call
-from cvrisk.service.settings import ServiceSettings, settings_from_environment
+from cvrisk.service.settings import (
+    ServiceSettings,
+    fhir_server_allowed,
+    settings_from_environment,
+)
 
 
 def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -299,8 +303,9 @@ class CdsApp:
         server, auth = hook_request.fhirServer, hook_request.fhirAuthorization
         if server is None or auth is None:
             return None
-        allowed = self.settings.fhir_server_allowlist
-        if allowed and not any(server.startswith(prefix) for prefix in allowed):
+        if not fhir_server_allowed(
+            server, self.settings.fhir_server_allowlist, auth=self.settings.auth
+        ):
             raise RequestError(
                 "fhirServer is not in this service's allow-list of FHIR servers",
                 status=403,

@@ -10,8 +10,13 @@ finds:
 - an antipsychotic outside the catalogue (an ATC N05A code or a known name): reported on a
   card (its monitoring cannot be assessed), never ignored;
 - a name and a code that disagree: reported on a card, neither is used;
-- anything else (not an antipsychotic, or not recognised): no card (this service advises on
-  antipsychotics only).
+- a medication cvrisk does not recognise whose name is close to an antipsychotic's
+  (``clozapin``, ``Zyprexxa``): a warning card naming the close names, since a misspelt
+  antipsychotic must not pass silently;
+- anything else (recognised as not an antipsychotic, e.g. lithium, or a name close to no
+  antipsychotic, e.g. amoxicillin): no card. The hook fires for every medication selected,
+  and this service advises on antipsychotics only; a card for every other medication would
+  bury the ones that matter (docs/integrators.md says so).
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ class UnplacedOrder:
     codes: str
     reference: str
     why: str
+    #: not recognised at all; ``suggestions``: close antipsychotic names
+    unrecognised: bool = False
+    suggestions: tuple[str, ...] = ()
 
 
 class DraftOrderError(ValueError):
@@ -183,4 +191,6 @@ def draft_antipsychotics(
             found.append(DraftDrug(match.ingredient, match.formulation, start, reference))
         elif match is not None and match.category == "antipsychotic":
             unplaced.append(UnplacedOrder(name, codes, reference, ""))
+        elif match is None and (suggestions := vocab.suggest_drugs(name)):
+            unplaced.append(UnplacedOrder(name, codes, reference, "", True, tuple(suggestions)))
     return found, unplaced

@@ -38,8 +38,15 @@ _TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 
 
 def observation_codes() -> str:
-    """Every LOINC code cvrisk reads (cvrisk/data/analytes.toml), as a token search value."""
-    codes = sorted({code for analyte in vocab.analytes().values() for code in analyte.loinc})
+    """Every LOINC code cvrisk reads (cvrisk/data/analytes.toml) and the panels whose
+    components carry them (the blood-pressure panel, cvrisk/data/fhir_codes.toml), as a token
+    search value."""
+    from cvrisk.data import load_data
+
+    panels = load_data("fhir_codes.toml")["observation"]["panels"]
+    codes = sorted(
+        {code for analyte in vocab.analytes().values() for code in analyte.loinc} | set(panels)
+    )
     return ",".join(f"http://loinc.org|{code}" for code in codes)
 
 

@@ -222,6 +222,13 @@ class JwtVerifier:
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise AuthError("invalid", f"the JWT is invalid: {type(exc).__name__}") from None
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        for name, value in (("exp", exp), ("iat", iat)):
+            # PyJWT reads a numeric string ("1700000000") as a date; RFC 7519 says a JSON
+            # number (NumericDate), and arithmetic on a string below would fail
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise AuthError(
+                    "invalid", f"the JWT {name} must be a number (NumericDate), not {value!r}"
+                )
         if not isinstance(jti, str) or not jti:
             raise AuthError("claim_missing", "the JWT jti must be a non-empty string")
         if exp - iat > self.settings.max_token_lifetime_seconds:

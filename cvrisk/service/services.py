@@ -150,7 +150,15 @@ def orders(call: Call) -> list[Card]:
     )
     options = call.options()
     cards = [
-        unknown_antipsychotic_card(u.name, u.codes, u.reference, options, conflict=u.why)
+        unknown_antipsychotic_card(
+            u.name,
+            u.codes,
+            u.reference,
+            options,
+            conflict=u.why,
+            unrecognised=u.unrecognised,
+            suggestions=u.suggestions,
+        )
         for u in unplaced
     ]
     if not drafts:

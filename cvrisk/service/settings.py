@@ -60,6 +60,40 @@ class TrustedClient(BaseModel):
         return self
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for a name or address of this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def fhir_server_allowed(server: str, allowlist: list[str], *, auth: bool) -> bool:
+    """Whether the service may call ``server`` (a hook's ``fhirServer``).
+
+    With an allow-list: ``server`` is one of its base URLs or below one (at a ``/``
+    boundary: ``https://fhir.example`` does not admit ``https://fhir.example.evil``). Without
+    one: any server when the EHR is authenticated (its JWT is verified, it names its own FHIR
+    server), only loopback servers in the unauthenticated trial mode (an anonymous caller must
+    not make the service fetch arbitrary URLs)."""
+    import urllib.parse
+
+    if allowlist:
+        for prefix in allowlist:
+            base = prefix.rstrip("/")
+            if server == base or server.startswith(base + "/"):
+                return True
+        return False
+    if auth:
+        return True
+    parsed = urllib.parse.urlsplit(server)
+    return parsed.scheme in ("http", "https") and is_loopback_host(parsed.hostname or "")
+
+
 class ServiceSettings(BaseSettings):
     """Every setting of ``cvrisk serve`` (see docs/integrators.md for each one)."""
 
@@ -92,7 +126,9 @@ class ServiceSettings(BaseSettings):
     fhir_max_pages: int = Field(20, ge=1)
     fhir_max_bytes: int = Field(20_000_000, ge=1024)
     fhir_server_allowlist: list[str] = Field(
-        default_factory=list, description="FHIR base URL prefixes the service may call."
+        default_factory=list,
+        description="FHIR base URLs the service may call (and URLs below them). Empty: any "
+        "with authentication on, loopback ones only with --no-auth.",
     )
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     # -- decision support -----------------------------------------------------------------
@@ -151,6 +187,13 @@ class ServiceSettings(BaseSettings):
                 "authentication is on but no trusted client is configured: give --jwks PATH "
                 "and --allowed-issuer ISS (or 'clients' in the config file), or run the local "
                 "trial mode explicitly with --no-auth"
+            )
+        if not self.auth and not is_loopback_host(self.host):
+            raise ValueError(
+                f"--no-auth with host {self.host!r}: without authentication the service "
+                "listens on this machine only (127.0.0.1, ::1 or localhost), since any caller "
+                "could read its cards and make it fetch URLs; configure trusted clients to "
+                "serve a network"
             )
         return self
 

@@ -196,6 +196,22 @@ def test_an_antipsychotic_outside_the_catalogue_is_said(ehr: Ehr) -> None:
     )
 
 
+def test_a_misspelt_antipsychotic_is_said_with_suggestions(ehr: Ehr) -> None:
+    order = draft_order("0", "Clozapin 25 mg tablets", order_id="typo")
+    order["medicationCodeableConcept"]["coding"] = []
+    body = hook_body(
+        "order-select",
+        prefetch=prefetch(example_resources()),
+        selections=["MedicationRequest/typo"],
+        draftOrders=searchset([order]),
+    )
+    (card,) = _cards(ehr.call("cvrisk-order-select", body))
+    assert card["indicator"] == "warning"
+    assert "did not recognise Clozapin 25 mg tablets" in card["summary"]
+    assert "Did you mean clozapine" in card["detail"]
+    assert problems({"cards": [card]}) == []
+
+
 def test_french_cards_by_accept_language(ehr: Ehr) -> None:
     body = hook_body("patient-view", prefetch=prefetch(example_resources()))
     cards = _cards(ehr.call(PV, body, {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}))

@@ -37,6 +37,8 @@ def test_discovery_lists_hooks_and_prefetch_templates(ehr: Ehr) -> None:
             "Observation?patient={{context.patientId}}&code="
         )
         assert "http://loinc.org|4548-4" in prefetch["observations"]  # HbA1c
+        assert "http://loinc.org|85354-9" in prefetch["observations"]  # the BP panel
+        assert "http://loinc.org|2089-1" in prefetch["observations"]  # LDL, method unstated
         assert "{{context.medication" not in str(prefetch)  # root-level tokens only
 
 

@@ -162,6 +162,15 @@ def test_missing_kid_and_claims(ehr: Ehr) -> None:
     _refused(ehr.discovery(drop=("exp",)), "'exp'")
 
 
+def test_wrongly_typed_claims_and_headers_are_401_not_500(ehr: Ehr) -> None:
+    now = int(time.time())
+    _refused(ehr.discovery(claims={"exp": str(now + 60)}), "exp must be a number")
+    _refused(ehr.discovery(claims={"iat": "yesterday"}), "invalid")
+    _refused(ehr.discovery(claims={"jti": 42}), "InvalidJTIError")
+    _refused(ehr.discovery(headers={"typ": None}), "typ")
+    _refused(ehr.discovery(headers={"typ": "at+jwt"}), "typ")
+
+
 def test_token_lifetime_is_bounded(ehr: Ehr) -> None:
     _refused(ehr.discovery(lifetime=7 * 24 * 3600), "at most 3600 s")
 

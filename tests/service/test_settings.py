@@ -12,6 +12,7 @@ from cvrisk.service.command import settings_flags
 from cvrisk.service.settings import (
     SETTINGS_ENV,
     ServiceSettings,
+    fhir_server_allowed,
     load_settings,
     settings_from_environment,
 )
@@ -21,6 +22,28 @@ def test_authentication_is_required_unless_explicitly_off() -> None:
     with pytest.raises(OptionError, match="--no-auth"):
         load_settings()
     assert load_settings(auth=False).auth is False
+
+
+def test_no_auth_listens_on_this_machine_only() -> None:
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert load_settings(auth=False, host=host).host == host
+    for host in ("0.0.0.0", "::", "10.0.0.5", "cvrisk.example"):
+        with pytest.raises(OptionError, match="this machine only"):
+            load_settings(auth=False, host=host)
+
+
+def test_fhir_servers_the_service_may_call() -> None:
+    listed = ["https://fhir.example/r4"]
+    assert fhir_server_allowed("https://fhir.example/r4", listed, auth=True)
+    assert fhir_server_allowed("https://fhir.example/r4/", listed, auth=True)
+    assert not fhir_server_allowed("https://fhir.example/r4x", listed, auth=True)
+    assert not fhir_server_allowed("https://fhir.example/r4.evil.test", listed, auth=True)
+    assert not fhir_server_allowed("https://other.example/r4", listed, auth=True)
+    # no list: the authenticated EHR names its server; an anonymous caller reaches loopback only
+    assert fhir_server_allowed("https://fhir.example/r4", [], auth=True)
+    assert fhir_server_allowed("http://127.0.0.1:8081/fhir", [], auth=False)
+    assert not fhir_server_allowed("http://169.254.169.254/latest", [], auth=False)
+    assert not fhir_server_allowed("file:///etc/passwd", [], auth=False)
 
 
 def test_precedence_flags_environment_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
