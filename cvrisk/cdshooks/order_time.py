@@ -11,6 +11,10 @@ record itself and an evaluation of it with the drug started (``findings``):
   on the analytes the tier is about (a prolonged QTc for a high-QT-risk drug; BMI or HbA1c
   above the protocol's threshold for a high-metabolic-risk drug), citing the tier's source
   and the alert's rule;
+- the **alerts of the drug's own protocols** (clozapine blood monitoring, olanzapine
+  pamoate) that the record already raises with the drug started: a neutrophil count below
+  the threshold gives the red-result card with its "do not start" advice, as patient-view
+  would once the drug is recorded;
 - the country's **registration / prescribing requirement** for drugs that have one
   (clozapine, ``[[registration]]``);
 - a card saying so when **no protocol applies** to the drug (silence is the worst failure).
@@ -30,6 +34,7 @@ from cvrisk.cdshooks.common import check_same_lang, evidence_table, finish_card,
 from cvrisk.cdshooks.model import Card, Indicator, Source, indicator_rank
 from cvrisk.cdshooks.options import CardOptions
 from cvrisk.cdshooks.orders import order_suggestion
+from cvrisk.cdshooks.patient_view import alert_card
 from cvrisk.cdshooks.texts import day as show_day
 from cvrisk.cdshooks.texts import (
     localised,
@@ -99,8 +104,32 @@ def order_cards(
         applied = {p.protocol for p in plan.protocols}
         alerts = [a for a in findings.alerts if a.protocol in applied]
         cards.extend(_tier_warnings(plan.drug, alerts, options))
+        specific = _drug_specific(applied)
+        cards.extend(
+            alert_card(a, findings.tests, options, offered)
+            for a in findings.alerts
+            if a.protocol in specific
+        )
     cards.extend(_registration_cards(plan.drug, jurisdiction, options))
     return sorted(cards, key=lambda card: -indicator_rank(card.indicator))
+
+
+def _drug_specific(protocol_ids: set[str]) -> set[str]:
+    """The protocols among ``protocol_ids`` written for named drugs, not the whole class
+    (``applies_to.drugs`` without ``antipsychotic``): their alerts are about starting this
+    drug. A protocol that is not shipped (a local file) is left to the plan card."""
+    from cvrisk.errors import CvriskError
+    from cvrisk.rules.catalog import get_protocol
+
+    found = set()
+    for protocol_id in protocol_ids:
+        try:
+            protocol = get_protocol(protocol_id)
+        except CvriskError:
+            continue
+        if "antipsychotic" not in protocol.applies_to.drugs:
+            found.add(protocol_id)
+    return found
 
 
 def _results(record: PatientRecord | None, as_of: dt.date) -> Any:

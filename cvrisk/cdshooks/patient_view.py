@@ -51,7 +51,7 @@ def patient_view_cards(report: Report, options: CardOptions | None = None) -> li
     options = (options or CardOptions(lang=report.lang)).with_patient(report.patient_id)
     check_same_lang(options.lang, report.lang)
     offered: set[str] = set()
-    alerts = [_alert_card(alert, report.tests, options, offered) for alert in report.alerts]
+    alerts = [alert_card(alert, report.tests, options, offered) for alert in report.alerts]
     tests = _test_cards(report.tests, options, offered)
     scores = [_score_card(entry, options) for entry in report.scores]
     issues = data_issues_card(report.data_issues, options)
@@ -70,9 +70,11 @@ def alert_summary(message: str) -> str:
     return fit_summary(sentence)
 
 
-def _alert_card(
+def alert_card(
     alert: Alert, tests: Sequence[TestEntry], options: CardOptions, offered: set[str]
 ) -> Card:
+    """The card of one alert: its message, evidence and rule, with draft orders for the
+    rechecks it asks for (``offered`` collects the tests so offered)."""
     lang = options.lang
     citation = protocol_citation(alert.protocol, lang)
     rechecks = [

@@ -135,6 +135,25 @@ def test_clozapine_registration_by_country(jurisdiction: str, indicator: str, wo
     assert "Source" in (card.detail or "")
 
 
+@pytest.mark.parametrize(
+    ("jurisdiction", "code", "words"),
+    [
+        ("GB", "alert:clozapine-uk/fbc-red-neutrophils", "do not start clozapine"),
+        ("US", "alert:clozapine-fda/anc-mild-neutropenia", "initiation is not recommended"),
+    ],
+)
+def test_clozapine_with_a_neutropenic_baseline_says_do_not_start(
+    jurisdiction: str, code: str, words: str
+) -> None:
+    low = {"analyte": "neutrophils", "value": 1.2, "unit": "10*9/L", "date": "2025-05-28"}
+    cards = _cards("clozapine", jurisdiction, _record(observations=[low]))
+    (card,) = [c for c in cards if c.kind == code]
+    assert words in (card.detail or ""), card.detail
+    assert card.indicator in ("warning", "critical")
+    # class-wide protocols' alerts stay on patient-view (the tier warnings cover them here)
+    assert not [c for c in cards if c.kind.startswith("alert:nice-cg178/")]
+
+
 def test_clozapine_elsewhere_says_no_rule_is_shipped() -> None:
     cards = _cards("clozapine", "DE", None)
     registration = next(c for c in cards if c.kind.startswith("registration:"))
