@@ -272,6 +272,11 @@ def _score_card(entry: ScoreEntry, options: CardOptions) -> Card:
     )
 
 
+#: Data issues listed on the card (warnings first); the rest are counted. A record with
+#: thousands of unreadable entries must not give a card no one can read (or a huge response).
+ISSUES_SHOWN = 30
+
+
 def data_issues_card(issues: Sequence[DataIssue], options: CardOptions) -> Card | None:
     """One card listing data issues (warnings first); None when there are none, or only
     informational ones and ``options.info_issues`` is off."""
@@ -280,13 +285,18 @@ def data_issues_card(issues: Sequence[DataIssue], options: CardOptions) -> Card 
     if not issues or (not warnings and not options.info_issues):
         return None
     lines = []
-    for issue in sorted(issues, key=lambda i: i.severity != "warning"):
+    ordered = sorted(issues, key=lambda i: i.severity != "warning")
+    for issue in ordered[:ISSUES_SHOWN]:
         where = issue.resource or issue.field
         mark = "**⚠**" if issue.severity == "warning" else "ℹ"
         lines.append(
             f"- {mark} {md.cell(issue.kind)}{f' ({md.code(where)})' if where else ''}: "
             f"{md.cell(issue.message)}"
         )
+    hidden = ordered[ISSUES_SHOWN:]
+    if hidden:
+        hidden_warnings = sum(1 for i in hidden if i.severity == "warning")
+        lines.append(text("issues.more", lang, count=len(hidden), warnings=hidden_warnings))
     summary = (
         text("issues.summary_warning", lang, count=len(warnings))
         if warnings

@@ -165,3 +165,20 @@ def test_cards_of_any_record_follow_the_specification(rec: dict[str, Any]) -> No
         for suggestion in card.get("suggestions", []):
             for action in suggestion["actions"]:
                 ServiceRequest.model_validate(action["resource"])
+
+
+def test_the_data_issues_card_lists_a_bounded_number() -> None:
+    from cvrisk.cdshooks.patient_view import ISSUES_SHOWN, data_issues_card
+    from cvrisk.issues import DataIssue
+
+    issues = [
+        DataIssue(kind="invalid", message=f"entry {n} unreadable", severity="info")
+        for n in range(500)
+    ] + [DataIssue(kind="unknown_drug", message="drug x not recognised", severity="warning")] * 3
+    card = data_issues_card(issues, CardOptions(lang="en", seed="issues"))
+    assert card is not None and card.indicator == "warning"
+    lines = (card.detail or "").splitlines()
+    assert len(lines) == ISSUES_SHOWN + 1
+    assert lines[0].startswith("- **⚠** unknown_drug")  # warnings first
+    assert "473 more (0 of them warnings)" in lines[-1]
+    assert "3 data issue(s)" in card.summary
