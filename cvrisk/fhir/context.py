@@ -144,7 +144,8 @@ class Context:
             known[1].append(ref)
 
     def report_unknown_codes(self) -> None:
-        """One info issue per unused code, naming up to five of its resources."""
+        """One info issue per unused code: its message names up to five of the resources,
+        its ``resource`` field all of them (comma-separated: none is lost)."""
         for (system, code), (name, refs) in sorted(self.unknown_codes.items()):
             shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
             self.add(
@@ -152,7 +153,7 @@ class Context:
                 f"{system}|{code}{f' ({name})' if name else ''} is not a code cvrisk reads: "
                 f"{len(refs)} "
                 f"Observation(s) not used ({shown})",
-                resource=refs[0],
+                resource=", ".join(refs),
                 field=code,
             )
 

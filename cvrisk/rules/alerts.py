@@ -86,6 +86,22 @@ def _fmt_risk(percent: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "fr" else text
 
 
+def _threshold_decimals(rule: AlertRule) -> int:
+    """Decimals of the rule's thresholds as written (42 -> 0, 7.5 -> 1)."""
+    found = 0
+    for bound in (rule.value, rule.lower, rule.upper):
+        if bound is not None:
+            text = f"{bound:.6f}".rstrip("0")
+            found = max(found, len(text.split(".")[1]) if "." in text else 0)
+    return found
+
+
+def _fmt_like(value: float, decimals: int, lang: str) -> str:
+    """``value`` with ``decimals`` decimals, French decimal comma."""
+    text = f"{value:.{decimals}f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
 def _fmt(value: float, lang: str = "en") -> str:
     """A value for a clinician: 4 significant digits, French decimal comma."""
     text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
@@ -98,8 +114,16 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
     is_change = rule.measure in ("change_from_baseline", "change_within")
     change_key = "rise_pct" if rule.change == "percent" else "rise_abs"
     reported_unit = _reported_equivalent(rule, shown)
+    unit_text = display_unit(reported_unit or rule.unit or "")
     if reported_unit is not None:  # compared as reported: show it as reported
         value_text = _fmt(float(shown["orig"]), lang)
+        if isinstance(value, float) and rule.unit:
+            # and, approximately, in the rule's unit, which the message's own thresholds are
+            # written in, to the thresholds' precision ("HbA1c 6.4 % (≈ 46 mmol/mol) is in
+            # the 42-47 mmol/mol range"; 6.5 % is 47.5 mmol/mol, the published equivalent
+            # of 48)
+            canonical = _fmt_like(_display(rule, value, False), _threshold_decimals(rule), lang)
+            unit_text = f"{unit_text} (≈ {canonical} {display_unit(rule.unit)})"
     elif rule.measure == "score" and isinstance(value, float):
         value_text = _fmt_risk(value, lang)
     elif isinstance(value, float):
@@ -108,7 +132,7 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
         value_text = ""
     fields = {
         "value": value_text,
-        "unit": display_unit(reported_unit or rule.unit or ""),
+        "unit": unit_text,
         "threshold": _fmt(rule.value, lang)
         if rule.value is not None
         else f"{_fmt(rule.lower or 0.0, lang)}-{_fmt(rule.upper or 0.0, lang)}",

@@ -214,7 +214,8 @@ def test_hba1c_message_quotes_the_value_as_reported() -> None:
     obs = {"analyte": "hba1c", "value": 6.5, "unit": "%", "date": "2025-05-01"}
     report = evaluate(_record(obs), as_of=AS_OF, protocols=["nice-cg178"], scores=[])
     (alert,) = [a for a in report.alerts if a.rule == "hba1c-diabetes"]
-    assert alert.message.startswith("HbA1c 6.5 % is at or above 48 mmol/mol")
+    # and approximately in the unit of its thresholds (6.5 % is 47.5 mmol/mol, published as 48)
+    assert alert.message.startswith("HbA1c 6.5 % (≈ 48 mmol/mol) is at or above 48 mmol/mol")
 
 
 def test_no_pre_diabetes_alert_for_people_with_diabetes() -> None:
@@ -432,3 +433,20 @@ def test_two_rules_asking_for_the_same_repeat_test_give_one_entry() -> None:
     assert len(fbc) == 1
     rules = {r.rule for r in fbc[0].requested_by}
     assert {"fbc-red-wbc", "fbc-red-neutrophils"} <= rules
+
+
+def test_a_result_compared_in_its_reported_unit_is_also_shown_in_the_rule_unit() -> None:
+    """HbA1c 6.4 % is compared with the rule's % equivalent (6.0-6.5 %), and the message's
+    own thresholds are in mmol/mol: the value is shown in both."""
+    rec = {
+        "patient": {"id": "u", "birth_date": "1970-01-01", "sex": "female"},
+        "medications": [{"drug": "olanzapine", "start": "2024-01-01"}],
+        "observations": [{"analyte": "hba1c", "value": 6.4, "unit": "%", "date": "2025-01-10"}],
+    }
+    for lang, shown in (
+        ("en", "HbA1c 6.4 % (≈ 46 mmol/mol) is in the 42-47"),
+        ("fr", "6,4 % (≈ 46 mmol/mol)"),
+    ):
+        report = evaluate(rec, as_of=dt.date(2025, 2, 1), jurisdiction="GB", scores=[], lang=lang)
+        (alert,) = [a for a in report.alerts if a.rule == "hba1c-high-risk"]
+        assert shown in alert.message, alert.message
