@@ -1,6 +1,6 @@
 """Checks of CDS Hooks responses, independent of cvrisk.cdshooks.model.
 
-Two checkers, each on the raw JSON a service returns:
+Three checkers, each on the raw JSON a service returns:
 
 1. :func:`spec_problems`: written from the CDS Hooks 2.0.1 specification text (HL7 STU2
    errata, cds-hooks.hl7.org/2.0): "Use of JSON" (no null or empty elements), "CDS Service
@@ -10,7 +10,10 @@ Two checkers, each on the raw JSON a service returns:
    model (HL7/cds-hooks, input/fsh/invariants/cds-resp-1..7.fsh; expressions quoted below)
    and the logical model's required elements (input/fsh/logicals/CDSHooksResponse.fsh),
    evaluated by fhirpathpy (a third-party FHIRPath engine), so the rules are run by code
-   cvrisk did not write.
+   cvrisk did not write;
+3. :func:`healthchain_problems`: the healthchain package's pydantic models of a CDS Hooks
+   response (a well-kept third-party model: cards, sources, suggestions, actions, links),
+   tolerating only the two OPTIONAL fields those models wrongly require.
 """
 
 from __future__ import annotations
@@ -205,6 +208,50 @@ def invariant_problems(body: dict[str, Any]) -> list[str]:
     return out
 
 
+#: Fields healthchain 0.16.1's models declare ``Optional[...]`` without a default, which
+#: pydantic 2 makes required, while the specification says OPTIONAL (Suggestion
+#: ``isRecommended``, Link ``autoLaunchable``): their absence is not a problem.
+HEALTHCHAIN_REQUIRES_OPTIONAL = {"isRecommended", "autoLaunchable"}
+
+
+def healthchain_problems(body: dict[str, Any]) -> list[str]:
+    """Problems the third-party healthchain package's CDS Hooks response models
+    (``healthchain.models.responses.cdsresponse.CDSResponse``) find in ``body``.
+
+    The fields those models wrongly require (:data:`HEALTHCHAIN_REQUIRES_OPTIONAL`) are
+    given as null where absent, in a copy, so that their absence neither counts nor stops
+    the models' other checks (a field error would skip the cross-field validators)."""
+    from healthchain.models.responses.cdsresponse import CDSResponse
+    from pydantic import ValidationError
+
+    try:
+        CDSResponse.model_validate(_optional_as_null(body))
+    except ValidationError as exc:
+        return [f"healthchain: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    except AttributeError as exc:
+        # healthchain 0.16.1's Card validator, on suggestions without selectionBehavior,
+        # fails while wording its message (SelectionBehaviorEnum.value): still a refusal
+        return [f"healthchain: refused ({type(exc).__name__}: {exc})"]
+    return []
+
+
+def _optional_as_null(body: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``body`` with each card's suggestions' ``isRecommended`` and links'
+    ``autoLaunchable`` set to null where absent."""
+    import copy
+
+    out = copy.deepcopy(body)
+    for card in out.get("cards") or []:
+        if not isinstance(card, dict):
+            continue
+        for name, field in (("suggestions", "isRecommended"), ("links", "autoLaunchable")):
+            for item in card.get(name) or []:
+                if isinstance(item, dict):
+                    item.setdefault(field, None)
+    return out
+
+
 def problems(body: dict[str, Any]) -> list[str]:
-    """Both checkers' findings."""
-    return [*spec_problems(body), *invariant_problems(body)]
+    """The three checkers' findings: the specification's rules, the HL7 invariants, and
+    healthchain's models."""
+    return [*spec_problems(body), *invariant_problems(body), *healthchain_problems(body)]
