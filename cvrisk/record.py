@@ -474,20 +474,20 @@ class Observation(_Model):
             raise ValueError("give 'analyte' or both 'code' and 'system'")
         return from_code
 
-    @property
+    @cached_property
     def analyte_id(self) -> str:
-        """Canonical analyte id (from `analyte`, or the LOINC code)."""
+        """Canonical analyte id (from `analyte`, or the LOINC code; computed once)."""
         if self.analyte is not None:
             return self.analyte
         assert self.code is not None and self.system is not None  # checked on validation
         return vocab.analyte_for_code(self.code, self.system)
 
-    @property
+    @cached_property
     def day(self) -> dt.date:
-        """Calendar day of the result."""
+        """Calendar day of the result (computed once: every stage orders results by it)."""
         return day_of(self.date)
 
-    @property
+    @cached_property
     def time_of_day(self) -> dt.time:
         """Wall-clock time of the result (as recorded, offset ignored); a date without a time
         counts as the start of its day."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cvrisk.rules.durations import Duration, parse_duration
+from cvrisk.rules.report import TestStatus
 from cvrisk.rules.schema import ScheduleItem
 
 #: Baseline window (days before, days after the anchor): cvrisk convention.
@@ -38,7 +39,7 @@ class Requirement:
     """What an item asks for on the evaluation date."""
 
     occurrence: Occurrence
-    status: str  # overdue, due, upcoming, conditional
+    status: TestStatus
     last_result: dt.date | None
 
 
@@ -167,7 +168,7 @@ def requirement(
     return Requirement(pending, _status(item, pending, as_of), latest)
 
 
-def _status(item: ScheduleItem, occurrence: Occurrence, as_of: dt.date) -> str:
+def _status(item: ScheduleItem, occurrence: Occurrence, as_of: dt.date) -> TestStatus:
     if as_of < occurrence.start:
         return "upcoming"
     if item.when_risk_factors:
@@ -188,7 +189,7 @@ def _reminder(item: ScheduleItem, anchor: dt.date, as_of: dt.date) -> Requiremen
         base = nxt.due
     for occurrence in occurrences:
         if occurrence.start <= as_of <= occurrence.end:
-            status = "conditional" if item.when_risk_factors else "due"
+            status: TestStatus = "conditional" if item.when_risk_factors else "due"
             return Requirement(occurrence, status, None)
         if as_of < occurrence.start:
             return Requirement(occurrence, "upcoming", None)
