@@ -175,17 +175,6 @@ def _rows(pid: str, report: Report) -> dict[str, list[dict[str, Any]]]:
                 "evidence": json.dumps([e.model_dump(mode="json") for e in alert.evidence]),
             }
         )
-    issues = [
-        {
-            "patient_id": pid,
-            "kind": issue.kind,
-            "message": issue.message,
-            "severity": issue.severity,
-            "protocol": issue.protocol,
-            "rule": issue.rule,
-            "field": issue.field,
-            "resource": issue.resource,
-        }
-        for issue in report.data_issues
-    ]
+    # the issues table's columns are DataIssue's fields (as cvrisk.cohort.pipeline._issues)
+    issues = [{"patient_id": pid, **issue.model_dump()} for issue in report.data_issues]
     return {"status": status, "requests": requests, "alerts": alerts, "issues": issues}
