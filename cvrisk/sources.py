@@ -247,7 +247,15 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def _loads(text: str) -> Any:
+def strict_json(text: str | bytes) -> Any:
+    """JSON as cvrisk reads every input: a duplicate key in an object or an integer of more
+    than 100 digits is refused (:class:`~cvrisk.errors.RecordError`), never resolved
+    silently. Raises ``json.JSONDecodeError`` (a ``ValueError``) for text that is not JSON.
+    Used for records and, by the service, for CDS Hooks requests and FHIR server answers."""
+    return _loads(text)
+
+
+def _loads(text: str | bytes) -> Any:
     return json.loads(
         text,
         object_pairs_hook=_no_duplicate_keys,

@@ -442,7 +442,6 @@ def unknown_antipsychotic_card(
         label=text("issues.source", lang), topic=topic("unknown-drug", lang, options.codes_base)
     )
     if unrecognised:
-        hint = text("drug.did_you_mean", lang, names=", ".join(suggestions)) if suggestions else ""
         return finish_card(
             kind="unknown-drug",
             summary=text("drug.unrecognised_summary", lang, name=name),
@@ -450,8 +449,8 @@ def unknown_antipsychotic_card(
                 "drug.unrecognised_detail",
                 lang,
                 reference=md.code(reference),
-                codes=md.code(codes or "—"),
-                suggestions=md.cell(hint),
+                codes=md.code(codes) if codes else text("drug.no_code", lang),
+                names=md.cell(", ".join(suggestions)),
             ),
             indicator="warning",
             citation_source=source,

@@ -63,7 +63,12 @@ def read_patient(ctx: Context) -> Patient:
     ctx.birth_date = born
     _deceased(patient, entry, ctx)
     ethnicity, race = _ethnicity_and_race(patient, entry, ctx)
-    return Patient(id=entry.ref, birth_date=born, sex=sex, ethnicity=ethnicity, race=race)
+    try:  # the record's own rules (a birth date outside the supported dates, docs/limits.md)
+        return Patient(id=entry.ref, birth_date=born, sex=sex, ethnicity=ethnicity, race=race)
+    except ValidationError as exc:
+        raise RecordError(
+            f"invalid FHIR resource {entry.ref} (birthDate as birth_date): {validation_text(exc)}"
+        ) from None
 
 
 def _sex(patient: FhirPatient, entry: Entry) -> Any:

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cvrisk._version import __version__
 from cvrisk.cdshooks import CdsResponse
+from cvrisk.errors import RecordError
 from cvrisk.service import logs
 from cvrisk.service.drafts import DraftOrderError
 from cvrisk.service.extensions import EXTENSIONS, ServiceExtension, load_extensions
@@ -51,6 +52,7 @@ from cvrisk.service.settings import (
     fhir_server_allowed,
     settings_from_environment,
 )
+from cvrisk.sources import strict_json
 
 
 def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -103,7 +105,9 @@ def _json(raw: bytes) -> Any:
     if not raw.strip():
         raise RequestError("the request body is empty: send a CDS Hooks JSON object")
     try:
-        return json.loads(raw)
+        return strict_json(raw)  # duplicate keys refused: the last one must not win silently
+    except RecordError as exc:
+        raise RequestError(f"the request body is refused: {exc}") from None
     except json.JSONDecodeError as exc:
         raise RequestError(
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column "

@@ -22,7 +22,6 @@ cards: the record may be incomplete.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -32,7 +31,9 @@ from typing import Any
 import httpx
 
 from cvrisk import vocab
+from cvrisk.errors import RecordError
 from cvrisk.issues import DataIssue
+from cvrisk.sources import strict_json
 
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 
@@ -178,7 +179,9 @@ class FhirFetcher:
                 f"the FHIR server could not be reached ({type(exc).__name__})", []
             ) from None
         try:
-            return json.loads(bytes(body))
+            return strict_json(bytes(body))
+        except RecordError as exc:
+            raise PrefetchError(f"the FHIR server's answer is refused: {exc}", []) from None
         except ValueError:
             raise PrefetchError("the FHIR server's answer is not JSON", []) from None
 

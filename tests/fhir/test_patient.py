@@ -163,3 +163,13 @@ def test_uk_and_us_values_that_disagree_are_a_conflict() -> None:
 def test_wrong_json_types_in_the_patient_are_an_error() -> None:
     with pytest.raises(cvrisk.errors.RecordError, match="deceasedBoolean"):
         read_fhir(bundle(patient(deceasedBoolean="yes")), on_invalid="report", strict=False)
+
+
+@pytest.mark.parametrize("born", ["9999-12-31", "0001-01-01", "1799"])
+def test_a_birth_date_outside_the_supported_dates_is_a_record_error(born: str) -> None:
+    """A valid FHIR date the record cannot hold is a typed error naming the resource (it
+    escaped as a pydantic ValidationError: a traceback in the CLI, 500 in the service)."""
+    from cvrisk.errors import RecordError
+
+    with pytest.raises(RecordError, match=r"Patient/.*outside the dates cvrisk supports"):
+        read_fhir(bundle(patient(birthDate=born)), on_invalid="report", strict=False)

@@ -55,6 +55,23 @@ def test_malformed_json(ehr: Ehr) -> None:
     _error(ehr.call(PV, b"[1, 2]"), 400, "bad_request", "must be a JSON object")
 
 
+def test_duplicate_keys_are_refused_not_resolved(ehr: Ehr) -> None:
+    """A prefetched HbA1c with "value": 49, "value": 30 read as 30 lost the critical
+    diabetes card silently; the CLI already refused such JSON."""
+    import json
+
+    body = json.dumps(hook_body("patient-view", prefetch={"patient": {"resourceType": "Patient"}}))
+    doubled = body.replace('"hook": "patient-view"', '"hook": "patient-view", "hook": "order-sign"')
+    assert doubled != body
+    response = ehr.call(PV, doubled.encode(), {"Content-Type": "application/json"})
+    _error(response, 400, "bad_request", "duplicate JSON key 'hook'")
+    nested = body.replace(
+        '"resourceType": "Patient"', '"resourceType": "Patient", "id": "a", "id": "b"'
+    )
+    response = ehr.call(PV, nested.encode(), {"Content-Type": "application/json"})
+    _error(response, 400, "bad_request", "duplicate JSON key 'id'")
+
+
 def test_wrong_hook(ehr: Ehr) -> None:
     _error(ehr.call(PV, hook_body("order-sign")), 400, "wrong_hook", "not 'order-sign'")
 
