@@ -103,7 +103,7 @@ def requirements(
         out["due"][:] = as_of_day
         out["start"][:] = anchor
         out["end"][:] = as_of_day
-        out["status"][:] = "conditional"  # at each injection (timeline.requirement)
+        out["status"][:] = "due"
         out["keep"] &= ~over
         return out
     if not item.observable:

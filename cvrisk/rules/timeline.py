@@ -145,10 +145,8 @@ def requirement(
         return None  # its period is over: missed occurrences are data issues, not tests
     latest = max(result_days) if result_days else None
     if item.each_administration:  # a standing instruction while the course runs
-        # conditional: due at each injection, which the record does not schedule; "due"
-        # would say every day that it is due today
         occurrence = Occurrence(EACH_ADMINISTRATION, as_of, anchor, as_of, recurring=True)
-        return Requirement(occurrence, "conditional", latest)
+        return Requirement(occurrence, "due", latest)
     if not item.observable:
         return _reminder(item, anchor, as_of)
     pending: Occurrence | None = None
