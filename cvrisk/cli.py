@@ -136,13 +136,16 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         rows: list[list[Any]] = [header]
         for t in report.tests:
             unconfirmed |= t.evidence_status == "unconfirmed"
+            # a standing instruction (observe after every injection): due at each one, not
+            # on a date; its window is the course so far
+            each = t.occurrence == EACH_ADMINISTRATION
             rows.append(
                 [
                     _STATUS_MARK[t.status],
                     phrase(f"status.{t.status}", lang),
                     t.label + _mark(t.evidence_status),
-                    t.due_date,
-                    f"{t.window.start}..{t.window.end}",
+                    _word("each_administration", lang) if each else t.due_date,
+                    f"{t.window.start}.." if each else f"{t.window.start}..{t.window.end}",
                     f"{t.protocol}/{t.rule}"
                     + (f" (+{len(t.requested_by) - 1})" if len(t.requested_by) > 1 else ""),
                     t.last_result or "-",
