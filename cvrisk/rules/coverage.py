@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from cvrisk import vocab
 from cvrisk.issues import DataIssue
 from cvrisk.rules.catalog import shipped_protocols
 from cvrisk.rules.durations import parse_duration
 from cvrisk.rules.episodes import Episode, Prescription
-from cvrisk.rules.messages import colon, drug_label, duration_text, phrase, semicolon
+from cvrisk.rules.messages import colon, drug_label, duration_text, phrase, semicolon, test_label
 from cvrisk.rules.schema import Protocol
 from cvrisk.rules.selection import population
 
@@ -23,8 +24,13 @@ def coverage_issues(
     age: float | None,
     jurisdiction: str | None,
     lang: str,
+    *,
+    unchecked_results: bool = True,
 ) -> list[DataIssue]:
     """Say what the selected protocols leave unassessed, rather than stay silent.
+
+    ``unchecked_results``: also name the scheduled tests whose results no applied protocol
+    checks against a threshold (an evaluation's note; a prescribing plan judges no result).
 
     ``selected``: the protocols chosen (after the jurisdiction filter); ``applied``: the ids
     of those that apply to the patient; ``drugs``: the active antipsychotics; ``age``: the
@@ -91,7 +97,33 @@ def coverage_issues(
         if not protocol.alerts:
             text = phrase("issue.no_thresholds", lang, protocol=protocol.id)
             issues.append(DataIssue(kind="no_protocol", message=text, protocol=protocol.id))
+    if unchecked_results:
+        issues.extend(_unchecked_tests(chosen, lang))
     return issues
+
+
+def _unchecked_tests(chosen: Sequence[Protocol], lang: str) -> list[DataIssue]:
+    """A ``no_protocol`` note naming the tests the protocols with thresholds schedule but
+    whose results no applied protocol checks against a threshold (ADA/APA 2004 alerts on
+    weight gain only: a fasting glucose of 11 mmol/L raises nothing), so that the silence
+    about those results is said. Protocols without any threshold have their own note."""
+    checked = {rule.analyte for p in chosen for rule in p.alerts if rule.analyte is not None}
+    unchecked: dict[str, None] = {}  # tests, in schedule order
+    for protocol in chosen:
+        if not protocol.alerts:
+            continue
+        for item in protocol.schedule:
+            if item.observable and not set(vocab.test_analytes(item.test)) & checked:
+                unchecked[item.test] = None
+    if not unchecked:
+        return []
+    tests = ", ".join(test_label(test, lang) for test in unchecked)
+    return [
+        DataIssue(
+            kind="no_protocol",
+            message=phrase("issue.results_not_checked", lang, tests=tests),
+        )
+    ]
 
 
 def ended_issues(

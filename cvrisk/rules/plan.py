@@ -81,7 +81,12 @@ def schedule(
         plans.append(_protocol_plan(proto, drug, start, lang))
     age = person.age_on(start) if person is not None else None
     applied = {p.protocol for p in plans}
-    notes = [i.message for i in coverage_issues(chosen, applied, [drug], age, jurisdiction, lang)]
+    notes = [
+        i.message
+        for i in coverage_issues(
+            chosen, applied, [drug], age, jurisdiction, lang, unchecked_results=False
+        )
+    ]
     notes.extend(
         end_note(proto, start, lang) for proto in chosen if proto.id in applied and proto.ends
     )
