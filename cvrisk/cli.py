@@ -152,8 +152,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
                 ]
             )
         _table(rows, out)
-    else:
-        out.write(_word("none", lang) + "\n")
+    else:  # with warnings, "none required" may only mean "none found": say which
+        out.write(_word("none_with_warnings" if warnings else "none", lang) + "\n")
     out.write(f"\n{_word('alerts', lang)} ({len(report.alerts)}){colon(lang)}\n")
     for alert in report.alerts:
         unconfirmed |= alert.evidence_status == "unconfirmed"

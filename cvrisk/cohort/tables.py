@@ -164,6 +164,12 @@ def _is_duckdb_connection(source: Any) -> bool:
     return "duckdb" in kind.__module__ and kind.__name__ == "DuckDBPyConnection"
 
 
+#: Files a cohort folder may hold beside the four tables, which monitoring does not read:
+#: ``sites`` is each synthetic patient's site (``cvrisk synth`` writes it, the measures' rates
+#: by site read it), so that ``cvrisk synth`` output is a valid ``cvrisk cohort`` input.
+AUXILIARY_TABLES = frozenset({"sites"})
+
+
 def _read_folder(folder: Path) -> dict[str, Any]:
     import pandas as pd
 
@@ -172,6 +178,8 @@ def _read_folder(folder: Path) -> dict[str, Any]:
         stem, suffix = path.stem, path.suffix.lower()
         if suffix not in (".parquet", ".csv"):
             continue
+        if stem in AUXILIARY_TABLES:
+            continue  # beside the cohort tables, read by other steps (see AUXILIARY_TABLES)
         if stem not in TABLES:
             raise TableError(
                 f"{path.name}: not a cohort table; name the files {', '.join(TABLE_NAMES)} "

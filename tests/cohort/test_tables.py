@@ -207,3 +207,17 @@ def test_command_reports_table_errors(tmp_path: Path, capsys: Any) -> None:
     code = main(["cohort", str(tmp_path / "missing"), "-o", str(tmp_path / "out")])
     assert code == 2
     assert "neither a folder" in capsys.readouterr().err
+
+
+def test_synth_output_is_a_cohort_input(tmp_path: Path) -> None:
+    """`cvrisk synth` writes sites.parquet beside the four tables: `cvrisk cohort` on that
+    folder refused it as 'not a cohort table' (QA); another stray table still is."""
+    from cvrisk.cohort.synth import synthesize
+    from cvrisk.cohort.synth_write import write_native
+
+    write_native(synthesize(40), tmp_path / "native")
+    assert main(["cohort", str(tmp_path / "native"), "-o", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "worklist.parquet").exists()
+    (tmp_path / "native" / "visits.csv").write_text("patient_id\nx\n")
+    with pytest.raises(TableError, match=r"visits\.csv: not a cohort table"):
+        read_tables(tmp_path / "native")
