@@ -15,18 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Literal
 
-from cvrisk import sources as _sources
+from cvrisk import _readers
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError
-from cvrisk.record import PatientRecord
 
 # Readers of other input formats are adapters above the core, registered by dotted path (the
 # core never imports them; each is imported the first time an input of its kind is read).
-_sources.register_reader("fhir", "cvrisk.fhir:read_fhir")
+_readers.register_reader("fhir", "cvrisk.fhir:read_fhir")
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from cvrisk.record import PatientRecord
     from cvrisk.rules.report import Plan, Report
     from cvrisk.rules.schema import ProtocolInfo
     from cvrisk.scores import ModelInfo
@@ -155,3 +155,13 @@ __all__ = [
     "score",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``cvrisk.PatientRecord`` on first use: ``import cvrisk`` stays light (the record
+    models load pydantic, about a third of a second on a slow machine)."""
+    if name == "PatientRecord":
+        from cvrisk.record import PatientRecord
+
+        return PatientRecord
+    raise AttributeError(f"module 'cvrisk' has no attribute {name!r}")

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from cvrisk._version import __version__
 from cvrisk.errors import CvriskError, ProbableUnitWarning
 from cvrisk.rules.messages import colon, duration_text, every_text, phrase
-from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
 if TYPE_CHECKING:
     from cvrisk.rules.report import PlanItem
@@ -55,6 +54,8 @@ def _percent(risk: float, lang: str) -> str:
 
 def _when(item: Any, lang: str) -> str:
     """When a plan item falls: baseline, a delay after the start, or a recurring interval."""
+    from cvrisk.rules.timeline import EACH_ADMINISTRATION
+
     if item.occurrence == "baseline":
         return _word("baseline", lang)
     if item.occurrence == EACH_ADMINISTRATION:
@@ -105,6 +106,7 @@ def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     from cvrisk.rules.evaluate import evaluate
+    from cvrisk.rules.timeline import EACH_ADMINISTRATION
 
     report = evaluate(args.file, lang=args.lang, **_evaluation_options(args))
     if args.format == "json":

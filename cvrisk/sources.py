@@ -37,6 +37,8 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from cvrisk import limits
+from cvrisk._readers import READERS
+from cvrisk._readers import register_reader as register_reader  # public here too
 from cvrisk.errors import RecordError, quoted
 from cvrisk.issues import DataIssue, raise_if_strict
 from cvrisk.record import (
@@ -71,15 +73,7 @@ class Reader(Protocol):
     def __call__(self, data: Any, *, on_invalid: OnInvalid, strict: bool) -> ReadResult: ...
 
 
-_READERS: dict[str, str] = {}
-
-
-def register_reader(kind: str, target: str) -> None:
-    """Register the reader of an input kind by dotted path (``"package.module:function"``).
-
-    The module is imported only when an input of that kind is read.
-    """
-    _READERS[kind] = target
+_READERS = READERS  # cvrisk._readers: registered into by `import cvrisk`
 
 
 def _reader(kind: str) -> Reader:

@@ -64,7 +64,7 @@ def alert_summary(message: str) -> str:
     """A card summary from an alert message: the finding before its first ': ' (the action
     follows), or the first sentence when that head is a bare label (``Red result``)."""
     head, sep, _ = message.partition(": ")
-    if sep and len(head.split()) >= 3:
+    if sep and len(head.split()) >= 3 and ". " not in head:  # not a sentence and a half
         return fit_summary(head)
     sentence = message.split(". ", 1)[0].rstrip(".")
     return fit_summary(sentence)

@@ -182,3 +182,18 @@ def test_the_data_issues_card_lists_a_bounded_number() -> None:
     assert lines[0].startswith("- **⚠** unknown_drug")  # warnings first
     assert "473 more (0 of them warnings)" in lines[-1]
     assert "3 data issue(s)" in card.summary
+
+
+def test_alert_summary_is_never_cut_mid_sentence() -> None:
+    from cvrisk.cdshooks.patient_view import alert_summary
+
+    assert alert_summary("HbA1c 50 mmol/mol is at or above 48 mmol/mol: arrange review.") == (
+        "HbA1c 50 mmol/mol is at or above 48 mmol/mol"
+    )
+    us = (
+        "ANC 1200 /µL is in 1000-1499/uL (mild neutropenia). Before starting: initiation is "
+        "not recommended with an ANC below 1500/uL."
+    )
+    assert alert_summary(us) == "ANC 1200 /µL is in 1000-1499/uL (mild neutropenia)"
+    red = "Red result: neutrophils 1.2 x10^9/L below 1.5 x10^9/L. Before starting: do not start."
+    assert alert_summary(red) == "Red result: neutrophils 1.2 x10^9/L below 1.5 x10^9/L"
