@@ -36,8 +36,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from cvrisk import limits
-from cvrisk._readers import READERS
+from cvrisk import _readers, limits
 from cvrisk._readers import register_reader as register_reader  # public here too
 from cvrisk.errors import RecordError, quoted
 from cvrisk.issues import DataIssue, raise_if_strict
@@ -73,11 +72,8 @@ class Reader(Protocol):
     def __call__(self, data: Any, *, on_invalid: OnInvalid, strict: bool) -> ReadResult: ...
 
 
-_READERS = READERS  # cvrisk._readers: registered into by `import cvrisk`
-
-
 def _reader(kind: str) -> Reader:
-    target = _READERS.get(kind)
+    target = _readers.READERS.get(kind)  # registered into by `import cvrisk`
     if target is None:
         raise RecordError(
             f"this input is {kind.upper()}, and no {kind} reader is registered: "

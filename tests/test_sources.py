@@ -107,7 +107,9 @@ def test_fhir_input_goes_to_the_registered_reader(monkeypatch: pytest.MonkeyPatc
         seen.append(data)
         return sources.ReadResult(record, [], "test")
 
-    monkeypatch.setattr(sources, "_READERS", dict(sources._READERS))
+    from cvrisk import _readers
+
+    monkeypatch.setattr(_readers, "READERS", dict(_readers.READERS))
     monkeypatch.setitem(
         __import__("sys").modules, "cvrisk_test_reader", type("M", (), {"read": reader})
     )
@@ -117,6 +119,6 @@ def test_fhir_input_goes_to_the_registered_reader(monkeypatch: pytest.MonkeyPatc
         read_record('{"resourceType": "Patient"}\n{"resourceType": "Observation"}').kind == "test"
     )
     assert seen[1] == [{"resourceType": "Patient"}, {"resourceType": "Observation"}]
-    monkeypatch.setattr(sources, "_READERS", {})
+    monkeypatch.setattr(_readers, "READERS", {})
     with pytest.raises(RecordError, match="no fhir reader is registered"):
         read_record({"resourceType": "Bundle"})
