@@ -766,9 +766,9 @@ def _alerts(
     res = res[~res["suspect"].to_numpy()].drop(columns=["suspect"]).reset_index(drop=True)
     if not len(res):
         return alerts, []
-    needs_bmi = any(r.analyte == "bmi" for p in selected for r in p.alerts)
-    if needs_bmi:
-        res = cohort_facts.with_bmi(res, lambda derived: _judge_bmi(cohort, derived, obs))
+    # derived for every patient, as Results.from_record does, even when no selected protocol
+    # alerts on BMI: an impossible BMI (a height in the wrong unit) is reported either way
+    res = cohort_facts.with_bmi(res, lambda derived: _judge_bmi(cohort, derived, obs))
     # derived for every patient, as Results.from_record does (an impossible one is reported)
     res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
