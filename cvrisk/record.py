@@ -680,7 +680,7 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
         verdict = plausibility.check(analyte_id, value, unit)
     except CvriskError as exc:
         raise FieldError(
-            f"{analyte_id} unit {unit!r} cannot express a {entry.label.get('en', analyte_id)} "
+            f"{analyte_id} unit {unit!r} cannot express {entry.label.get('en', analyte_id)} "
             f"(expected a unit convertible to {entry.unit!r}): {exc}",
             field="unit",
             value=unit,

@@ -263,7 +263,9 @@ def _parse_text(text: str, what: str) -> Any:
         lines = [line for line in text.splitlines() if line.strip()]
         if exc.msg == "Extra data" and len(lines) > 1:
             return _parse_ndjson(lines, what)
-        raise RecordError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise RecordError(
+            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise RecordError(f"{what} is nested too deeply to be a patient record") from None
 

@@ -137,7 +137,14 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
         if rule.value is not None
         else f"{_fmt(rule.lower or 0.0, lang)}-{_fmt(rule.upper or 0.0, lang)}",
         "date": shown.get("date", ""),
-        "change": _fmt(_display(rule, shown[change_key], True), lang) if is_change else "",
+        # a percentage to one decimal ("9.3 %", not "9.342"); an absolute change as a value
+        "change": (
+            _fmt_like(shown[change_key], 1, lang)
+            if rule.change == "percent"
+            else _fmt(_display(rule, shown[change_key], True), lang)
+        )
+        if is_change
+        else "",
     }
     try:
         message = rule.message.get(lang).format(**fields)
