@@ -298,7 +298,7 @@ def data_issues_card(issues: Sequence[DataIssue], options: CardOptions) -> Card 
         hidden_warnings = sum(1 for i in hidden if i.severity == "warning")
         lines.append(text("issues.more", lang, count=len(hidden), warnings=hidden_warnings))
     summary = (
-        text("issues.summary_warning", lang, count=len(warnings))
+        text("issues.summary_warning", lang, count=len(warnings), total=len(issues))
         if warnings
         else text("issues.summary_info", lang, count=len(issues))
     )

@@ -181,7 +181,7 @@ def test_the_data_issues_card_lists_a_bounded_number() -> None:
     assert len(lines) == ISSUES_SHOWN + 1
     assert lines[0].startswith("- **⚠** unknown_drug")  # warnings first
     assert "473 more (0 of them warnings)" in lines[-1]
-    assert "3 data issue(s)" in card.summary
+    assert "3 warning(s) among 503 data issue(s)" in card.summary
 
 
 def test_alert_summary_is_never_cut_mid_sentence() -> None:
