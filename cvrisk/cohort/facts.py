@@ -97,48 +97,9 @@ def with_bmi(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
     joined = joined[joined["height"] > 0]
     metres = joined["height"].to_numpy() / 100.0
     bmi = joined["value"].to_numpy() / (metres * metres)
-    recorded = res[res["analyte"] == "bmi"]
-    spread = np.int64(1) << np.int64(32)
-    taken = recorded["pidx"].to_numpy() * spread + recorded["day"].to_numpy()
-    derived = pd.DataFrame(
-        {
-            "pidx": joined["pidx"].to_numpy(),
-            "analyte": "bmi",
-            "day": joined["day"].to_numpy(),
-            "value": bmi,
-            "row": joined["row"].to_numpy(),
-            "kind": np.ones(len(joined), dtype=np.int8),
-            "pos": joined["pos"].to_numpy(),
-            "height_row": joined["height_row"].to_numpy().astype(np.int64),
-        }
+    return _add_derived(
+        res.assign(height_row=-1), "bmi", joined, bmi, joined["height_row"].to_numpy(), keep
     )
-    mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
-    derived = derived[~np.isin(mine, taken)].reset_index(drop=True)
-    if keep is not None and len(derived):
-        derived = derived[keep(derived)]
-    categories = res["analyte"].cat.categories
-    if "bmi" not in categories:
-        categories = categories.append(pd.Index(["bmi"], dtype=object))
-    derived["analyte"] = pd.Categorical(["bmi"] * len(derived), categories=categories)
-    out = pd.concat(
-        [
-            res.assign(
-                height_row=-1, analyte=pd.Categorical(res["analyte"], categories=categories)
-            ),
-            derived,
-        ],
-        ignore_index=True,
-    )
-    order = np.lexsort(
-        (
-            np.arange(len(out)),
-            out["kind"].to_numpy(),
-            out["day"].to_numpy(),
-            out["analyte"].cat.codes.to_numpy(),
-            out["pidx"].to_numpy(),
-        )
-    )
-    return out.iloc[order].reset_index(drop=True)
 
 
 def with_non_hdl(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
@@ -146,7 +107,6 @@ def with_non_hdl(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
     same day, on days without a recorded non-HDL (:func:`cvrisk.rules.facts.derived_non_hdl`).
     ``keep(derived)``: the derived rows to keep (the plausibility limits), a bool mask. The
     derived rows carry the total's ``row`` and the HDL's in ``height_row`` (evidence)."""
-    import pandas as pd
 
     name = "non_hdl_cholesterol"
     if "height_row" not in res.columns:
@@ -162,6 +122,23 @@ def with_non_hdl(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
         .merge(last_hdl.rename(columns={"value": "hdl", "row": "hdl_row"}), on=["pidx", "day"])
         .sort_values("order")
     )
+    values = joined["value"].to_numpy() - joined["hdl"].to_numpy()
+    return _add_derived(res, name, joined, values, joined["hdl_row"].to_numpy(), keep)
+
+
+def _add_derived(
+    res: pd.DataFrame,
+    name: str,
+    joined: pd.DataFrame,
+    values: np.ndarray,
+    second_row: np.ndarray,
+    keep: Any,
+) -> pd.DataFrame:
+    """``res`` with derived ``name`` results (one per row of ``joined``: its pidx, day, row
+    and pos, ``values``, the second source's row in ``height_row``) on the days without a
+    recorded ``name``, those ``keep(derived)`` selects, sorted as :func:`results` sorts."""
+    import pandas as pd
+
     recorded = res[res["analyte"] == name]
     spread = np.int64(1) << np.int64(32)
     taken = recorded["pidx"].to_numpy() * spread + recorded["day"].to_numpy()
@@ -170,11 +147,11 @@ def with_non_hdl(res: pd.DataFrame, keep: Any = None) -> pd.DataFrame:
             "pidx": joined["pidx"].to_numpy(),
             "analyte": name,
             "day": joined["day"].to_numpy(),
-            "value": joined["value"].to_numpy() - joined["hdl"].to_numpy(),
+            "value": values,
             "row": joined["row"].to_numpy(),
             "kind": np.ones(len(joined), dtype=np.int8),
             "pos": joined["pos"].to_numpy(),
-            "height_row": joined["hdl_row"].to_numpy().astype(np.int64),
+            "height_row": second_row.astype(np.int64),
         }
     )
     mine = derived["pidx"].to_numpy() * spread + derived["day"].to_numpy()
