@@ -1029,22 +1029,9 @@ def _baseline_facts(
     both = latest.join(base.add_suffix("_base"), how="inner")
     both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
     both = _plausible_changes(cohort, analyte, both, "_base", call)
-    rise, pct = _rise(both["value"].to_numpy(), both["value_base"].to_numpy())
-    base_rows = both[[c for c in both.columns if c.endswith("_base")]].rename(
-        columns=lambda c: c.removesuffix("_base")
+    return _change_facts(
+        facts, analyte, both, "_base", "change_from_baseline", "baseline", protocol=protocol
     )
-    return {
-        "pidx": both.index.to_numpy(),
-        "t": "change_from_baseline",
-        "analyte": analyte,
-        "protocol": protocol,
-        "day": both["day"].to_numpy(),
-        "value": both["value"].to_numpy(),
-        "rise_abs": rise,
-        "rise_pct": pct,
-        "results": [("baseline", _refs(base_rows)), ("latest", _refs(both))],
-        "facts": facts,
-    }
 
 
 def _plausible_changes(
@@ -1120,20 +1107,35 @@ def _within_facts(
     lowest = lowest.groupby("pidx", sort=False).head(1).set_index("pidx")
     both = latest.join(lowest.add_suffix("_low"), how="inner")
     both = _plausible_changes(cohort, analyte, both, "_low", call)
-    rise, pct = _rise(both["value"].to_numpy(), both["value_low"].to_numpy())
-    low_rows = both[[c for c in both.columns if c.endswith("_low")]].rename(
-        columns=lambda c: c.removesuffix("_low")
+    return _change_facts(facts, analyte, both, "_low", "change_within", "reference", within=within)
+
+
+def _change_facts(
+    facts: _Facts,
+    analyte: str,
+    both: pd.DataFrame,
+    suffix: str,
+    kind: str,
+    role: str,
+    **fields: str,
+) -> dict[str, Any]:
+    """The change facts of (latest, reference) pairs: ``both`` holds the latest result's
+    columns and the reference's with ``suffix``; ``role`` names the reference in the
+    evidence (``baseline``, ``reference``); ``fields``: the fact kind's own fields."""
+    rise, pct = _rise(both["value"].to_numpy(), both[f"value{suffix}"].to_numpy())
+    reference = both[[c for c in both.columns if c.endswith(suffix)]].rename(
+        columns=lambda c: c.removesuffix(suffix)
     )
     return {
         "pidx": both.index.to_numpy(),
-        "t": "change_within",
+        "t": kind,
         "analyte": analyte,
-        "within": within,
+        **fields,
         "day": both["day"].to_numpy(),
         "value": both["value"].to_numpy(),
         "rise_abs": rise,
         "rise_pct": pct,
-        "results": [("reference", _refs(low_rows)), ("latest", _refs(both))],
+        "results": [(role, _refs(reference)), ("latest", _refs(both))],
         "facts": facts,
     }
 
