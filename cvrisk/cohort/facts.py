@@ -3,12 +3,13 @@
 
 Results are the valid observations dated on or before the evaluation date, values in the
 analyte's canonical unit by the core's affine conversion (``facts._affine``), ordered per
-(patient, analyte) by day then record order; BMI is derived from weight and height as
-:func:`~cvrisk.rules.facts.derived_bmi` does (an as-of join). Facts (latest, coded,
-change_from_baseline, change_within) become columns, and each rule's condition, the JSON that
-:func:`cvrisk.rules.engine.rule_condition` compiles for durable-rules, is evaluated over those
-columns by :func:`matches` with durable-rules' semantics (a field a fact lacks matches no
-comparison), so alert logic is the protocols' data, read once.
+(patient, analyte) by day, then as the core orders one day's results; BMI is derived from
+weight and height as :func:`~cvrisk.rules.facts.derived_bmi` does (an as-of join). Facts
+(latest, coded, change_from_baseline, change_within) become columns, and each rule's
+condition, the JSON that :func:`cvrisk.rules.engine.rule_condition` compiles for
+durable-rules, is evaluated over those columns by :func:`matches` with durable-rules'
+semantics (a field a fact lacks matches no comparison), so alert logic is the protocols'
+data, read once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cvrisk import vocab
+from cvrisk.cohort import sameday
 from cvrisk.rules.facts import _affine, _unit_name
 
 if TYPE_CHECKING:
@@ -29,7 +31,8 @@ NONE = np.iinfo(np.int64).min
 def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Results (see the module docstring): pidx, analyte (categorical of ``names``, indexed
     by ``analyte_code``), day, value (canonical, NaN when coded), row (index of the
-    observation), kind (0 recorded, 1 derived), pos; sorted by (pidx, analyte, day, pos)."""
+    observation), kind (0 recorded, 1 derived), pos; sorted by (pidx, analyte, day), each
+    day's results in the core's order (:func:`cvrisk.cohort.sameday.order_same_day`)."""
     import pandas as pd
 
     from cvrisk.cohort.validate import day_numbers
@@ -51,7 +54,9 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     canonical = values * slope[inverse] + offset[inverse]  # as Results.from_record
     pidx = obs["pidx"].to_numpy()
     pos = obs["pos"].to_numpy()
-    order = np.lexsort((pos, day, analyte_code, pidx))
+    order = sameday.order_same_day(
+        np.lexsort((pos, day, analyte_code, pidx)), obs, pidx, analyte_code, day, canonical
+    )
     categories = pd.Index(names, dtype=object)
     return pd.DataFrame(
         {

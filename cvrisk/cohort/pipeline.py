@@ -224,6 +224,9 @@ class _Cohort:
         self.issues: IssueLog = checked.issues
         #: implausible changes met: (pidx, call order, verdict), reported once each
         self.changes: list[tuple[int, int, Any]] = []
+        #: patients whose simultaneous results decide an alert rule: evaluated one by one
+        #: (cvrisk.cohort.sameday)
+        self.decisive = np.zeros(0, dtype=np.int64)
         self._kept: np.ndarray | None = None
 
     def kept_positions(self, obs: pd.DataFrame) -> np.ndarray:
@@ -285,18 +288,31 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
         if day_all is not None
         else None
     )
-    same_day = sameday.same_day_patients(res) if res is not None else np.zeros(0, np.int64)
     if res is not None:
         res = _mark_suspects(cohort, res, obs)
+        sameday.add_conflict_issues(cohort.issues, res, obs, lang)
     items, book = _Items(selected), _Book()
     tests = _tests(cohort, selected, episodes, res, items, book)
     alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)
     _change_issues(cohort)
     _score_issues(cohort, selected, applied)
     result = _assemble(cohort, [*tests, *rechecks], alerts, items, book)
-    if len(same_day):
-        result = sameday.replace_with_evaluate(result, data, cohort.ids, cohort.ids[same_day], opts)
+    if len(cohort.decisive):
+        decisive = cohort.ids[cohort.decisive]
+        result = sameday.replace_with_evaluate(result, data, cohort.ids, decisive, opts)
     return result
+
+
+def _drug_starts(cohort: _Cohort) -> pd.DataFrame:
+    """Every medication start (``pidx``, ``start`` day number): a superset of the episode
+    anchors whose baseline windows :func:`cvrisk.cohort.sameday.decisive_patients` checks."""
+    import pandas as pd
+
+    from cvrisk.cohort.validate import day_numbers
+
+    meds = cohort.checked.entries["medications"]
+    start, valid = day_numbers(meds["start"]) if len(meds) else (np.zeros(0, np.int64),) * 2
+    return pd.DataFrame({"pidx": meds["pidx"].to_numpy()[valid], "start": start[valid]})
 
 
 def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
@@ -773,6 +789,7 @@ def _alerts(
     res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
+    cohort.decisive = sameday.decisive_patients(res, obs, _drug_starts(cohort))
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]
     condition_sets = _condition_sets(cohort, conditions)

@@ -252,3 +252,124 @@ def test_an_impossible_bmi_is_reported_where_no_protocol_alerts_on_bmi() -> None
             [dict(r) for r in records], as_of=dt.date(2025, 6, 1), jurisdiction=jurisdiction
         )
         assert not found, _show(found)
+
+
+def _crowded_days(seed: int, patients: int) -> list[dict[str, Any]]:
+    """Patients whose results crowd onto few days: most analytes have two or three results
+    on some day (often at one time, sometimes at different times, sometimes equal values),
+    at every place in their history (the latest, a baseline window, a look-back period, the
+    middle), in mixed units, around one or two drug courses. Every other patient has a last
+    result of each analyte alone on a later day, so that its groups are earlier ones."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    drugs = ["olanzapine", "clozapine", "risperidone", "quetiapine"]
+    analytes = [
+        ("weight", "kg", 55.0, 120.0),
+        ("height", "cm", 150.0, 190.0),
+        ("bmi", "kg/m2", 19.0, 40.0),
+        ("sbp", "mm[Hg]", 100.0, 170.0),
+        ("hba1c", "mmol/mol", 35.0, 70.0),
+        ("fasting_glucose", "mg/dL", 80.0, 150.0),
+        ("total_cholesterol", "mmol/L", 3.5, 8.0),
+        ("hdl_cholesterol", "mmol/L", 0.7, 2.0),
+        ("triglycerides", "mmol/L", 0.8, 12.0),
+        ("qtc", "ms", 400.0, 520.0),
+        ("neutrophils", "10*9/L", 0.4, 4.0),
+        ("wbc", "10*9/L", 2.0, 9.0),
+    ]
+    records = []
+    for number in range(patients):
+        start = dt.date(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 300)))
+        meds = [{"drug": str(rng.choice(drugs)), "start": start.isoformat()}]
+        if rng.random() < 0.4:
+            stop = start + dt.timedelta(days=int(rng.integers(20, 200)))
+            meds[0]["stop"] = stop.isoformat()
+            later = stop + dt.timedelta(days=int(rng.integers(1, 60)))
+            meds.append({"drug": str(rng.choice(drugs)), "start": later.isoformat()})
+        days = [start + dt.timedelta(days=int(d)) for d in rng.integers(-95, 480, 5)]
+        obs = []
+        for analyte, unit, low, high in analytes:
+            for _ in range(int(rng.integers(1, 6))):
+                day = days[int(rng.integers(0, len(days)))]
+                value = round(float(low + (high - low) * rng.random()), 1)
+                if obs and rng.random() < 0.15 and obs[-1]["analyte"] == analyte:
+                    value = obs[-1]["value"]  # a duplicate of the previous reading
+                when = day.isoformat()
+                if rng.random() < 0.2:
+                    when += f"T{int(rng.integers(7, 10)):02d}:00:00"
+                entry = {"analyte": analyte, "value": value, "unit": unit, "date": when}
+                if rng.random() < 0.5:
+                    entry["id"] = f"o{number}-{len(obs)}"
+                obs.append(entry)
+            if number % 2:  # a last result alone on its day: the groups are earlier
+                last = max(days) + dt.timedelta(days=int(rng.integers(1, 30)))
+                value = round(float(low + (high - low) * rng.random()), 1)
+                obs.append({"analyte": analyte, "value": value, "unit": unit, "date": str(last)})
+        order = rng.permutation(len(obs))
+        records.append(
+            {
+                "patient": {
+                    "id": f"crowd{number}",
+                    "birth_date": f"{int(rng.integers(1950, 2000))}-03-01",
+                    "sex": str(rng.choice(["female", "male"])),
+                },
+                "conditions": [],
+                "medications": meds,
+                "observations": [obs[int(i)] for i in order],
+            }
+        )
+    return records
+
+
+@pytest.mark.parametrize("jurisdiction", [None, "GB", "US"])
+def test_crowded_days_follow_evaluate(jurisdiction: str | None) -> None:
+    """Same-day results everywhere: the vectorised order, conflict warnings and the choice
+    of the patients evaluated one by one (cvrisk.cohort.sameday) give evaluate's reports;
+    and most such patients stay on the vectorised path (the hand-off is not everyone)."""
+    from cvrisk.cohort import pipeline as cohort_pipeline
+    from cvrisk.cohort import sameday
+
+    records = _crowded_days(20261202, 150)
+    found = _compare(
+        [dict(r) for r in records], as_of=dt.date(2025, 6, 1), jurisdiction=jurisdiction
+    )
+    assert not found, _show(found)
+    tables = to_tables(records)
+    handed: list[int] = []
+    original = sameday.replace_with_evaluate
+
+    def spy(result: Any, data: Any, ids: Any, patient_ids: Any, opts: Any) -> Any:
+        handed.append(len(patient_ids))
+        return original(result, data, ids, patient_ids, opts)
+
+    try:
+        cohort_pipeline.sameday.replace_with_evaluate = spy  # type: ignore[assignment]
+        result = monitor(tables, as_of=dt.date(2025, 6, 1), jurisdiction=jurisdiction)
+    finally:
+        cohort_pipeline.sameday.replace_with_evaluate = original  # type: ignore[assignment]
+    assert (result.issues["kind"] == "conflict").any()
+    assert 0 < sum(handed) < len(records)
+
+
+def test_simultaneous_duplicates_in_a_look_back_period_follow_evaluate() -> None:
+    """Two equal weights at one time (ids b and a) are the lowest of the 3-month look-back
+    of NICE's weight-gain rule (GB): evaluate takes the first of them in its order (id a) as
+    the reference; the cohort hands the patient to evaluate rather than guess."""
+    olanzapine = [{"drug": "olanzapine", "start": "2024-01-01"}]
+    record = _case(
+        "lookback",
+        olanzapine,
+        [
+            ("weight", 80.0, "kg", "2025-03-01"),
+            ("weight", 80.0, "kg", "2025-03-01"),
+            ("weight", 90.0, "kg", "2025-05-20"),
+        ],
+    )
+    record["observations"][0]["id"] = "b"
+    record["observations"][1]["id"] = "a"
+    found = _compare([record], as_of=dt.date(2025, 6, 1), jurisdiction="GB")
+    assert not found, _show(found)
+    alerts = monitor(to_tables([record]), as_of=dt.date(2025, 6, 1), jurisdiction="GB").alerts
+    gain = alerts[alerts["rule"] == "weight-gain-5kg-3m"]
+    assert len(gain) == 1 and '"resource": "a"' in gain["evidence"].iloc[0]

@@ -221,3 +221,61 @@ def test_synth_output_is_a_cohort_input(tmp_path: Path) -> None:
     (tmp_path / "native" / "visits.csv").write_text("patient_id\nx\n")
     with pytest.raises(TableError, match=r"visits\.csv: not a cohort table"):
         read_tables(tmp_path / "native")
+
+
+def test_patient_records_convert_columns_as_rows_would() -> None:
+    """Records are built a column at a time; each entry equals the row-by-row conversion
+    (midnight and non-midnight date-times, zoned date-times, missing and unparsed numbers,
+    categorical and arrow text)."""
+    from cvrisk.cohort.tables import _cells, _entries
+
+    stamps = pd.to_datetime(
+        ["2024-01-05", "2024-01-05 09:30:15", "2024-01-05 23:59:59.000123", None],
+        format="ISO8601",
+    )
+    observations = pd.DataFrame(
+        {
+            "patient_id": pd.Categorical(["a", "a", "b", "b"]),
+            "id": pd.array(["o1", None, "o3", "o4"], dtype="string[pyarrow]"),
+            "analyte": pd.Categorical(["weight", "weight", None, "hba1c"]),
+            "code": [None, None, "4548-4", None],
+            "system": [None, None, "loinc", None],
+            "value": [70.0, float("nan"), 7.5, float("nan")],
+            "unit": ["kg", "kg", "%", None],
+            "coded": [None, None, None, None],
+            "date": stamps,
+            "status": [None, "final", None, None],
+        }
+    )
+    with_text = observations.assign(value_text=[None, "seventy", None, None])
+    zoned = observations.assign(date=stamps.tz_localize("Europe/Paris"))
+    for frame in (observations, with_text, zoned):
+        rows = [_cells(row, "observations") for row in frame.itertuples(index=False)]
+        assert _entries(frame, "observations") == rows
+    patients = pd.DataFrame(
+        {
+            "patient_id": ["a", "b"],
+            "birth_date": pd.to_datetime(
+                ["1980-02-29 00:00", "1975-06-01 12:00"], format="ISO8601"
+            ),
+            "sex": ["male", "female"],
+            "ethnicity": [None, "indian"],
+            "race": [None, None],
+        }
+    )
+    expected_rows = [_cells(row, "patients") for row in patients.itertuples(index=False)]
+    assert _entries(patients, "patients") == expected_rows
+    assert expected_rows[1]["birth_date"] == "1975-06-01"  # a date column is a day
+    assert rows_of(with_text)[1]["value"] == "seventy"
+    assert rows_of(observations)[1] == {
+        "analyte": "weight",
+        "unit": "kg",
+        "date": "2024-01-05T09:30:15",
+        "status": "final",
+    }
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from cvrisk.cohort.tables import _entries
+
+    return _entries(frame, "observations")
