@@ -31,7 +31,8 @@ NONE = np.iinfo(np.int64).min
 def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Results (see the module docstring): pidx, analyte (categorical of ``names``, indexed
     by ``analyte_code``), day, value (canonical, NaN when coded), row (index of the
-    observation), kind (0 recorded, 1 derived), pos; sorted by (pidx, analyte, day), each
+    observation), kind (0 recorded, 1 derived), pos, tod (time of day, ns; 0 for a date and
+    for a derived result); sorted by (pidx, analyte, day), each
     day's results in the core's order (:func:`cvrisk.cohort.sameday.order_same_day`)."""
     import pandas as pd
 
@@ -54,6 +55,7 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     canonical = values * slope[inverse] + offset[inverse]  # as Results.from_record
     pidx = obs["pidx"].to_numpy()
     pos = obs["pos"].to_numpy()
+    tod = sameday.time_of_day(obs)
     order = sameday.order_same_day(
         np.lexsort((pos, day, analyte_code, pidx)), obs, pidx, analyte_code, day, canonical
     )
@@ -67,6 +69,7 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
             "row": order,
             "kind": np.zeros(len(obs), dtype=np.int8),
             "pos": pos[order],
+            "tod": tod[order],
         }
     )
 
@@ -156,6 +159,7 @@ def _add_derived(
             "row": joined["row"].to_numpy(),
             "kind": np.ones(len(joined), dtype=np.int8),
             "pos": joined["pos"].to_numpy(),
+            "tod": np.zeros(len(joined), dtype=np.int64),
             "height_row": second_row.astype(np.int64),
         }
     )
@@ -171,10 +175,15 @@ def _add_derived(
         [res.assign(analyte=pd.Categorical(res["analyte"], categories=categories)), derived],
         ignore_index=True,
     )
+    kind = out["kind"].to_numpy()
+    # one day's derived results in the core's order (by value; ties in derivation order);
+    # recorded and derived results of one analyte never share a day
+    derived_value = np.where(kind == 1, out["value"].to_numpy(), 0.0)
     order = np.lexsort(
         (
             np.arange(len(out)),
-            out["kind"].to_numpy(),
+            derived_value,
+            kind,
             out["day"].to_numpy(),
             out["analyte"].cat.codes.to_numpy(),
             out["pidx"].to_numpy(),
@@ -188,6 +197,47 @@ def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
     pidx = frame["pidx"].to_numpy()
     is_last = np.r_[pidx[1:] != pidx[:-1], True] if len(frame) else np.array([], bool)
     return frame[is_last]
+
+
+def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
+    """Each patient's last results at one time (same day and ``tod``), one per distinct
+    reading, in order: the core's ``latest_candidates`` and ``baseline_candidates``
+    (:func:`cvrisk.rules.facts._distinct`: the canonical value to 9 digits, or the code).
+    ``frame``: one analyte's results sorted by patient, in the core's order; ``coded``: the
+    coded value of each observation row."""
+    n = len(frame)
+    if not n:
+        return frame
+    pidx = frame["pidx"].to_numpy()
+    day = frame["day"].to_numpy()
+    tod = frame["tod"].to_numpy()
+    ends = np.flatnonzero(np.r_[pidx[1:] != pidx[:-1], True])
+    end = ends[np.searchsorted(ends, np.arange(n))]
+    last = frame[(day == day[end]) & (tod == tod[end])]
+    lp = last["pidx"].to_numpy()
+    shared = np.zeros(len(last), dtype=bool)
+    same = lp[1:] == lp[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    if not shared.any():
+        return last
+    values = last["value"].to_numpy()
+    rows = last["row"].to_numpy()
+    kinds = last["kind"].to_numpy()
+    keep = np.ones(len(last), dtype=bool)
+    seen: set[tuple[int, str]] = set()
+    for at in np.flatnonzero(shared).tolist():
+        value = values[at]
+        if value == value:
+            reading = f"{float(value):.9g}"
+        else:
+            code = coded[rows[at]] if kinds[at] == 0 else None
+            reading = code if isinstance(code, str) else ""
+        key = (int(lp[at]), reading)
+        if key in seen:
+            keep[at] = False
+        seen.add(key)
+    return last[keep]
 
 
 def reported_unit(units: pd.Series) -> np.ndarray:

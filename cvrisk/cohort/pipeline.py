@@ -224,9 +224,6 @@ class _Cohort:
         self.issues: IssueLog = checked.issues
         #: implausible changes met: (pidx, call order, verdict), reported once each
         self.changes: list[tuple[int, int, Any]] = []
-        #: patients whose simultaneous results decide an alert rule: evaluated one by one
-        #: (cvrisk.cohort.sameday)
-        self.decisive = np.zeros(0, dtype=np.int64)
         self._kept: np.ndarray | None = None
 
     def kept_positions(self, obs: pd.DataFrame) -> np.ndarray:
@@ -297,22 +294,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     _change_issues(cohort)
     _score_issues(cohort, selected, applied)
     result = _assemble(cohort, [*tests, *rechecks], alerts, items, book)
-    if len(cohort.decisive):
-        decisive = cohort.ids[cohort.decisive]
-        result = sameday.replace_with_evaluate(result, data, cohort.ids, decisive, opts)
     return result
-
-
-def _drug_starts(cohort: _Cohort) -> pd.DataFrame:
-    """Every medication start (``pidx``, ``start`` day number): a superset of the episode
-    anchors whose baseline windows :func:`cvrisk.cohort.sameday.decisive_patients` checks."""
-    import pandas as pd
-
-    from cvrisk.cohort.validate import day_numbers
-
-    meds = cohort.checked.entries["medications"]
-    start, valid = day_numbers(meds["start"]) if len(meds) else (np.zeros(0, np.int64),) * 2
-    return pd.DataFrame({"pidx": meds["pidx"].to_numpy()[valid], "start": start[valid]})
 
 
 def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
@@ -733,8 +715,9 @@ def _text_codes(values: np.ndarray, book: _Book) -> np.ndarray:
 
 
 class _Facts:
-    """The facts of one analyte: latest result per patient, its baseline and its lowest
-    earlier result, computed on demand."""
+    """The facts of one analyte: latest result per patient (each distinct one when the last
+    results at one time disagree), its baseline and its lowest earlier result, computed on
+    demand."""
 
     def __init__(self, cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> None:
         self.cohort = cohort
@@ -760,9 +743,15 @@ class _Facts:
         if analyte not in self._latest:
             found = self.results(analyte)
             self._latest[analyte] = (
-                cohort_facts.last_rows(found).set_index("pidx") if found is not None else None
+                self.candidates(found).set_index("pidx") if found is not None else None
             )
         return self._latest[analyte]
+
+    def candidates(self, results: pd.DataFrame) -> pd.DataFrame:
+        """Each patient's last simultaneous results, one per distinct reading (rules about
+        the latest or baseline result are checked against each, the first that fires
+        speaks: :func:`cvrisk.rules.alerts.raise_alerts`)."""
+        return cohort_facts.last_candidates(results, self.coded)
 
 
 def _alerts(
@@ -789,7 +778,7 @@ def _alerts(
     res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
-    cohort.decisive = sameday.decisive_patients(res, obs, _drug_starts(cohort))
+    pass
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]
     condition_sets = _condition_sets(cohort, conditions)
@@ -832,7 +821,9 @@ def _alerts(
                 continue
             columns = _patient_columns(cohort, fired, rule, starts, condition_sets)
             condition = engine.rule_condition(protocol, rule)
-            mask = cohort_facts.matches(condition, columns, len(fired["pidx"]))
+            mask = _first_per_patient(
+                cohort_facts.matches(condition, columns, len(fired["pidx"])), fired["pidx"]
+            )
             if not mask.any():
                 continue
             rank = items.pair_rank[(protocol.id, rule.id)]
@@ -846,6 +837,21 @@ def _alerts(
                     )
                 )
     return alerts, rechecks
+
+
+def _first_per_patient(mask: np.ndarray, pidx: np.ndarray) -> np.ndarray:
+    """``mask`` keeping each patient's first matching fact only (``pidx`` grouped): one
+    alert per rule, raised by the first fact that fires (raise_alerts)."""
+    at = np.flatnonzero(mask)
+    if len(at) < 2:
+        return mask
+    who = pidx[at]
+    repeated = at[1:][who[1:] == who[:-1]]
+    if not len(repeated):
+        return mask
+    out = mask.copy()
+    out[repeated] = False
+    return out
 
 
 def _judge_bmi(cohort: _Cohort, derived: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
@@ -1036,14 +1042,20 @@ def _baseline_facts(
         & (day <= anchor + after)
         & ~np.isnan(results["value"].to_numpy())
     )
-    base = cohort_facts.last_rows(results[inside]).set_index("pidx")
+    base = facts.candidates(results[inside]).set_index("pidx")
     latest = latest[applicable[latest.index.to_numpy()]]
     if report:
         lacking = latest.index.difference(base.index).to_numpy()
         for (a,), group in _groups(anchors[lacking]):
             issue = _no_baseline(protocol, analyte, cohort_due.to_date(a), cohort.lang)
             cohort.issues.add_many(lacking[group], order_key(BASELINE, rank), issue)
-    both = latest.join(base.add_suffix("_base"), how="inner")
+    # every (baseline, latest) pair, baseline-major as add_change_from_baseline meets them
+    both = latest.assign(_latest_rank=np.arange(len(latest))).join(
+        base.add_suffix("_base").assign(_base_rank=np.arange(len(base))), how="inner"
+    )
+    both = both.sort_values(["_base_rank", "_latest_rank"], kind="stable").drop(
+        columns=["_base_rank", "_latest_rank"]
+    )
     both = both[~np.isnan(both["value"].to_numpy()) & (both["day"] > both["day_base"])]
     both = _plausible_changes(cohort, analyte, both, "_base", call)
     return _change_facts(
@@ -1107,10 +1119,11 @@ def _within_facts(
     if results is None or latest is None:
         return None
     latest = latest[applicable[latest.index.to_numpy()] & ~np.isnan(latest["value"].to_numpy())]
+    once = latest[~latest.index.duplicated()]  # candidates share their day
     start = pd_series(
-        cohort_due.add(parse_duration(within), latest["day"].to_numpy(), -1), latest.index
+        cohort_due.add(parse_duration(within), once["day"].to_numpy(), -1), once.index
     )
-    last_day = pd_series(latest["day"].to_numpy(), latest.index)
+    last_day = pd_series(once["day"].to_numpy(), once.index)
     p = results["pidx"].to_numpy()
     known = np.isin(p, latest.index.to_numpy())
     sub = results[known]
