@@ -170,26 +170,50 @@ def _add_derived(
     categories = res["analyte"].cat.categories
     if name not in categories:
         categories = categories.append(pd.Index([name], dtype=object))
-    derived["analyte"] = pd.Categorical([name] * len(derived), categories=categories)
-    out = pd.concat(
-        [res.assign(analyte=pd.Categorical(res["analyte"], categories=categories)), derived],
-        ignore_index=True,
-    )
-    kind = out["kind"].to_numpy()
-    # one day's derived results in the core's order (by value; ties in derivation order);
-    # recorded and derived results of one analyte never share a day
-    derived_value = np.where(kind == 1, out["value"].to_numpy(), 0.0)
-    order = np.lexsort(
-        (
-            np.arange(len(out)),
-            derived_value,
-            kind,
-            out["day"].to_numpy(),
-            out["analyte"].cat.codes.to_numpy(),
-            out["pidx"].to_numpy(),
+    code = np.int64(categories.get_loc(name))
+    # one day's derived results in the core's order (by value; ties in derivation order)
+    derived = derived.iloc[
+        np.lexsort(
+            (
+                np.arange(len(derived)),
+                derived["value"].to_numpy(),
+                derived["day"].to_numpy(),
+                derived["pidx"].to_numpy(),
+            )
         )
+    ]
+    # merged into the sorted results without sorting them again: recorded and derived
+    # results of one analyte never share a day, so each derived row goes after the results
+    # of its (patient, analyte, day) and before the next
+    res_codes = res["analyte"].cat.codes.to_numpy().astype(np.int64)
+    at = np.searchsorted(
+        _sort_key(res["pidx"].to_numpy(), res_codes, res["day"].to_numpy(), len(categories)),
+        _sort_key(
+            derived["pidx"].to_numpy(),
+            np.full(len(derived), code),
+            derived["day"].to_numpy(),
+            len(categories),
+        ),
+        side="right",
     )
-    return out.iloc[order].reset_index(drop=True)
+    columns: dict[str, Any] = {}
+    for column in res.columns:
+        if column == "analyte":
+            codes = np.insert(res_codes, at, code)
+            columns[column] = pd.Categorical.from_codes(codes, categories=categories)
+        else:
+            columns[column] = np.insert(res[column].to_numpy(), at, derived[column].to_numpy())
+    return pd.DataFrame(columns)
+
+
+def _sort_key(pidx: np.ndarray, analyte: np.ndarray, day: np.ndarray, analytes: int) -> np.ndarray:
+    """One int64 ordering (patient, analyte code, day) as the results are sorted (day
+    numbers from 1970: within +-2**20 days, about 2,800 years)."""
+    span = np.int64(1) << np.int64(21)
+    key: np.ndarray = (pidx.astype(np.int64) * analytes + analyte) * span + (
+        day.astype(np.int64) + (span >> np.int64(1))
+    )
+    return key
 
 
 def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
