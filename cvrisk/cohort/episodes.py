@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cvrisk.cohort import sorting
 from cvrisk.cohort.issuelog import DRUGS, IssueLog, order_key
 from cvrisk.cohort.result import objects
 from cvrisk.cohort.tables import _cells
@@ -153,7 +154,7 @@ def merged(courses_frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     frame = courses_frame
-    order = np.lexsort(tuple(frame[c].to_numpy() for c in ("pos", "start", "f", "d", "pidx")))
+    order = sorting.lexsort(tuple(frame[c].to_numpy() for c in ("pos", "start", "f", "d", "pidx")))
     frame = frame.iloc[order].reset_index(drop=True)
     pidx, d, f = (frame[c].to_numpy() for c in ("pidx", "d", "f"))
     first = np.r_[True, (pidx[1:] != pidx[:-1]) | (d[1:] != d[:-1]) | (f[1:] != f[:-1])]
@@ -168,7 +169,7 @@ def merged(courses_frame: pd.DataFrame) -> pd.DataFrame:
     out["stop"] = stops
     out["order"] = np.arange(len(out))
     del island
-    order = np.lexsort(tuple(out[c].to_numpy() for c in ("order", "d", "start", "pidx")))
+    order = sorting.lexsort(tuple(out[c].to_numpy() for c in ("order", "d", "start", "pidx")))
     return pd.DataFrame(out.iloc[order].reset_index(drop=True))
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cvrisk import vocab
-from cvrisk.cohort import sameday
+from cvrisk.cohort import sameday, sorting
 from cvrisk.rules.facts import _affine, _unit_name
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     pos = obs["pos"].to_numpy()
     tod = sameday.time_of_day(obs)
     order = sameday.order_same_day(
-        np.lexsort((pos, day, analyte_code, pidx)), obs, pidx, analyte_code, day, canonical
+        sorting.lexsort((pos, day, analyte_code, pidx)), obs, pidx, analyte_code, day, canonical
     )
     categories = pd.Index(names, dtype=object)
     return pd.DataFrame(
@@ -173,7 +173,7 @@ def _add_derived(
     code = np.int64(categories.get_loc(name))
     # one day's derived results in the core's order (by value; ties in derivation order)
     derived = derived.iloc[
-        np.lexsort(
+        sorting.lexsort(
             (
                 np.arange(len(derived)),
                 derived["value"].to_numpy(),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cvrisk.cohort import sorting
 from cvrisk.issues import DataIssue
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class IssueLog:
         which = np.concatenate(
             [np.array(self._which, dtype=np.int64), *(c[2] for c in self._chunks)]
         )
-        order = np.lexsort((keys, pidx))
+        order = sorting.lexsort((keys, pidx))
         table = pd.DataFrame([i.model_dump() for i in self._issues], columns=columns[1:])
         out: dict[str, Any] = {"patient_id": ids[pidx[order]]}
         for name in columns[1:]:

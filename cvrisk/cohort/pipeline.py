@@ -25,7 +25,7 @@ from cvrisk import vocab
 from cvrisk.cohort import due as cohort_due
 from cvrisk.cohort import episodes as cohort_episodes
 from cvrisk.cohort import facts as cohort_facts
-from cvrisk.cohort import plausible, sameday
+from cvrisk.cohort import plausible, sameday, sorting
 from cvrisk.cohort.issuelog import (
     BASELINE,
     COVERAGE,
@@ -1471,7 +1471,7 @@ def _assemble(
         )
     if alerts:
         frame = pd.concat(alerts, ignore_index=True)
-        order = np.lexsort((frame["_order"].to_numpy(), frame["pidx"].to_numpy()))
+        order = sorting.lexsort((frame["_order"].to_numpy(), frame["pidx"].to_numpy()))
         result.alerts = _finish(frame.iloc[order].drop(columns=["_order"]), ids, ["date"])
     result.issues = _issues(cohort)
     result.worklist = worklist(result.status, result.alerts)
@@ -1493,7 +1493,7 @@ def _status_tables(
     status = tests["status"].to_numpy()
     due = tests["due_date"].to_numpy()
     seq = tests["seq"].to_numpy()
-    order = np.lexsort((seq, pair_rank[item], due, status, test_rank[item], pidx))
+    order = sorting.lexsort((seq, pair_rank[item], due, status, test_rank[item], pidx))
     tests = tests.iloc[order].reset_index(drop=True)
     item, pidx = item[order], pidx[order]
     test = test_rank[item]
@@ -1532,7 +1532,7 @@ def _status_tables(
     # a merged entry stands where its test first appears in evaluate's list
     first_seq = np.minimum.reduceat(tests["seq"].to_numpy(), starts_at)
     lead = starts_at[
-        np.lexsort(
+        sorting.lexsort(
             (
                 first_seq,
                 pair_rank[item[starts_at]],
@@ -1621,7 +1621,7 @@ def worklist(status: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
     np.minimum.at(best, patient, priority)
     kind = (both["kind"].to_numpy(dtype=object) == "test").astype(np.int64)
     due = both["due_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    order = np.lexsort((due, kind, priority, patient, best[patient]))
+    order = sorting.lexsort((due, kind, priority, patient, best[patient]))
     return both.iloc[order].reset_index(drop=True)
 
 

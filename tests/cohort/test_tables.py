@@ -279,3 +279,27 @@ def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     from cvrisk.cohort.tables import _entries
 
     return _entries(frame, "observations")
+
+
+def test_packed_lexsort_equals_numpy_lexsort() -> None:
+    """cvrisk.cohort.sorting.lexsort packs integer keys into one: the same order as
+    numpy.lexsort, ties in input order, negative keys, bools, and keys too wide to pack."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cvrisk.cohort.sorting import lexsort
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.integers(1, 300),
+        st.lists(st.sampled_from([2, 7, 1000, 2**40, 2**62]), min_size=1, max_size=5),
+        st.integers(0, 2**32 - 1),
+    )
+    def check(n: int, widths: list[int], seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        keys = [rng.integers(-w // 2, w // 2 + 1, n) for w in widths]
+        keys.append(rng.integers(0, 2, n).astype(bool))
+        assert (lexsort(keys) == np.lexsort(tuple(keys))).all()
+
+    check()
