@@ -36,7 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("parquet", "csv"), default="parquet", help="output file format"
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes monitoring batches of 100,000 patients side by side (default 1)",
+    )
     parser.set_defaults(handler=run)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of processes")
+    return value
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -50,6 +66,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         protocols=args.protocol,
         lang=args.lang,
         progress=sys.stderr.isatty(),
+        workers=args.workers,
     )
     paths = result.write(args.output, format=args.format)
     patients = result.status["patient_id"].nunique() if len(result.status) else 0

@@ -48,6 +48,7 @@ from cvrisk.cohort.result import (
 )
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, keyed, observation_analyte, per_key
+from cvrisk.errors import OptionError
 from cvrisk.issues import DataIssue
 from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
@@ -86,6 +87,7 @@ def monitor(
     protocols: Sequence[str | Path] | str | Path | None = None,
     lang: str = "en",
     progress: bool = False,
+    workers: int = 1,
 ) -> CohortResult:
     """Tests due, alerts, data issues and a worklist for every patient of a cohort.
 
@@ -95,6 +97,9 @@ def monitor(
             result table is a Dask DataFrame computed partition by partition).
         as_of, jurisdiction, protocols, lang: as for :func:`cvrisk.evaluate`.
         progress: show a progress bar (patients done) on a terminal.
+        workers: processes monitoring batches of BATCH_PATIENTS patients side by side (a
+            cohort of more than one batch; the results are the same as with 1, in the same
+            order). Each holds one batch's working memory besides the caller's.
 
     Computes what ``evaluate(record, ..., scores=[], on_invalid="report")`` gives for each
     patient's record (:func:`cvrisk.cohort.patient_records`): no risk score is computed, a
@@ -104,6 +109,8 @@ def monitor(
         TableError: a table does not follow the contract. OptionError, ProtocolError: an
         invalid argument.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise OptionError(f"workers={workers!r}: give a positive integer")
     opts = EvaluationOptions.check(
         as_of=as_of,
         protocols=protocols,
@@ -120,7 +127,7 @@ def monitor(
     if distributed.is_dask(tables):
         return distributed.monitor_dask(tables, opts)
     data = read_tables(tables)
-    return monitor_tables(data, opts, progress=progress)
+    return monitor_tables(data, opts, progress=progress, workers=workers)
 
 
 #: Patients per batch: bounds the memory of one pass (and paces the progress bar).
@@ -128,20 +135,25 @@ BATCH_PATIENTS = 100_000
 
 
 def monitor_tables(
-    data: CohortTables, opts: EvaluationOptions, *, progress: bool = False
+    data: CohortTables, opts: EvaluationOptions, *, progress: bool = False, workers: int = 1
 ) -> CohortResult:
-    """:func:`monitor` over in-memory tables, in batches of patients."""
+    """:func:`monitor` over in-memory tables, in batches of patients (``workers`` processes
+    side by side)."""
     n = len(data.patients)
     if n <= BATCH_PATIENTS:
         return _monitor(data, opts)
     import pandas as pd
 
     bar = _progress_bar(n) if progress else None
-    parts = []
-    for batch in _batches(data):
-        parts.append(_monitor(batch, opts))
-        if bar is not None:
-            bar.update(len(batch.patients))
+    batches = _batches(data)
+    if workers == 1:
+        parts = []
+        for batch in batches:
+            parts.append(_monitor(batch, opts))
+            if bar is not None:
+                bar.update(len(batch.patients))
+    else:
+        parts = _in_processes(batches, opts, workers, bar)
     if bar is not None:
         bar.close()
     return CohortResult(
@@ -150,6 +162,53 @@ def monitor_tables(
             for name in CohortResult.TABLES
         }
     )
+
+
+#: The batches a forked worker process monitors (set in the parent before forking, so the
+#: workers read their batch from the memory they share with it instead of a pickled copy).
+_FORKED: list[CohortTables] = []
+
+
+def _in_processes(
+    batches: list[CohortTables], opts: EvaluationOptions, workers: int, bar: Any
+) -> list[CohortResult]:
+    """Each batch monitored in a pool of ``workers`` processes, results in batch order.
+
+    Where the platform forks (Linux), the workers inherit the batches; elsewhere each batch
+    is sent to its worker."""
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forking else None)
+    results: dict[int, CohortResult] = {}
+    if forking:
+        _FORKED[:] = batches
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(batches)), mp_context=context
+        ) as pool:
+            futures: dict[Future[CohortResult], int] = {
+                (
+                    pool.submit(_monitor_forked, number, opts)
+                    if forking
+                    else pool.submit(_monitor, batch, opts)
+                ): number
+                for number, batch in enumerate(batches)
+            }
+            for future in as_completed(futures):
+                number = futures[future]
+                results[number] = future.result()
+                if bar is not None:
+                    bar.update(len(batches[number].patients))
+    finally:
+        _FORKED.clear()
+    return [results[number] for number in range(len(batches))]
+
+
+def _monitor_forked(number: int, opts: EvaluationOptions) -> CohortResult:
+    """In a forked worker: monitor batch ``number`` of :data:`_FORKED`."""
+    return _monitor(_FORKED[number], opts)
 
 
 def _progress_bar(total: int) -> Any:

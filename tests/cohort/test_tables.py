@@ -15,6 +15,7 @@ import pytest
 from cvrisk.cli import main
 from cvrisk.cohort import TableError, monitor, patient_records, read_tables
 from cvrisk.cohort import pipeline as cohort_pipeline
+from cvrisk.errors import OptionError
 from cvrisk.rules.evaluate import evaluate
 from tests.cohort.reference import actual, differences, expected, to_tables
 
@@ -171,6 +172,12 @@ def test_batches_agree_with_one_pass(
         left = getattr(whole, table).sort_values("patient_id", kind="stable")
         right = getattr(batched, table).sort_values("patient_id", kind="stable")
         pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+    # batches in two worker processes: the very same tables, in the same order
+    side_by_side = monitor(tables, as_of=AS_OF, workers=2)
+    for table in whole.TABLES:
+        pd.testing.assert_frame_equal(getattr(batched, table), getattr(side_by_side, table))
+    with pytest.raises(OptionError, match="workers=0"):
+        monitor(tables, as_of=AS_OF, workers=0)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
