@@ -70,7 +70,8 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
             "kind": np.zeros(len(obs), dtype=np.int8),
             "pos": pos[order],
             "tod": tod[order],
-        }
+        },
+        copy=False,  # fresh arrays: no consolidation copy
     )
 
 
@@ -203,7 +204,7 @@ def _add_derived(
             columns[column] = pd.Categorical.from_codes(codes, categories=categories)
         else:
             columns[column] = np.insert(res[column].to_numpy(), at, derived[column].to_numpy())
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)  # fresh arrays: no consolidation copy
 
 
 def _sort_key(pidx: np.ndarray, analyte: np.ndarray, day: np.ndarray, analytes: int) -> np.ndarray:

@@ -115,7 +115,9 @@ def objects(columns: dict[str, Any], n: int | None = None) -> pd.DataFrame:
             out[name] = pd.Series(filled, dtype=object, copy=False)
         else:
             out[name] = value
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
+    # copy=False: the columns are fresh arrays; consolidating them into 2-D blocks would copy
+    # every column (1 s for 12 columns of 3 M rows) and make later row selections slower
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
 def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
