@@ -41,8 +41,20 @@ def ages_on(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
         ) + 1
         return year, month * 100 + of_month
 
-    born_year, born_md = parts(birth)
-    year, md = parts(day)
+    def table_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # calendar fields of each distinct day once, then gathered (days span decades, the
+        # arrays millions of rows: datetime64 calendar conversions per row are the cost)
+        if not len(days):
+            return parts(days)
+        low, high = int(days.min()), int(days.max())
+        if high - low > 200_000:
+            return parts(days)
+        year, md = parts(np.arange(low, high + 1, dtype=np.int64))
+        offset = days.astype(np.int64) - low
+        return year[offset], md[offset]
+
+    born_year, born_md = table_parts(birth)
+    year, md = table_parts(day)
     result: np.ndarray = (year - born_year - (md < born_md)).astype(np.float64)
     return result
 

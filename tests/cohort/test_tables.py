@@ -310,3 +310,29 @@ def test_packed_lexsort_equals_numpy_lexsort() -> None:
         assert (lexsort(keys) == np.lexsort(tuple(keys))).all()
 
     check()
+
+
+def test_ages_on_count_completed_years() -> None:
+    """cvrisk.cohort.plausible.ages_on (calendar fields from a table of distinct days) gives
+    Patient.age_on's completed years, 29 February births included, and over wide spans."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cvrisk.cohort.plausible import ages_on
+    from cvrisk.record import Patient
+
+    epoch = dt.date(1970, 1, 1)
+    days = st.dates(dt.date(1850, 1, 1), dt.date(2150, 12, 31))
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.tuples(days, days), min_size=1, max_size=40))
+    def check(pairs: list[tuple[dt.date, dt.date]]) -> None:
+        pairs = [(min(b, d), max(b, d)) for b, d in pairs]  # age_on refuses days before birth
+        pairs.append((dt.date(2000, 2, 29), dt.date(2001, 2, 28)))
+        birth = np.array([(b - epoch).days for b, _ in pairs])
+        on = np.array([(d - epoch).days for _, d in pairs])
+        expected = [Patient(birth_date=b, sex="female").age_on(d) for b, d in pairs]
+        assert ages_on(birth, on).tolist() == expected
+
+    check()
