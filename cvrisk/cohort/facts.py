@@ -42,17 +42,17 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     values = obs["value"].to_numpy(dtype=np.float64)
     units = pd.Categorical(obs["unit"])
     unit_code = units.codes.astype(np.int64)
-    key = analyte_code * (len(units.categories) + 1) + unit_code + 1
-    distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    slope = np.full(len(distinct), np.nan)
-    offset = np.full(len(distinct), np.nan)
-    for number, index in enumerate(first):
-        name, unit = names[analyte_code[index]], unit_code[index]
+    # one conversion per (analyte, unit) pair present, looked up by a small integer key
+    width = len(units.categories) + 1
+    key = analyte_code * width + unit_code + 1
+    slope = np.full(len(names) * width, np.nan)
+    offset = np.full(len(names) * width, np.nan)
+    for pair in np.flatnonzero(np.bincount(key, minlength=len(slope))).tolist():
+        name, unit = names[pair // width], pair % width - 1
         if vocab.analyte(name).unit is None or unit < 0:
             continue
-        slope[number], offset[number] = _affine(str(units.categories[unit]), name)
-    inverse = inverse.ravel()
-    canonical = values * slope[inverse] + offset[inverse]  # as Results.from_record
+        slope[pair], offset[pair] = _affine(str(units.categories[unit]), name)
+    canonical = values * slope[key] + offset[key]  # as Results.from_record
     pidx = obs["pidx"].to_numpy()
     pos = obs["pos"].to_numpy()
     tod = sameday.time_of_day(obs)
