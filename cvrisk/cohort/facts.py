@@ -28,12 +28,18 @@ if TYPE_CHECKING:
 NONE = np.iinfo(np.int64).min
 
 
-def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd.DataFrame:
+def results(
+    obs: pd.DataFrame,
+    analyte_code: np.ndarray,
+    names: list[str],
+    built: sameday.Built | None = None,
+) -> pd.DataFrame:
     """Results (see the module docstring): pidx, analyte (categorical of ``names``, indexed
     by ``analyte_code``), day, value (canonical, NaN when coded), row (index of the
     observation), kind (0 recorded, 1 derived), pos, tod (time of day, ns; 0 for a date and
     for a derived result); sorted by (pidx, analyte, day), each
-    day's results in the core's order (:func:`cvrisk.cohort.sameday.order_same_day`)."""
+    day's results in the core's order (:func:`cvrisk.cohort.sameday.order_same_day`, which
+    adds the core results it builds to ``built``)."""
     import pandas as pd
 
     from cvrisk.cohort.validate import day_numbers
@@ -57,7 +63,13 @@ def results(obs: pd.DataFrame, analyte_code: np.ndarray, names: list[str]) -> pd
     pos = obs["pos"].to_numpy()
     tod = sameday.time_of_day(obs)
     order = sameday.order_same_day(
-        sorting.lexsort((pos, day, analyte_code, pidx)), obs, pidx, analyte_code, day, canonical
+        sorting.lexsort((pos, day, analyte_code, pidx)),
+        obs,
+        pidx,
+        analyte_code,
+        day,
+        canonical,
+        built,
     )
     categories = pd.Index(names, dtype=object)
     return pd.DataFrame(

@@ -329,11 +329,12 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     _after_stop(cohort, selected, applied, courses)
     obs = checked.entries["observations"]
     day_all = None
+    built: sameday.Built = {}  # core results of same-day rows, built once
     if len(obs):
         which, found = keyed(obs, ["analyte", "code", "system"], observation_analyte)
         names = sorted({str(a) for a in found})
         code = np.array([names.index(str(a)) for a in found], dtype=np.int64)[which]
-        day_all = cohort_facts.results(obs, code, names)
+        day_all = cohort_facts.results(obs, code, names, built)
     if day_all is not None:
         future = day_all[day_all["day"] > cohort.as_of_day].groupby("pidx").size()
         for count, group in future.groupby(future.to_numpy()):
@@ -346,7 +347,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     )
     if res is not None:
         res = _mark_suspects(cohort, res, obs)
-        sameday.add_conflict_issues(cohort.issues, res, obs, lang)
+        sameday.add_conflict_issues(cohort.issues, res, obs, lang, built)
     items, book = _Items(selected), _Book()
     tests = _tests(cohort, selected, episodes, res, items, book)
     alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)

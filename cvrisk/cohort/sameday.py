@@ -56,15 +56,28 @@ def time_of_day(obs: pd.DataFrame) -> np.ndarray:
     return tod
 
 
-def core_results(obs: pd.DataFrame, rows: np.ndarray, values: np.ndarray) -> list[Result]:
+#: Core results already built, by observation row (one batch's; see :func:`core_results`).
+Built = dict[int, Result]
+
+
+def core_results(
+    obs: pd.DataFrame, rows: np.ndarray, values: np.ndarray, built: Built | None = None
+) -> list[Result]:
     """The core's ``Result`` for each observation row of ``rows`` (``values``: canonical
-    values, NaN when coded), with the validated ``Observation`` the core would hold."""
-    found = []
-    for entry, value in zip(_entries(obs.iloc[rows], "observations"), values, strict=True):
-        observation = Observation.model_validate(entry)
-        canonical = None if np.isnan(value) else float(value)
-        found.append(Result(observation.day, canonical, observation.coded, observation))
-    return found
+    values, NaN when coded), with the validated ``Observation`` the core would hold; those
+    in ``built`` are reused and the new ones added to it."""
+    built = {} if built is None else built
+    wanted = [r for r in rows.tolist() if r not in built]
+    if wanted:
+        picked = np.asarray(wanted, dtype=np.int64)
+        by_row = {int(r): v for r, v in zip(rows.tolist(), values.tolist(), strict=True)}
+        entries = _entries(obs.iloc[picked], "observations")
+        for row, entry in zip(wanted, entries, strict=True):
+            observation = Observation.model_validate(entry)
+            value = by_row[row]
+            canonical = None if value != value else float(value)
+            built[row] = Result(observation.day, canonical, observation.coded, observation)
+    return [built[r] for r in rows.tolist()]
 
 
 def order_same_day(
@@ -74,16 +87,18 @@ def order_same_day(
     analyte: np.ndarray,
     day: np.ndarray,
     canonical: np.ndarray,
+    built: Built | None = None,
 ) -> np.ndarray:
     """``order`` (observation rows sorted by patient, analyte, day and record order) with
     each day's results of an analyte in the core's order instead (:func:`_order`, ties in
-    record order as the core's stable sort leaves them)."""
+    record order as the core's stable sort leaves them). ``built``: see
+    :func:`core_results`."""
     member = _runs(pidx[order], analyte[order], day[order])
     if not member.any():
         return order
     at = np.flatnonzero(member)
     rows = order[at]
-    results = core_results(obs, rows, canonical[rows])
+    results = core_results(obs, rows, canonical[rows], built)
     pos = obs["pos"].to_numpy()
     keys = [
         (int(pidx[r]), int(analyte[r]), _order(result), int(pos[r]))
@@ -95,10 +110,13 @@ def order_same_day(
     return out
 
 
-def add_conflict_issues(log: IssueLog, res: pd.DataFrame, obs: pd.DataFrame, lang: str) -> None:
+def add_conflict_issues(
+    log: IssueLog, res: pd.DataFrame, obs: pd.DataFrame, lang: str, built: Built | None = None
+) -> None:
     """A ``conflict`` warning per patient and analyte whose simultaneous results disagree
     (:func:`cvrisk.rules.facts.conflict_issues`). ``res``: the recorded results in the
-    core's order, probable unit errors flagged ``suspect`` (the core leaves them out)."""
+    core's order, probable unit errors flagged ``suspect`` (the core leaves them out);
+    ``built``: see :func:`core_results`."""
     kept = res[~res["suspect"].to_numpy()]
     rows = kept["row"].to_numpy()
     pidx = kept["pidx"].to_numpy()
@@ -107,7 +125,7 @@ def add_conflict_issues(log: IssueLog, res: pd.DataFrame, obs: pd.DataFrame, lan
     if not member.any():
         return
     at = np.flatnonzero(member)
-    results = core_results(obs, rows[at], kept["value"].to_numpy()[at])
+    results = core_results(obs, rows[at], kept["value"].to_numpy()[at], built)
     names = kept["analyte"].cat.categories
     by_patient: dict[int, dict[str, list[Result]]] = {}
     for who, code, result in zip(pidx[at].tolist(), codes[at].tolist(), results, strict=True):
