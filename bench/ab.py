@@ -26,7 +26,10 @@ Workloads (the same inputs for both versions; only public or service entry point
   the duplicate-key check included);
 - ``patient_view`` / ``order_select``: one CDS Hooks call with bench/service_bench.py's
   50-resource prefetch, through the whole ASGI app in-process (Starlette, middleware, JSON
-  in and out; the handler run inline instead of in a worker thread).
+  in and out; the handler run inline instead of in a worker thread);
+- ``patient_view_served``: the same call with the settings ``cvrisk serve`` runs with
+  (``cvrisk.service.server.prepare``: the store of the summaries the cards link to is on, so
+  each call also writes its evaluation and record there, as every served call does).
 """
 
 from __future__ import annotations
@@ -75,10 +78,15 @@ def setup():
         return function(*args)
 
     appmod.anyio.to_thread.run_sync = inline
-    hook = workload.replace("_", "-")
+    served = workload.endswith("_served")
+    hook = workload.removesuffix("_served").replace("_", "-")
     service = {"patient-view": "cvrisk-patient-view", "order-select": "cvrisk-order-select"}
     body = sb.bodies(hook, sb.fifty_resources())
-    app = create_app(ServiceSettings(auth=False, jurisdiction="GB"))
+    settings = ServiceSettings(auth=False, jurisdiction="GB")
+    if served:
+        from cvrisk.service.server import prepare
+        settings = prepare(settings)
+    app = create_app(settings)
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/cds-services/" + service[hook], "raw_path": b"",
@@ -126,6 +134,7 @@ SIZES = {
     "fhir": (30, 20),
     "fhir_text": (20, 10),
     "patient_view": (50, 50),
+    "patient_view_served": (50, 50),
     "order_select": (50, 50),
 }
 
