@@ -47,8 +47,12 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 CHILD = r"""
-import asyncio, datetime as dt, json, sys, time
+import asyncio, datetime as dt, json, os, sys, time
 sys.path.insert(0, BENCH)
+# the version measured: this tree's cvrisk, imported before service_bench (which puts the
+# repository holding bench/ first on sys.path, and so would import the work tree's cvrisk)
+import cvrisk
+assert cvrisk.__file__.startswith(os.getcwd()), (cvrisk.__file__, os.getcwd())
 workload, calls, batches, warmup = WORKLOAD, CALLS, BATCHES, WARMUP
 
 def setup():
