@@ -99,6 +99,9 @@ def serve(settings: ServiceSettings) -> None:
             "service: local trial only, never with real patient data on a network.\n"
         )
     preload(settings)  # the costly imports, once, before forking
+    from cvrisk.service.app import freeze_heap
+
+    freeze_heap()  # out of the collector's reach, and shared with the workers
     sock = listening_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     logs.event("listening", url=f"http://{host}:{port}", workers=settings.workers)
