@@ -148,17 +148,16 @@ class SummaryExtension:
         ]
 
     def patient_view_links(
-        self, report: Report, request: HookRequest, resources: Sequence[dict[str, Any]]
+        self,
+        report: Report,
+        request: HookRequest,
+        resources: Sequence[dict[str, Any]],
+        record: PatientRecord,
     ) -> Sequence[Link]:
-        """Links to the clinician and patient summaries of this card's evaluation."""
+        """Links to the clinician and patient summaries of this card's evaluation (of
+        ``record``, read from ``resources`` by the service)."""
         if self.store is None or self.settings is None:
             return []
-        from cvrisk.sources import read_record
-
-        try:
-            record = read_record(list(resources), on_invalid="report").record
-        except CvriskError:
-            return []  # the card already says why the record could not be read
         token = self.store.put(report, record)
         base = f"{self.settings.base_url}/summary/{token}"
         lang = report.lang
