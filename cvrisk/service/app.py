@@ -302,7 +302,7 @@ class CdsApp:
             cards=[{"uuid": c.uuid, "kind": c.kind, "indicator": c.indicator} for c in cards],
             ms=round((time.perf_counter() - started) * 1e3, 2),
         )
-        return JSONResponse(CdsResponse(cards=cards).to_json())
+        return Response(CdsResponse(cards=cards).to_json_bytes(), media_type="application/json")
 
     def _access(self, hook_request: HookRequest) -> FhirAccess | None:
         server, auth = hook_request.fhirServer, hook_request.fhirAuthorization
