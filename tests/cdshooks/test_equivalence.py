@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from cvrisk.cdshooks import (
     with_draft_medication,
 )
 from cvrisk.cdshooks import markdown as md
+from cvrisk.cdshooks.identity import NAMESPACE, derived_uuid
 from cvrisk.cdshooks.model import Action, Card, Coding, Link, Source, Suggestion
 from cvrisk.record import PatientRecord
 from tests.rules.strategies import record
@@ -100,3 +102,18 @@ def test_response_bytes_with_every_optional_field_and_awkward_text() -> None:
         CdsResponse(cards=[card, card], systemActions=[action, delete]),
     ):
         assert response.to_json_bytes() == _dumped(response)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(seed=st.text(), content=_JSON)
+def test_derived_uuid_is_the_uuid5_it_replaced(seed: str, content: Any) -> None:
+    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    expected = str(uuid.uuid5(NAMESPACE, f"{seed}\n{payload}"))
+    assert derived_uuid(seed, content) == expected
+    assert derived_uuid(seed, content) == expected  # the shared hash state is left as it was
