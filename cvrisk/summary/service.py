@@ -76,8 +76,16 @@ class SummaryStore:
       against a crash of the process; a power failure may lose the last rows, i.e. links of
       the last moments answer "expired", which a short-lived cache of summaries may do;
     - expired rows are found through an index on ``created`` (the table holds up to
-      ``ttl`` seconds of calls: a scan per call grew with the load).
+      ``ttl`` seconds of calls: a scan per call grew with the load);
+    - the log is copied into the database file (a checkpoint, which waits for the disk) by
+      a thread of each process every :attr:`CHECKPOINT_SECONDS`, never by a call: SQLite's
+      automatic checkpoint (at 1,000 pages of log) fell on one put in about 170 (a
+      patient-view row is about 6 pages), which then waited 18 to 29 ms (measured; 4 to 5
+      ms of it CPU), near the service's p99.
     """
+
+    #: Seconds between two checkpoints of the write-ahead log (in the background).
+    CHECKPOINT_SECONDS = 1.0
 
     def __init__(self, path: Path, ttl_seconds: int) -> None:
         self.path = path
@@ -105,9 +113,28 @@ class SummaryStore:
                 # after a fork the inherited connection (if any) is the parent's: left alone
                 self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoints
                 self._pid = os.getpid()
+                threading.Thread(
+                    target=self._checkpoints, name="summary-checkpoints", daemon=True
+                ).start()
             with self._db:
                 yield self._db
+
+    def _checkpoints(self) -> None:
+        """Checkpoint the log every :attr:`CHECKPOINT_SECONDS` on a connection of this
+        thread, until the process forks (the child starts its own) or the file is gone (a
+        test's temporary folder). PASSIVE: writers go on meanwhile; a checkpoint that meets
+        the other worker's is skipped (the next one catches up)."""
+        pid = os.getpid()
+        db = sqlite3.connect(self.path, timeout=5.0)
+        try:
+            while self._pid == pid and self.path.exists():
+                time.sleep(self.CHECKPOINT_SECONDS)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
 
     def put(self, report: Report, record: PatientRecord) -> str:
         token = secrets.token_urlsafe(32)
