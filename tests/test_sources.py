@@ -122,3 +122,33 @@ def test_fhir_input_goes_to_the_registered_reader(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(_readers, "READERS", {})
     with pytest.raises(RecordError, match="no fhir reader is registered"):
         read_record({"resourceType": "Bundle"})
+
+
+def test_evaluate_takes_a_read_result_as_the_source_it_was_read_from() -> None:
+    """What the CDS Hooks service relies on to read a call's resources once: evaluating the
+    ReadResult gives the report evaluating the resources gives (reading issues included),
+    strict still refuses them, and evaluating leaves the record as read (the shared summary
+    stores that record)."""
+    import cvrisk
+    from tests.service.fhir_data import example_resources
+
+    resources = example_resources()
+    resources[-1] = {**resources[-1], "valueQuantity": {"value": "x", "unit": "kg"}}
+    read = read_record(resources, on_invalid="report")
+    assert read.issues, "the broken observation is a reading issue"
+    as_read = read.record.to_json()
+    options: dict[str, Any] = {"as_of": "2025-06-01", "jurisdiction": "GB", "on_invalid": "report"}
+    expected = cvrisk.evaluate(resources, **options)
+    assert cvrisk.evaluate(read, **options) == expected
+    assert cvrisk.evaluate(read, **options, lang="fr") == cvrisk.evaluate(
+        resources, **options, lang="fr"
+    )
+    assert (
+        read.record.to_json()
+        == as_read
+        == read_record(resources, on_invalid="report").record.to_json()
+    )
+    with pytest.raises(DataIssueError):
+        cvrisk.evaluate(read, **options, strict=True)
+    with pytest.raises(DataIssueError):
+        cvrisk.evaluate(resources, **options, strict=True)

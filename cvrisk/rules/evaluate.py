@@ -46,7 +46,7 @@ from cvrisk.rules.options import EvaluationOptions
 from cvrisk.rules.report import Report
 from cvrisk.rules.scoring import ScoreOptions, compute_scores, wanted_models
 from cvrisk.rules.selection import applicable_protocols, select_protocols
-from cvrisk.sources import OnInvalid, read_record
+from cvrisk.sources import OnInvalid, ReadResult, read_record
 
 
 def evaluate(
@@ -67,6 +67,9 @@ def evaluate(
     Args:
         record: a PatientRecord; its native JSON (dict, text or bytes); FHIR R4 (a Bundle,
             a list of resources, Bulk Data NDJSON); or the path of such a file (``-``: stdin).
+            Or what :func:`cvrisk.sources.read_record` returned for one (a ``ReadResult``:
+            not read again, and its reading issues are reported as if read here), for a
+            caller that needs the record too.
         as_of: evaluation date (default: today). Results dated later are not used.
         protocols: protocol ids (or paths of local protocol files); None selects the
             shipped protocols that apply (see the module docstring).
@@ -107,7 +110,11 @@ def evaluate(
         on_invalid=on_invalid,
         strict=strict,
     )
-    read = read_record(record, on_invalid=opts.on_invalid, strict=opts.strict)
+    if isinstance(record, ReadResult):  # read already (the CDS Hooks service reads once)
+        raise_if_strict(record.issues, strict=opts.strict, read=True)
+        read = record
+    else:
+        read = read_record(record, on_invalid=opts.on_invalid, strict=opts.strict)
     rec, as_of, lang = read.record, opts.as_of, opts.lang
     issues: list[DataIssue] = [*read.issues, *rec.check_dates(as_of, opts.on_invalid)]
 

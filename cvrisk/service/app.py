@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import time
@@ -301,7 +302,7 @@ class CdsApp:
             cards=[{"uuid": c.uuid, "kind": c.kind, "indicator": c.indicator} for c in cards],
             ms=round((time.perf_counter() - started) * 1e3, 2),
         )
-        return JSONResponse(CdsResponse(cards=cards).to_json())
+        return Response(CdsResponse(cards=cards).to_json_bytes(), media_type="application/json")
 
     def _access(self, hook_request: HookRequest) -> FhirAccess | None:
         server, auth = hook_request.fhirServer, hook_request.fhirAuthorization
@@ -402,6 +403,26 @@ def _warm_up(settings: ServiceSettings) -> None:
         )
     except Exception as exc:  # a warm-up failure must not stop the service; it is logged
         logs.failure("warm_up_failed", exc)
+    freeze_heap()
+
+
+def freeze_heap() -> None:
+    """Put the objects alive now (modules, protocols, compiled rulesets, pydantic schemas:
+    what lives as long as the process) out of the garbage collector's reach.
+
+    A call allocates enough objects to trigger young collections, and every so often one of
+    them becomes a full collection, which traverses the whole heap: 20 to 40 ms of CPU on a
+    quiet machine, 75 to 170 ms measured in a loaded worker, during which the worker answers
+    nothing (a visible part of the service's p99). Frozen objects are never traversed, so a
+    full collection then only sees what was allocated since (2.5 ms at most, measured). A
+    frozen object is still freed when its last reference goes; only garbage cycles among the
+    objects alive now would stay (the collection just before the freeze removes those).
+    Called once the process is warm: by the parent of ``cvrisk serve`` before forking (its
+    objects also stay shared with the workers, copy-on-write, since a collection no longer
+    writes to them) and by each worker after its warm-up.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(

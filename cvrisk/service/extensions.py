@@ -6,10 +6,12 @@ here without touching the CDS Hooks code: an extension object provides
 - ``routes(settings)``: Starlette routes to mount (e.g. ``Route("/summary", ..., methods=
   ["POST"])``), served with the same body limit, timeout, CORS and logging; it authenticates
   its own callers (``app.state.verifier`` checks CDS Hooks JWTs);
-- ``patient_view_links(report, request, resources)``: :class:`~cvrisk.cdshooks.model.Link` s
-  to put on every patient-view card (e.g. "Shared summary" pointing at the page the summary
-  renders); ``resources`` are the FHIR resources the report was evaluated from (a summary
-  needs the record's courses and dated results, which the report does not repeat).
+- ``patient_view_links(report, request, resources, record)``:
+  :class:`~cvrisk.cdshooks.model.Link` s to put on every patient-view card (e.g. "Shared
+  summary" pointing at the page the summary renders); ``resources`` are the FHIR resources
+  the report was evaluated from and ``record`` the patient record read from them (a summary
+  needs the record's courses and dated results, which the report does not repeat; reading
+  the resources again would double the cost of a call).
 
 Extensions are listed by dotted path in :data:`EXTENSIONS` or passed to
 :func:`cvrisk.service.app.create_app`. The shared summary ships:
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from cvrisk.cdshooks.model import Link
+from cvrisk.record import PatientRecord
 from cvrisk.rules.report import Report
 from cvrisk.service.hooks import HookRequest
 from cvrisk.service.settings import ServiceSettings
@@ -40,7 +43,11 @@ class ServiceExtension(Protocol):
     def routes(self, settings: ServiceSettings) -> Sequence[BaseRoute]: ...
 
     def patient_view_links(
-        self, report: Report, request: HookRequest, resources: Sequence[dict[str, Any]]
+        self,
+        report: Report,
+        request: HookRequest,
+        resources: Sequence[dict[str, Any]],
+        record: PatientRecord,
     ) -> Sequence[Link]: ...
 
 

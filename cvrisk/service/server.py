@@ -1,9 +1,11 @@
 """``cvrisk serve``: run the CDS Hooks service on uvicorn with worker processes.
 
 The parent process resolves and checks the settings once, imports the application (the
-costly imports happen once), opens the listening socket, then forks the workers, which
-share the socket and start serving at once (so discovery answers within about a second of
-the command starting, not after each worker has re-imported everything). The workers share
+costly imports happen once), opens the listening sockets, then forks the workers, which
+start serving at once (so discovery answers within about a second of the command starting,
+not after each worker has re-imported everything). On Linux each worker listens on its own
+socket of the port (``SO_REUSEPORT``), so that the kernel spreads new connections over the
+workers; elsewhere they share one socket. The workers share
 the replay store of JWT ids (an SQLite file). Each worker is one uvicorn server (asyncio),
 running evaluations in a thread pool; the rules engine serialises evaluations per process,
 so throughput scales with ``--workers`` (one per core is a good start).
@@ -47,15 +49,37 @@ def prepare(settings: ServiceSettings) -> ServiceSettings:
     return settings
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket shared by the workers."""
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A bound, listening TCP socket (``reuse_port``: with ``SO_REUSEPORT``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """The sockets of ``count`` workers on ``host:port``: one each, with ``SO_REUSEPORT``,
+    on Linux; one shared by all elsewhere (the list then holds it ``count`` times).
+
+    With one shared socket, the worker whose event loop wakes first accepts every
+    connection waiting (an event loop accepts in a loop until none is left), so a client
+    opening its connections together gets them all on one worker while the others idle:
+    measured with the 8 connections of bench/service_bench.py, all 8 went to one of the 2
+    workers in 2 runs out of 7. With a socket per worker, Linux gives each new connection to
+    one of them by a hash of its addresses, independently of the others. (Only Linux
+    spreads connections so; BSD and macOS give them all to one socket. Linux lets only the
+    same user bind a port already so bound, so no other user can take connections.)
+    """
+    if count == 1 or not sys.platform.startswith("linux"):
+        return [listening_socket(host, port)] * count
+    first = listening_socket(host, port, reuse_port=True)
+    bound = first.getsockname()[1]  # port 0: the others join the port the first one got
+    return [first] + [listening_socket(host, bound, reuse_port=True) for _ in range(count - 1)]
 
 
 def _config(settings: ServiceSettings) -> Any:
@@ -99,13 +123,17 @@ def serve(settings: ServiceSettings) -> None:
             "service: local trial only, never with real patient data on a network.\n"
         )
     preload(settings)  # the costly imports, once, before forking
-    sock = listening_socket(settings.host, settings.port)
-    host, port = sock.getsockname()[:2]
+    from cvrisk.service.app import freeze_heap
+
+    freeze_heap()  # out of the collector's reach, and shared with the workers
+    single = settings.workers == 1 or not hasattr(os, "fork")
+    sockets = listening_sockets(settings.host, settings.port, 1 if single else settings.workers)
+    host, port = sockets[0].getsockname()[:2]
     logs.event("listening", url=f"http://{host}:{port}", workers=settings.workers)
-    if settings.workers == 1 or not hasattr(os, "fork"):
-        _worker(settings, sock)
+    if single:
+        _worker(settings, sockets[0])
         return
-    _supervise(settings, sock)
+    _supervise(settings, sockets)
 
 
 def _spawn(settings: ServiceSettings, sock: socket.socket) -> int:
@@ -125,8 +153,10 @@ def _spawn(settings: ServiceSettings, sock: socket.socket) -> int:
     return pid
 
 
-def _supervise(settings: ServiceSettings, sock: socket.socket) -> None:
-    workers = {_spawn(settings, sock) for _ in range(settings.workers)}
+def _supervise(settings: ServiceSettings, sockets: list[socket.socket]) -> None:
+    # worker pid -> its socket; a replacement takes over the socket of the worker it
+    # replaces (the parent keeps them all open: connections queued meanwhile wait for it)
+    workers = {_spawn(settings, sock): sock for sock in sockets}
     stopping = False
     restarts: list[float] = []
 
@@ -146,7 +176,9 @@ def _supervise(settings: ServiceSettings, sock: socket.socket) -> None:
             break
         except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for clarity
             continue
-        workers.discard(pid)
+        sock = workers.pop(pid, None)
+        if sock is None:  # pragma: no cover - os.wait only returns our children
+            continue
         if stopping:
             continue
         code = os.waitstatus_to_exitcode(status)
@@ -157,6 +189,7 @@ def _supervise(settings: ServiceSettings, sock: socket.socket) -> None:
             logs.event("crash_loop", logging.ERROR, message="workers keep dying: stopping")
             stop(signal.SIGTERM, None)
             continue
-        workers.add(_spawn(settings, sock))
-    sock.close()
+        workers[_spawn(settings, sock)] = sock
+    for sock in set(sockets):
+        sock.close()
     logs.event("stopped_all")

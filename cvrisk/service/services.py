@@ -30,6 +30,7 @@ from cvrisk.cdshooks import (
 from cvrisk.cdshooks.order_time import unknown_antipsychotic_card
 from cvrisk.errors import CvriskError
 from cvrisk.issues import DataIssue
+from cvrisk.record import PatientRecord
 from cvrisk.rules.report import Report
 from cvrisk.service.drafts import draft_antipsychotics
 from cvrisk.service.hooks import HookRequest
@@ -39,7 +40,9 @@ from cvrisk.sources import read_record
 
 #: Links a patient-view card may carry beyond its own (the extension point for pages such as
 #: a shared summary: see :mod:`cvrisk.service.extensions`).
-LinkProvider = Callable[[Report, HookRequest, Sequence[dict[str, Any]]], Sequence[Link]]
+LinkProvider = Callable[
+    [Report, HookRequest, Sequence[dict[str, Any]], PatientRecord], Sequence[Link]
+]
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,11 @@ def patient_view(call: Call) -> list[Card]:
     """Tests due and overdue, alerts, risk scores and data issues for the patient."""
     settings = call.settings
     try:
+        # read once: the evaluation and the link providers (the shared summary keeps the
+        # record) use the same record, as a second read_record of the resources would give
+        read = read_record(call.gathered.resources, on_invalid="report")
         report = cvrisk.evaluate(
-            call.gathered.resources,
+            read,
             as_of=call.today,
             jurisdiction=settings.jurisdiction,
             lang=call.lang,
@@ -132,7 +138,7 @@ def patient_view(call: Call) -> list[Card]:
     links = [
         link
         for provider in call.link_providers
-        for link in provider(report, call.request, resources)
+        for link in provider(report, call.request, resources, read.record)
     ]
     return patient_view_cards(report, call.options(links))
 
