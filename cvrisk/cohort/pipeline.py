@@ -156,12 +156,14 @@ def monitor_tables(
         parts = _in_processes(batches, opts, workers, bar)
     if bar is not None:
         bar.close()
-    return CohortResult(
-        **{
-            name: pd.concat([getattr(p, name) for p in parts], ignore_index=True)
-            for name in CohortResult.TABLES
-        }
-    )
+    tables = {
+        name: pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        for name in CohortResult.TABLES
+        if name != "worklist"
+    }
+    # the worklist orders the whole cohort (most urgent patients first), not batch by batch
+    tables["worklist"] = conform("worklist", worklist(tables["status"], tables["alerts"]))
+    return CohortResult(**tables)
 
 
 #: The batches a forked worker process monitors (set in the parent before forking, so the

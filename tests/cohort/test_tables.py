@@ -168,6 +168,8 @@ def test_batches_agree_with_one_pass(
     whole = monitor(tables, as_of=AS_OF)
     monkeypatch.setattr(cohort_pipeline, "BATCH_PATIENTS", 1)
     batched = monitor(tables, as_of=AS_OF)
+    # the worklist orders the whole cohort, whatever the batches
+    pd.testing.assert_frame_equal(whole.worklist, batched.worklist)
     for table in whole.TABLES:
         left = getattr(whole, table).sort_values("patient_id", kind="stable")
         right = getattr(batched, table).sort_values("patient_id", kind="stable")
@@ -336,3 +338,27 @@ def test_ages_on_count_completed_years() -> None:
         assert ages_on(birth, on).tolist() == expected
 
     check()
+
+
+def test_batched_worklist_orders_the_whole_cohort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In batches (here one patient each, in one or two processes) the worklist still puts
+    the patient with overdue tests first, as one pass does, not batch after batch."""
+    records = [
+        {  # started a week ago: baseline tests due, nothing overdue
+            "patient": {"id": "recent", "birth_date": "1980-01-01", "sex": "female"},
+            "medications": [{"drug": "olanzapine", "start": "2025-05-25"}],
+            "observations": [],
+        },
+        {  # two years on olanzapine with no test: overdue
+            "patient": {"id": "late", "birth_date": "1980-01-01", "sex": "male"},
+            "medications": [{"drug": "olanzapine", "start": "2023-01-01"}],
+            "observations": [],
+        },
+    ]
+    tables = to_tables(records)
+    whole = monitor(tables, as_of=AS_OF, jurisdiction="GB")
+    assert whole.worklist["patient_id"].iloc[0] == "late"
+    monkeypatch.setattr(cohort_pipeline, "BATCH_PATIENTS", 1)
+    for workers in (1, 2):
+        batched = monitor(tables, as_of=AS_OF, jurisdiction="GB", workers=workers)
+        pd.testing.assert_frame_equal(whole.worklist, batched.worklist)
