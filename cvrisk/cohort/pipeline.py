@@ -362,19 +362,33 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
 def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     """Flag (``suspect``) the recorded results probably in another unit than stated: they
     still show that the test was done, but are never alerted on; each is reported."""
+    import pandas as pd
+
     from cvrisk.cohort.tables import _cells
 
     rows = res["row"].to_numpy()
     values = obs["value"].to_numpy(dtype=np.float64)[rows]
-    units = obs["unit"].astype(object).to_numpy()[rows]
+    units = pd.Categorical(obs["unit"])
+    unit_code = units.codes.astype(np.int64)[rows]
+    analyte_code = res["analyte"].cat.codes.to_numpy().astype(np.int64)
+    names = res["analyte"].cat.categories
     birth = cohort.checked.patients["birth"].to_numpy()[res["pidx"].to_numpy()]
     ages = plausible.ages_on(birth, res["day"].to_numpy())
     suspect = np.zeros(len(res), dtype=bool)
     kept_pos = cohort.kept_positions(obs)
-    quantity = ~np.isnan(values)
-    frame = res.assign(unit=units)[quantity]
-    for (analyte, unit), group in frame.groupby(["analyte", "unit"], observed=True).indices.items():
-        index = np.flatnonzero(quantity)[group]
+    # each (analyte, unit) pair's quantities, rows in order (integer keys, no object hashing)
+    quantity = np.flatnonzero(~np.isnan(values) & (unit_code >= 0))
+    width = len(units.categories)
+    key = analyte_code[quantity] * width + unit_code[quantity]
+    by_key = np.argsort(key, kind="stable")
+    ordered = key[by_key]
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if len(key) else []
+    )
+    for first, last in zip(starts, [*starts[1:], len(key)], strict=True):
+        index = quantity[by_key[first:last]]
+        pair = int(ordered[first])
+        analyte, unit = names[pair // width], units.categories[pair % width]
         for row, verdict in plausible.suspects(str(analyte), str(unit), values[index], ages[index]):
             at = index[row]
             suspect[at] = True
