@@ -32,9 +32,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from cvrisk import vocab
+from cvrisk.fhir import dates
 from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, ResourceNotUsedError, codes
-from cvrisk.fhir.model import CodeableConcept, Component, Quantity, adapter, describe
+from cvrisk.fhir.model import CodeableConcept, Component, adapter, describe
 from cvrisk.fhir.model import Observation as FhirObservation
 from cvrisk.fhir.model import codes as codes_in
 from cvrisk.issues import IssueKind
@@ -81,9 +82,10 @@ def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
         models = list(zip(entries, resources, strict=True))
     except ValidationError:
         models = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+    tables = _tables()
     pending: list[tuple[Entry, dict[str, Any]]] = []
     for entry, obs in models:
-        pending.extend((entry, fields) for fields in _results(entry, obs, ctx))
+        pending.extend((entry, fields) for fields in _results(entry, obs, ctx, tables))
     try:
         results: list[Observation] = adapter(list[Observation]).validate_python(
             [fields for _, fields in pending]
@@ -98,41 +100,36 @@ def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
         return out
 
 
-def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str, Any]]:
-    """The record fields of each result of one Observation (issues for what is not used)."""
-    if "subject" in obs and not ctx.about_patient(obs["subject"], entry):
+def _results(
+    entry: Entry, obs: FhirObservation, ctx: Context, tables: _Tables
+) -> list[dict[str, Any]]:
+    """The record fields of each result of one Observation (issues for what is not used).
+
+    Called once per Observation: the tables come as an argument and the common resource (no
+    components) takes a short path, as function calls are most of the cost here.
+    """
+    subject = obs.get("subject")
+    if subject is not None and not ctx.about_patient(subject, entry):
         return []
     status = obs["status"]
-    if status not in _tables().results:
+    if status not in tables.results:
         _not_a_result(status, entry, ctx)
         return []
-    components = obs.get("component", ())
-    wanted: list[tuple[str, FhirObservation | Component]] = []  # analyte, value holder
-    unknown: list[CodeableConcept] = []
-    conflicted = False
-    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
-    holders.extend((c["code"], c) for c in components)
-    for concept, holder in holders:
-        found = _analytes(concept)
-        if len(found) == 1:
-            wanted.append((next(iter(found)), holder))
-        elif found:
-            conflicted = True
-            ctx.add(
-                "conflict",
-                f"{entry.ref} is coded as several analytes "
-                f"({', '.join(f'{a} ({c})' for a, c in found.items())}): not used",
-                resource=entry.ref,
-                severity="warning",
-            )
-        elif holder is not obs or not components:
-            unknown.append(concept)
-    if not wanted:
-        if not conflicted:  # reported once, by its own code (a panel too)
-            _unknown(obs["code"], entry, ctx)
-        return []
-    for concept in unknown:
-        _unknown(concept, entry, ctx)
+    wanted: list[tuple[str, FhirObservation | Component]]  # analyte, value holder
+    components = obs.get("component")
+    if not components:  # the common case: the resource's own code and value
+        found = _analytes(obs["code"], tables)
+        if len(found) != 1:
+            if found:
+                _conflict(found, entry, ctx)
+            else:
+                _unknown(obs["code"], entry, ctx)
+            return []
+        wanted = [(next(iter(found)), obs)]
+    else:
+        wanted = _wanted(obs, components, entry, ctx, tables)
+        if not wanted:
+            return []
     try:
         when = _when(obs, entry, ctx)
     except ResourceNotUsedError:
@@ -148,12 +145,55 @@ def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str,
         return []
     out = []
     for analyte_id, holder in wanted:
-        value = _value(analyte_id, holder, entry, ctx)
+        value = _value(analyte_id, holder, entry, ctx, tables)
         if value is not None:
             out.append(
                 {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **value}
             )
     return out
+
+
+def _wanted(
+    obs: FhirObservation,
+    components: list[Component],
+    entry: Entry,
+    ctx: Context,
+    tables: _Tables,
+) -> list[tuple[str, FhirObservation | Component]]:
+    """(analyte, value holder) of a resource with components: its own code and each
+    component's; codes naming several analytes are conflicts, unknown ones are reported (the
+    resource's own code only when nothing in it is read)."""
+    wanted: list[tuple[str, FhirObservation | Component]] = []
+    unknown: list[CodeableConcept] = []
+    conflicted = False
+    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
+    holders.extend((c["code"], c) for c in components)
+    for concept, holder in holders:
+        found = _analytes(concept, tables)
+        if len(found) == 1:
+            wanted.append((next(iter(found)), holder))
+        elif found:
+            conflicted = True
+            _conflict(found, entry, ctx)
+        elif holder is not obs:
+            unknown.append(concept)
+    if not wanted:
+        if not conflicted:  # reported once, by its own code (a panel too)
+            _unknown(obs["code"], entry, ctx)
+        return []
+    for concept in unknown:
+        _unknown(concept, entry, ctx)
+    return wanted
+
+
+def _conflict(found: dict[str, str], entry: Entry, ctx: Context) -> None:
+    ctx.add(
+        "conflict",
+        f"{entry.ref} is coded as several analytes "
+        f"({', '.join(f'{a} ({c})' for a, c in found.items())}): not used",
+        resource=entry.ref,
+        severity="warning",
+    )
 
 
 def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
@@ -176,14 +216,14 @@ def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
         )
 
 
-def _analytes(concept: CodeableConcept) -> dict[str, str]:
+def _analytes(concept: CodeableConcept, tables: _Tables) -> dict[str, str]:
     """Analyte id -> LOINC code for each coding of ``concept`` that is a known analyte."""
-    tables = _tables()
+    index, loinc = tables.index, tables.loinc
     found: dict[str, str] = {}
     for coding in concept.get("coding", ()):
         code = coding.get("code")
-        if code is not None and code in tables.index and coding.get("system") == tables.loinc:
-            found.setdefault(tables.index[code], code)
+        if code is not None and code in index and coding.get("system") == loinc:
+            found.setdefault(index[code], code)
     return found
 
 
@@ -200,12 +240,17 @@ def _unknown(concept: CodeableConcept, entry: Entry, ctx: Context) -> None:
 
 def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
     """The result's effective time (see the module docstring)."""
-    period = obs.get("effectivePeriod") or {}
     if "effectiveDateTime" in obs:
-        parsed = ctx.date(obs["effectiveDateTime"], entry, "effectiveDateTime")
+        text = obs["effectiveDateTime"]
+        common = dates.full_date_time(text)  # most results: no issue possible, no FhirDate
+        if common is not None:
+            return common
+        parsed = ctx.date(text, entry, "effectiveDateTime")
     elif "effectiveInstant" in obs:
         parsed = ctx.date(obs["effectiveInstant"], entry, "effectiveInstant")
-    elif period.get("start") or period.get("end"):
+    elif (period := obs.get("effectivePeriod") or {}) and (
+        period.get("start") or period.get("end")
+    ):
         field = "effectivePeriod.start" if period.get("start") else "effectivePeriod.end"
         parsed = ctx.date(period.get("start") or period.get("end"), entry, field)
     elif "issued" in obs:
@@ -223,11 +268,14 @@ def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.date
 
 
 def _value(
-    analyte_id: str, holder: FhirObservation | Component, entry: Entry, ctx: Context
+    analyte_id: str,
+    holder: FhirObservation | Component,
+    entry: Entry,
+    ctx: Context,
+    tables: _Tables,
 ) -> dict[str, Any] | None:
     """The record's value fields for one result (``value``/``unit`` or ``coded``), or None
     with an issue when there is no usable value."""
-    tables = _tables()
     if "dataAbsentReason" in holder:
         ctx.add(
             "missing",
@@ -251,7 +299,12 @@ def _value(
             field=analyte_id,
         )
         return None
-    unit = _unit(quantity)
+    # the unit: the UCUM code when the quantity is coded in UCUM (or uncoded), else the
+    # display unit
+    code = quantity.get("code")
+    unit = code if code and quantity.get("system", tables.ucum) == tables.ucum else None
+    if unit is None:
+        unit = quantity.get("unit")
     if "comparator" in quantity:
         ctx.add(
             "ignored",
@@ -264,14 +317,6 @@ def _value(
         )
         return None
     return {"value": quantity["value"], "unit": unit}
-
-
-def _unit(quantity: Quantity) -> str | None:
-    """The UCUM code when the quantity is coded in UCUM (or uncoded), else the display unit."""
-    code = quantity.get("code")
-    if code and quantity.get("system", _tables().ucum) == _tables().ucum:
-        return code
-    return quantity.get("unit")
 
 
 def _coded(
