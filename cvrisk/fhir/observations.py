@@ -73,67 +73,94 @@ def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
 
     Resources and results are validated in one call each (a 500-resource Bundle is read in
     milliseconds); when a batch holds an invalid item, its items are validated one by one
-    so that each invalid one is named.
+    so that each invalid one is named. Results go straight into two parallel lists (the
+    record fields, the resource each came from): no temporary list or tuple per resource,
+    which would cost both time and garbage collections.
     """
     try:
         resources: list[FhirObservation] = adapter(list[FhirObservation]).validate_python(
             [e.resource for e in entries]
         )
-        models = list(zip(entries, resources, strict=True))
     except ValidationError:
-        models = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+        valid = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+        entries = [e for e, _ in valid]
+        resources = [m for _, m in valid]
     tables = _tables()
-    pending: list[tuple[Entry, dict[str, Any]]] = []
-    for entry, obs in models:
-        pending.extend((entry, fields) for fields in _results(entry, obs, ctx, tables))
+    fields: list[dict[str, Any]] = []  # the record fields of each result
+    sources: list[Entry] = []  # the resource of each result
+    for entry, obs in zip(entries, resources, strict=True):
+        _results(entry, obs, ctx, tables, fields, sources)
     try:
-        results: list[Observation] = adapter(list[Observation]).validate_python(
-            [fields for _, fields in pending]
-        )
+        results: list[Observation] = adapter(list[Observation]).validate_python(fields)
         return results
     except ValidationError:
         out = []
-        for entry, fields in pending:
-            result = _validated(fields, entry, ctx)
+        for entry, item in zip(sources, fields, strict=True):
+            result = _validated(item, entry, ctx)
             if result is not None:
                 out.append(result)
         return out
 
 
 def _results(
-    entry: Entry, obs: FhirObservation, ctx: Context, tables: _Tables
-) -> list[dict[str, Any]]:
-    """The record fields of each result of one Observation (issues for what is not used).
+    entry: Entry,
+    obs: FhirObservation,
+    ctx: Context,
+    tables: _Tables,
+    fields: list[dict[str, Any]],
+    sources: list[Entry],
+) -> None:
+    """Append the record fields of each result of one Observation to ``fields`` (and the
+    resource to ``sources``); issues for what is not used.
 
     Called once per Observation: the tables come as an argument and the common resource (no
-    components) takes a short path, as function calls are most of the cost here.
+    components) takes a short path, as function calls and small temporary objects are most
+    of the cost here.
     """
     subject = obs.get("subject")
     if subject is not None and not ctx.about_patient(subject, entry):
-        return []
+        return
     status = obs["status"]
     if status not in tables.results:
         _not_a_result(status, entry, ctx)
-        return []
-    wanted: list[tuple[str, FhirObservation | Component]]  # analyte, value holder
+        return
     components = obs.get("component")
     if not components:  # the common case: the resource's own code and value
-        found = _analytes(obs["code"], tables)
-        if len(found) != 1:
+        analyte_id = _single_analyte(obs["code"], tables)
+        if analyte_id is None:
+            found = _analytes(obs["code"], tables)
             if found:
                 _conflict(found, entry, ctx)
             else:
                 _unknown(obs["code"], entry, ctx)
-            return []
-        wanted = [(next(iter(found)), obs)]
-    else:
-        wanted = _wanted(obs, components, entry, ctx, tables)
-        if not wanted:
-            return []
+            return
+        when = _dated(obs, entry, ctx)
+        if when is not None:
+            item = _fields(analyte_id, obs, when, status, entry, ctx, tables)
+            if item is not None:
+                fields.append(item)
+                sources.append(entry)
+        return
+    wanted = _wanted(obs, components, entry, ctx, tables)
+    if not wanted:
+        return
+    when = _dated(obs, entry, ctx)
+    if when is None:
+        return
+    for analyte_id, holder in wanted:
+        item = _fields(analyte_id, holder, when, status, entry, ctx, tables)
+        if item is not None:
+            fields.append(item)
+            sources.append(entry)
+
+
+def _dated(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
+    """The result's effective time, or None (with an issue) when it has none or an unreadable
+    one."""
     try:
         when = _when(obs, entry, ctx)
     except ResourceNotUsedError:
-        return []
+        return None
     if when is None:
         ctx.add(
             "missing",
@@ -142,15 +169,7 @@ def _results(
             resource=entry.ref,
             severity="warning",
         )
-        return []
-    out = []
-    for analyte_id, holder in wanted:
-        value = _value(analyte_id, holder, entry, ctx, tables)
-        if value is not None:
-            out.append(
-                {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **value}
-            )
-    return out
+    return when
 
 
 def _wanted(
@@ -216,6 +235,22 @@ def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
         )
 
 
+def _single_analyte(concept: CodeableConcept, tables: _Tables) -> str | None:
+    """The one analyte the codings of ``concept`` name, or None when they name none or
+    several (:func:`_analytes` then says which): the common case without building a dict."""
+    index, loinc = tables.index, tables.loinc
+    found: str | None = None
+    for coding in concept.get("coding", ()):
+        code = coding.get("code")
+        if code is not None and code in index and coding.get("system") == loinc:
+            analyte_id = index[code]
+            if found is None:
+                found = analyte_id
+            elif analyte_id != found:
+                return None
+    return found
+
+
 def _analytes(concept: CodeableConcept, tables: _Tables) -> dict[str, str]:
     """Analyte id -> LOINC code for each coding of ``concept`` that is a known analyte."""
     index, loinc = tables.index, tables.loinc
@@ -267,14 +302,16 @@ def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.date
     return parsed.value if parsed is not None else None
 
 
-def _value(
+def _fields(
     analyte_id: str,
     holder: FhirObservation | Component,
+    when: dt.date | dt.datetime,
+    status: str,
     entry: Entry,
     ctx: Context,
     tables: _Tables,
 ) -> dict[str, Any] | None:
-    """The record's value fields for one result (``value``/``unit`` or ``coded``), or None
+    """The record fields of one result (its value: ``value``/``unit`` or ``coded``), or None
     with an issue when there is no usable value."""
     if "dataAbsentReason" in holder:
         ctx.add(
@@ -287,7 +324,10 @@ def _value(
         return None
     concept = holder.get("valueCodeableConcept")
     if analyte_id in tables.coded:
-        return _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+        coded = _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+        if coded is None:
+            return None
+        return {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **coded}
     quantity = holder.get("valueQuantity")
     if quantity is None or "value" not in quantity:
         said = "a coded value, not a quantity" if concept else "no value"
@@ -316,7 +356,14 @@ def _value(
             field=analyte_id,
         )
         return None
-    return {"value": quantity["value"], "unit": unit}
+    return {
+        "id": entry.ref,
+        "analyte": analyte_id,
+        "date": when,
+        "status": status,
+        "value": quantity["value"],
+        "unit": unit,
+    }
 
 
 def _coded(
