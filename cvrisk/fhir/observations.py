@@ -118,7 +118,11 @@ def _results(
     of the cost here.
     """
     subject = obs.get("subject")
-    if subject is not None and not ctx.about_patient(subject, entry):
+    if (
+        subject is not None
+        and subject.get("reference") not in ctx.patient_keys  # the patient's: the common case
+        and not ctx.about_patient(subject, entry)
+    ):
         return
     status = obs["status"]
     if status not in tables.results:
@@ -134,12 +138,16 @@ def _results(
             else:
                 _unknown(obs["code"], entry, ctx)
             return
-        when = _dated(obs, entry, ctx)
-        if when is not None:
-            item = _fields(analyte_id, obs, when, status, entry, ctx, tables)
-            if item is not None:
-                fields.append(item)
-                sources.append(entry)
+        text = obs.get("effectiveDateTime")  # a full date-time: _when's first, common case
+        when: dt.date | dt.datetime | None = (
+            dates.full_date_time(text) if text is not None else None
+        )
+        if when is None and (when := _dated(obs, entry, ctx)) is None:
+            return
+        item = _fields(analyte_id, obs, when, status, entry, ctx, tables)
+        if item is not None:
+            fields.append(item)
+            sources.append(entry)
         return
     wanted = _wanted(obs, components, entry, ctx, tables)
     if not wanted:
