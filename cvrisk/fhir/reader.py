@@ -54,6 +54,7 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
     medications: list[Medication] = []
     administrations = []
     results = []
+    named: list[Entry] = []  # the Medication resources, in input order
     unread: Counter[str] = Counter()
     for entry in found.entries:
         kind = entry.type
@@ -68,13 +69,15 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
             administrations.append(entry)
         elif kind in RESOURCE_TYPES:
             medications.extend(read_medication_use(entry, ctx))
+        elif kind == "Medication":
+            named.append(entry)
         elif kind not in READ_TYPES:
             unread[kind] += 1
     observations.extend(read_observations(results, ctx))
     medications.extend(read_administrations(administrations, ctx))
     ctx.report_unknown_codes()
     _report_unread(unread, ctx)
-    _report_unused_medications(ctx)
+    _report_unused_medications(named, ctx)
     record = _record(patient, conditions, medications, observations, ctx)
     issues = [*found.issues, *ctx.issues]
     raise_if_strict(issues, strict=strict, read=True)
@@ -106,8 +109,10 @@ def _report_unread(unread: Counter[str], ctx: Context) -> None:
         )
 
 
-def _report_unused_medications(ctx: Context) -> None:
-    unused = [e.ref for e in ctx.found.entries if e.type == "Medication" and e.ref not in ctx.used]
+def _report_unused_medications(named: list[Entry], ctx: Context) -> None:
+    """One issue listing the Medication resources (``named``, in input order) that no
+    medication resource referred to."""
+    unused = [e.ref for e in named if e.ref not in ctx.used]
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
         ctx.add(
