@@ -85,6 +85,8 @@ def _date_or_datetime(value: Any) -> Any:
     Raises:
         ValueError: the text is neither (reported as one problem at the field's path).
     """
+    if isinstance(value, dt.date):  # a date or date-time object (the FHIR reader's): as is
+        return value
     if isinstance(value, int | float):
         raise ValueError(
             f"{quoted(value)} is a number, not a date: give an ISO 8601 date or date-time text"
@@ -396,8 +398,8 @@ class Observation(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Observation:
-        analyte_id = self._resolve_analyte()
-        entry = vocab.analyte(analyte_id)
+        entry = self._resolve_analyte()
+        analyte_id = entry.id
         if entry.coded:
             if self.value is not None or self.unit is not None:
                 raise FieldError(
@@ -436,11 +438,12 @@ class Observation(_Model):
                 field="unit",
                 value=None,
             )
-        check_plausible(analyte_id, self.value, self.unit)
+        _plausible(entry, self.value, self.unit)
         return self
 
-    def _resolve_analyte(self) -> str:
-        """Analyte id from `analyte` and/or `code`+`system`, checking they agree."""
+    def _resolve_analyte(self) -> vocab.Analyte:
+        """The analyte of `analyte` and/or `code`+`system`, checking they agree (the entry
+        itself: validation then needs no second lookup)."""
         from_code = None
         if self.code is not None or self.system is not None:
             if self.code is None or self.system is None:
@@ -459,7 +462,7 @@ class Observation(_Model):
                 raise FieldError(str(exc), field="code", value=self.code) from None
         if self.analyte is not None:
             try:
-                vocab.analyte(self.analyte)
+                entry = vocab.analyte(self.analyte)
             except CvriskError as exc:
                 raise FieldError(str(exc), field="analyte", value=self.analyte) from None
             if from_code is not None and from_code != self.analyte:
@@ -469,10 +472,10 @@ class Observation(_Model):
                     field="code",
                     value=self.code,
                 )
-            return self.analyte
+            return entry
         if from_code is None:
             raise ValueError("give 'analyte' or both 'code' and 'system'")
-        return from_code
+        return vocab.analyte(from_code)
 
     @cached_property
     def analyte_id(self) -> str:
@@ -673,7 +676,13 @@ def check_plausible(analyte_id: str, value: float, unit: str) -> None:
     entry in analytes.toml (the *impossible* tier of :mod:`cvrisk.plausibility`); values
     merely unusual in their unit are not errors (see :attr:`PatientRecord.verdicts`).
     """
-    entry = vocab.analyte(analyte_id)
+    _plausible(vocab.analyte(analyte_id), value, unit)
+
+
+def _plausible(entry: vocab.Analyte, value: float, unit: str) -> None:
+    """:func:`check_plausible` for the analyte ``entry`` already looked up (every validated
+    observation: one lookup fewer)."""
+    analyte_id = entry.id
     if entry.unit is None:
         return
     try:

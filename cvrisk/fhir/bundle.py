@@ -22,7 +22,6 @@ conflict (the first is read, a warning names it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +41,10 @@ REFUSED_TYPES = {
 _MAX_DEPTH = 4
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """One resource of the input, with the name issues and references use."""
+    """One resource of the input, with the name issues and references use (slots: one is
+    made per resource, so no per-instance dict)."""
 
     resource: dict[str, Any]
     type: str
@@ -110,10 +110,16 @@ def read_input(data: Any) -> Input:
         items = list(data)
     for position, item in enumerate(items):
         where = "the input" if isinstance(data, dict) else f"item {position + 1}"
-        entries.extend(_resources(item, where, None, None, issues, 0))
+        _resources(item, where, None, None, issues, 0, entries)
     found = Input(entries=[], issues=issues, kind=kind)
-    for entry in entries:
-        _add(found, entry)
+    kept, index = found.entries, found.index
+    for entry in entries:  # _add, inlined for the common case (one loop turn per resource)
+        if entry.ref in index:
+            _add(found, entry)
+            continue
+        kept.append(entry)
+        for key in entry.keys:
+            index.setdefault(key, entry)
     if not found.entries:
         raise RecordError(
             "the FHIR input holds no resource: send a Bundle with entry[].resource, a list of "
@@ -123,6 +129,7 @@ def read_input(data: Any) -> Input:
 
 
 def _add(found: Input, entry: Entry) -> None:
+    """Add a resource to the input, or an issue when its name is already there."""
     first = found.index.get(entry.ref)
     if first is None:
         found.entries.append(entry)
@@ -161,7 +168,9 @@ def _resources(
     request: dict[str, Any] | None,
     issues: list[DataIssue],
     depth: int,
-) -> Iterator[Entry]:
+    out: list[Entry],
+) -> None:
+    """Append the resources of one input item (a resource, or a Bundle's) to ``out``."""
     if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
         issues.append(_unreadable(where, "not a FHIR resource (no resourceType)"))
         return
@@ -170,7 +179,7 @@ def _resources(
         if depth >= _MAX_DEPTH:
             issues.append(_unreadable(where, f"Bundles nested more than {_MAX_DEPTH} deep"))
             return
-        yield from _bundle(item, where, issues, depth + 1)
+        _bundle(item, where, issues, depth + 1, out)
         return
     resource_id = item.get("id")
     if not isinstance(resource_id, str) or not resource_id:
@@ -185,7 +194,7 @@ def _resources(
         ref = f"{kind} ({where})"
     if full_url:
         keys.append(full_url)
-    yield Entry(resource=item, type=kind, ref=ref, keys=tuple(keys))
+    out.append(Entry(item, kind, ref, tuple(keys)))
 
 
 def _id_from_request(kind: str, request: dict[str, Any] | None) -> str | None:
@@ -202,8 +211,9 @@ def _id_from_request(kind: str, request: dict[str, Any] | None) -> str | None:
 
 
 def _bundle(
-    bundle: dict[str, Any], where: str, issues: list[DataIssue], depth: int
-) -> Iterator[Entry]:
+    bundle: dict[str, Any], where: str, issues: list[DataIssue], depth: int, out: list[Entry]
+) -> None:
+    """Append the resources of a Bundle's entries to ``out`` (issues for the others)."""
     bundle_type = bundle.get("type") if isinstance(bundle.get("type"), str) else None
     if bundle_type in REFUSED_TYPES:
         raise RecordError(f"{where} is a {bundle_type} Bundle: {REFUSED_TYPES[bundle_type]}")
@@ -238,7 +248,7 @@ def _bundle(
     for index, entry in enumerate(entries):
         common = _plain_entry(entry)
         if common is not None:
-            yield common
+            out.append(common)
             continue
         place = f"{name}.entry[{index}]"
         if not isinstance(entry, dict):
@@ -278,8 +288,14 @@ def _bundle(
             issues.append(_unreadable(place, "no resource"))
             continue
         full_url = entry.get("fullUrl")
-        yield from _resources(
-            resource, place, full_url if isinstance(full_url, str) else None, request, issues, depth
+        _resources(
+            resource,
+            place,
+            full_url if isinstance(full_url, str) else None,
+            request,
+            issues,
+            depth,
+            out,
         )
 
 
@@ -299,7 +315,7 @@ def _plain_entry(entry: Any) -> Entry | None:
     ref = f"{kind}/{resource_id}"
     full_url = entry.get("fullUrl")
     keys = (ref, full_url) if type(full_url) is str and full_url else (ref,)
-    return Entry(resource=resource, type=kind, ref=ref, keys=keys)
+    return Entry(resource, kind, ref, keys)
 
 
 def _outcome(place: str, resource: Any) -> DataIssue:

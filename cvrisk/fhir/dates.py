@@ -45,6 +45,22 @@ class FhirDate:
         return value.date() if isinstance(value, dt.datetime) else value
 
 
+def full_date_time(text: str) -> dt.datetime | None:
+    """The common full date-time (``YYYY-MM-DDThh:mm:ss``, optional fraction and offset),
+    read by the C parser (FHIR's form is a subset of ISO 8601); None for any other text,
+    which :func:`parse` reads by the general path (or says what is wrong with it).
+
+    A full date-time is never partial, so it needs no ``assumed`` issue: readers of many
+    resources call this first and skip building a :class:`FhirDate`.
+    """
+    if len(text) >= 19 and text[10] == "T" and text[4] == "-" and text[7] == "-":
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None  # the general path says what is wrong
+    return None
+
+
 def parse(text: str, *, allow_time: bool = True) -> FhirDate:
     """A FHIR ``date`` (``allow_time=False``) or ``dateTime`` text.
 
@@ -53,12 +69,8 @@ def parse(text: str, *, allow_time: bool = True) -> FhirDate:
     """
     if not isinstance(text, str):
         raise DateError(f"{text!r} is not a FHIR date text")
-    if len(text) >= 19 and text[10] == "T" and text[4] == "-" and text[7] == "-" and allow_time:
-        # the common full date-time: the C parser (FHIR's form is a subset of ISO 8601)
-        try:
-            return FhirDate(dt.datetime.fromisoformat(text))
-        except ValueError:
-            pass  # the general path says what is wrong
+    if allow_time and (common := full_date_time(text)) is not None:
+        return FhirDate(common)
     match = _DATE_TIME.fullmatch(text.strip())
     if match is None:
         raise DateError(f"{text!r} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD) or dateTime")

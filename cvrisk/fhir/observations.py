@@ -32,9 +32,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from cvrisk import vocab
+from cvrisk.fhir import dates
 from cvrisk.fhir.bundle import Entry
 from cvrisk.fhir.context import Context, ResourceNotUsedError, codes
-from cvrisk.fhir.model import CodeableConcept, Component, Quantity, adapter, describe
+from cvrisk.fhir.model import CodeableConcept, Component, adapter, describe
 from cvrisk.fhir.model import Observation as FhirObservation
 from cvrisk.fhir.model import codes as codes_in
 from cvrisk.issues import IssueKind
@@ -72,71 +73,102 @@ def read_observations(entries: list[Entry], ctx: Context) -> list[Observation]:
 
     Resources and results are validated in one call each (a 500-resource Bundle is read in
     milliseconds); when a batch holds an invalid item, its items are validated one by one
-    so that each invalid one is named.
+    so that each invalid one is named. Results go straight into two parallel lists (the
+    record fields, the resource each came from): no temporary list or tuple per resource,
+    which would cost both time and garbage collections.
     """
     try:
         resources: list[FhirObservation] = adapter(list[FhirObservation]).validate_python(
             [e.resource for e in entries]
         )
-        models = list(zip(entries, resources, strict=True))
     except ValidationError:
-        models = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
-    pending: list[tuple[Entry, dict[str, Any]]] = []
-    for entry, obs in models:
-        pending.extend((entry, fields) for fields in _results(entry, obs, ctx))
+        valid = [(e, m) for e in entries if (m := ctx.validate(FhirObservation, e)) is not None]
+        entries = [e for e, _ in valid]
+        resources = [m for _, m in valid]
+    tables = _tables()
+    fields: list[dict[str, Any]] = []  # the record fields of each result
+    sources: list[Entry] = []  # the resource of each result
+    for entry, obs in zip(entries, resources, strict=True):
+        _results(entry, obs, ctx, tables, fields, sources)
     try:
-        results: list[Observation] = adapter(list[Observation]).validate_python(
-            [fields for _, fields in pending]
-        )
+        results: list[Observation] = adapter(list[Observation]).validate_python(fields)
         return results
     except ValidationError:
         out = []
-        for entry, fields in pending:
-            result = _validated(fields, entry, ctx)
+        for entry, item in zip(sources, fields, strict=True):
+            result = _validated(item, entry, ctx)
             if result is not None:
                 out.append(result)
         return out
 
 
-def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str, Any]]:
-    """The record fields of each result of one Observation (issues for what is not used)."""
-    if "subject" in obs and not ctx.about_patient(obs["subject"], entry):
-        return []
+def _results(
+    entry: Entry,
+    obs: FhirObservation,
+    ctx: Context,
+    tables: _Tables,
+    fields: list[dict[str, Any]],
+    sources: list[Entry],
+) -> None:
+    """Append the record fields of each result of one Observation to ``fields`` (and the
+    resource to ``sources``); issues for what is not used.
+
+    Called once per Observation: the tables come as an argument and the common resource (no
+    components) takes a short path, as function calls and small temporary objects are most
+    of the cost here.
+    """
+    subject = obs.get("subject")
+    if (
+        subject is not None
+        and subject.get("reference") not in ctx.patient_keys  # the patient's: the common case
+        and not ctx.about_patient(subject, entry)
+    ):
+        return
     status = obs["status"]
-    if status not in _tables().results:
+    if status not in tables.results:
         _not_a_result(status, entry, ctx)
-        return []
-    components = obs.get("component", ())
-    wanted: list[tuple[str, FhirObservation | Component]] = []  # analyte, value holder
-    unknown: list[CodeableConcept] = []
-    conflicted = False
-    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
-    holders.extend((c["code"], c) for c in components)
-    for concept, holder in holders:
-        found = _analytes(concept)
-        if len(found) == 1:
-            wanted.append((next(iter(found)), holder))
-        elif found:
-            conflicted = True
-            ctx.add(
-                "conflict",
-                f"{entry.ref} is coded as several analytes "
-                f"({', '.join(f'{a} ({c})' for a, c in found.items())}): not used",
-                resource=entry.ref,
-                severity="warning",
-            )
-        elif holder is not obs or not components:
-            unknown.append(concept)
+        return
+    components = obs.get("component")
+    if not components:  # the common case: the resource's own code and value
+        analyte_id = _single_analyte(obs["code"], tables)
+        if analyte_id is None:
+            found = _analytes(obs["code"], tables)
+            if found:
+                _conflict(found, entry, ctx)
+            else:
+                _unknown(obs["code"], entry, ctx)
+            return
+        text = obs.get("effectiveDateTime")  # a full date-time: _when's first, common case
+        when: dt.date | dt.datetime | None = (
+            dates.full_date_time(text) if text is not None else None
+        )
+        if when is None and (when := _dated(obs, entry, ctx)) is None:
+            return
+        item = _fields(analyte_id, obs, when, status, entry, ctx, tables)
+        if item is not None:
+            fields.append(item)
+            sources.append(entry)
+        return
+    wanted = _wanted(obs, components, entry, ctx, tables)
     if not wanted:
-        if not conflicted:  # reported once, by its own code (a panel too)
-            _unknown(obs["code"], entry, ctx)
-        return []
-    for concept in unknown:
-        _unknown(concept, entry, ctx)
+        return
+    when = _dated(obs, entry, ctx)
+    if when is None:
+        return
+    for analyte_id, holder in wanted:
+        item = _fields(analyte_id, holder, when, status, entry, ctx, tables)
+        if item is not None:
+            fields.append(item)
+            sources.append(entry)
+
+
+def _dated(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
+    """The result's effective time, or None (with an issue) when it has none or an unreadable
+    one."""
     try:
         when = _when(obs, entry, ctx)
     except ResourceNotUsedError:
-        return []
+        return None
     if when is None:
         ctx.add(
             "missing",
@@ -145,15 +177,50 @@ def _results(entry: Entry, obs: FhirObservation, ctx: Context) -> list[dict[str,
             resource=entry.ref,
             severity="warning",
         )
+    return when
+
+
+def _wanted(
+    obs: FhirObservation,
+    components: list[Component],
+    entry: Entry,
+    ctx: Context,
+    tables: _Tables,
+) -> list[tuple[str, FhirObservation | Component]]:
+    """(analyte, value holder) of a resource with components: its own code and each
+    component's; codes naming several analytes are conflicts, unknown ones are reported (the
+    resource's own code only when nothing in it is read)."""
+    wanted: list[tuple[str, FhirObservation | Component]] = []
+    unknown: list[CodeableConcept] = []
+    conflicted = False
+    holders: list[tuple[CodeableConcept, FhirObservation | Component]] = [(obs["code"], obs)]
+    holders.extend((c["code"], c) for c in components)
+    for concept, holder in holders:
+        found = _analytes(concept, tables)
+        if len(found) == 1:
+            wanted.append((next(iter(found)), holder))
+        elif found:
+            conflicted = True
+            _conflict(found, entry, ctx)
+        elif holder is not obs:
+            unknown.append(concept)
+    if not wanted:
+        if not conflicted:  # reported once, by its own code (a panel too)
+            _unknown(obs["code"], entry, ctx)
         return []
-    out = []
-    for analyte_id, holder in wanted:
-        value = _value(analyte_id, holder, entry, ctx)
-        if value is not None:
-            out.append(
-                {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **value}
-            )
-    return out
+    for concept in unknown:
+        _unknown(concept, entry, ctx)
+    return wanted
+
+
+def _conflict(found: dict[str, str], entry: Entry, ctx: Context) -> None:
+    ctx.add(
+        "conflict",
+        f"{entry.ref} is coded as several analytes "
+        f"({', '.join(f'{a} ({c})' for a, c in found.items())}): not used",
+        resource=entry.ref,
+        severity="warning",
+    )
 
 
 def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
@@ -176,14 +243,30 @@ def _not_a_result(status: str, entry: Entry, ctx: Context) -> None:
         )
 
 
-def _analytes(concept: CodeableConcept) -> dict[str, str]:
+def _single_analyte(concept: CodeableConcept, tables: _Tables) -> str | None:
+    """The one analyte the codings of ``concept`` name, or None when they name none or
+    several (:func:`_analytes` then says which): the common case without building a dict."""
+    index, loinc = tables.index, tables.loinc
+    found: str | None = None
+    for coding in concept.get("coding", ()):
+        code = coding.get("code")
+        if code is not None and code in index and coding.get("system") == loinc:
+            analyte_id = index[code]
+            if found is None:
+                found = analyte_id
+            elif analyte_id != found:
+                return None
+    return found
+
+
+def _analytes(concept: CodeableConcept, tables: _Tables) -> dict[str, str]:
     """Analyte id -> LOINC code for each coding of ``concept`` that is a known analyte."""
-    tables = _tables()
+    index, loinc = tables.index, tables.loinc
     found: dict[str, str] = {}
     for coding in concept.get("coding", ()):
         code = coding.get("code")
-        if code is not None and code in tables.index and coding.get("system") == tables.loinc:
-            found.setdefault(tables.index[code], code)
+        if code is not None and code in index and coding.get("system") == loinc:
+            found.setdefault(index[code], code)
     return found
 
 
@@ -200,12 +283,17 @@ def _unknown(concept: CodeableConcept, entry: Entry, ctx: Context) -> None:
 
 def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.datetime | None:
     """The result's effective time (see the module docstring)."""
-    period = obs.get("effectivePeriod") or {}
     if "effectiveDateTime" in obs:
-        parsed = ctx.date(obs["effectiveDateTime"], entry, "effectiveDateTime")
+        text = obs["effectiveDateTime"]
+        common = dates.full_date_time(text)  # most results: no issue possible, no FhirDate
+        if common is not None:
+            return common
+        parsed = ctx.date(text, entry, "effectiveDateTime")
     elif "effectiveInstant" in obs:
         parsed = ctx.date(obs["effectiveInstant"], entry, "effectiveInstant")
-    elif period.get("start") or period.get("end"):
+    elif (period := obs.get("effectivePeriod") or {}) and (
+        period.get("start") or period.get("end")
+    ):
         field = "effectivePeriod.start" if period.get("start") else "effectivePeriod.end"
         parsed = ctx.date(period.get("start") or period.get("end"), entry, field)
     elif "issued" in obs:
@@ -222,12 +310,17 @@ def _when(obs: FhirObservation, entry: Entry, ctx: Context) -> dt.date | dt.date
     return parsed.value if parsed is not None else None
 
 
-def _value(
-    analyte_id: str, holder: FhirObservation | Component, entry: Entry, ctx: Context
+def _fields(
+    analyte_id: str,
+    holder: FhirObservation | Component,
+    when: dt.date | dt.datetime,
+    status: str,
+    entry: Entry,
+    ctx: Context,
+    tables: _Tables,
 ) -> dict[str, Any] | None:
-    """The record's value fields for one result (``value``/``unit`` or ``coded``), or None
+    """The record fields of one result (its value: ``value``/``unit`` or ``coded``), or None
     with an issue when there is no usable value."""
-    tables = _tables()
     if "dataAbsentReason" in holder:
         ctx.add(
             "missing",
@@ -239,7 +332,10 @@ def _value(
         return None
     concept = holder.get("valueCodeableConcept")
     if analyte_id in tables.coded:
-        return _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+        coded = _coded(analyte_id, tables.labels[analyte_id], concept, entry, ctx)
+        if coded is None:
+            return None
+        return {"id": entry.ref, "analyte": analyte_id, "date": when, "status": status, **coded}
     quantity = holder.get("valueQuantity")
     if quantity is None or "value" not in quantity:
         said = "a coded value, not a quantity" if concept else "no value"
@@ -251,7 +347,12 @@ def _value(
             field=analyte_id,
         )
         return None
-    unit = _unit(quantity)
+    # the unit: the UCUM code when the quantity is coded in UCUM (or uncoded), else the
+    # display unit
+    code = quantity.get("code")
+    unit = code if code and quantity.get("system", tables.ucum) == tables.ucum else None
+    if unit is None:
+        unit = quantity.get("unit")
     if "comparator" in quantity:
         ctx.add(
             "ignored",
@@ -263,15 +364,14 @@ def _value(
             field=analyte_id,
         )
         return None
-    return {"value": quantity["value"], "unit": unit}
-
-
-def _unit(quantity: Quantity) -> str | None:
-    """The UCUM code when the quantity is coded in UCUM (or uncoded), else the display unit."""
-    code = quantity.get("code")
-    if code and quantity.get("system", _tables().ucum) == _tables().ucum:
-        return code
-    return quantity.get("unit")
+    return {
+        "id": entry.ref,
+        "analyte": analyte_id,
+        "date": when,
+        "status": status,
+        "value": quantity["value"],
+        "unit": unit,
+    }
 
 
 def _coded(

@@ -54,6 +54,7 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
     medications: list[Medication] = []
     administrations = []
     results = []
+    named: list[Entry] = []  # the Medication resources, in input order
     unread: Counter[str] = Counter()
     for entry in found.entries:
         kind = entry.type
@@ -68,13 +69,15 @@ def read_fhir(data: Any, *, on_invalid: OnInvalid = "raise", strict: bool = Fals
             administrations.append(entry)
         elif kind in RESOURCE_TYPES:
             medications.extend(read_medication_use(entry, ctx))
+        elif kind == "Medication":
+            named.append(entry)
         elif kind not in READ_TYPES:
             unread[kind] += 1
     observations.extend(read_observations(results, ctx))
     medications.extend(read_administrations(administrations, ctx))
     ctx.report_unknown_codes()
     _report_unread(unread, ctx)
-    _report_unused_medications(ctx)
+    _report_unused_medications(named, ctx)
     record = _record(patient, conditions, medications, observations, ctx)
     issues = [*found.issues, *ctx.issues]
     raise_if_strict(issues, strict=strict, read=True)
@@ -106,8 +109,10 @@ def _report_unread(unread: Counter[str], ctx: Context) -> None:
         )
 
 
-def _report_unused_medications(ctx: Context) -> None:
-    unused = [e.ref for e in ctx.found.entries if e.type == "Medication" and e.ref not in ctx.used]
+def _report_unused_medications(named: list[Entry], ctx: Context) -> None:
+    """One issue listing the Medication resources (``named``, in input order) that no
+    medication resource referred to."""
+    unused = [e.ref for e in named if e.ref not in ctx.used]
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
         ctx.add(
@@ -130,13 +135,7 @@ def _record(
     """The record; entries dated before the birth date are invalid (as in native records)."""
     born = patient.birth_date
 
-    def dated_after_birth(entry: Condition | Medication | Observation) -> bool:
-        if isinstance(entry, Condition):
-            day, field = entry.onset, "onset"
-        elif isinstance(entry, Medication):
-            day, field = entry.start, "start"
-        else:
-            day, field = entry.day, "date"
+    def after_birth(entry: Condition | Medication | Observation, day: Any, field: str) -> bool:
         if day is None or day >= born:
             return True
         ctx.invalid(
@@ -149,9 +148,11 @@ def _record(
     # Each entry is a validated record entry and the one cross-entry rule of PatientRecord
     # (nothing dated before birth) was applied above, leniently: construct without
     # validating again (tests/fhir check the result equals PatientRecord.model_validate's).
+    # One comprehension per kind of entry, each with its own date field (hundreds of results:
+    # no type tests per entry).
     return PatientRecord.model_construct(
         patient=patient,
-        conditions=[c for c in conditions if dated_after_birth(c)],
-        medications=[m for m in medications if dated_after_birth(m)],
-        observations=[o for o in observations if dated_after_birth(o)],
+        conditions=[c for c in conditions if after_birth(c, c.onset, "onset")],
+        medications=[m for m in medications if after_birth(m, m.start, "start")],
+        observations=[o for o in observations if after_birth(o, o.day, "date")],
     )

@@ -10,12 +10,15 @@ import pytest
 from cvrisk.errors import RecordError
 from cvrisk.record import Observation
 from tests.fhir.helpers import (
+    ICD10,
     LOINC,
     SNOMED,
     bp_panel,
+    condition,
     observation,
     quantity,
     read,
+    request,
     validate_r4b,
 )
 
@@ -297,6 +300,36 @@ def test_unknown_codes_are_reported_once_per_code_naming_the_resources() -> None
 def test_results_dated_before_birth_are_invalid() -> None:
     result = read(observation("old", "29463-7", quantity(3, "kg"), when="1979-01-01"))
     assert result.record.observations == [] and "before the birth date" in result.issues[0].message
+
+
+def test_entries_dated_before_birth_are_named_conditions_then_medications_then_results() -> None:
+    """The birth-date check of every kind of entry: its own date field, the order of its
+    issues (conditions, medications, results, whatever the order in the Bundle), the entries
+    dated after birth kept, and under on_invalid="raise" the first one refused."""
+    resources = [
+        observation("old", "29463-7", quantity(3, "kg"), when="1979-01-01"),
+        observation("new", "29463-7", quantity(70, "kg"), when="2020-01-01"),
+        request("rx-old", authoredOn="1979-05-01"),
+        request("rx-new"),
+        condition("dx-old", [{"system": ICD10, "code": "F20.0"}], onsetDateTime="1979-02-01"),
+        condition("dx-new", [{"system": ICD10, "code": "F20.0"}]),
+    ]
+    result = read(*resources)
+    before = [i for i in result.issues if "before the birth date" in i.message]
+    assert [(i.resource, i.field) for i in before] == [
+        ("Condition/dx-old", "onset"),
+        ("MedicationRequest/rx-old", "start"),
+        ("Observation/old", "date"),
+    ]
+    assert before[0].message == (
+        "Condition/dx-old was skipped: onset 1979-02-01 is before the birth date 1980-04-02"
+    )
+    record = result.record
+    assert [c.id for c in record.conditions] == ["Condition/dx-new"]
+    assert [m.id for m in record.medications] == ["MedicationRequest/rx-new"]
+    assert [o.id for o in record.observations] == ["Observation/new"]
+    with pytest.raises(RecordError, match="Condition/dx-old: onset 1979-02-01 is before"):
+        read(*resources, on_invalid="raise")
 
 
 def test_one_invalid_resource_does_not_cost_the_others() -> None:
