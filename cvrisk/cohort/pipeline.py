@@ -138,46 +138,64 @@ def monitor_tables(
     data: CohortTables, opts: EvaluationOptions, *, progress: bool = False, workers: int = 1
 ) -> CohortResult:
     """:func:`monitor` over in-memory tables, in batches of patients (``workers`` processes
-    side by side)."""
+    side by side). A batch's tables are cut when it is monitored, not all at once, so the
+    input is never held twice."""
     n = len(data.patients)
     if n <= BATCH_PATIENTS:
         return _monitor(data, opts)
-    import pandas as pd
-
     bar = _progress_bar(n) if progress else None
-    batches = _batches(data)
+    plan = _Batches(data)
     if workers == 1:
         parts = []
-        for batch in batches:
-            parts.append(_monitor(batch, opts))
+        for number in range(plan.count):
+            batch = plan.batch(number)
+            parts.append(_without_worklist(_monitor(batch, opts)))
             if bar is not None:
                 bar.update(len(batch.patients))
+            del batch
     else:
-        parts = _in_processes(batches, opts, workers, bar)
+        parts = _in_processes(plan, opts, workers, bar)
     if bar is not None:
         bar.close()
-    tables = {
-        name: pd.concat([getattr(p, name) for p in parts], ignore_index=True)
-        for name in CohortResult.TABLES
-        if name != "worklist"
-    }
-    # the worklist orders the whole cohort (most urgent patients first), not batch by batch
+    return _combine(parts)
+
+
+def _without_worklist(part: CohortResult) -> CohortResult:
+    """A batch's result without its worklist (the cohort's is built over all batches)."""
+    part.worklist = None
+    return part
+
+
+def _combine(parts: list[CohortResult]) -> CohortResult:
+    """The batches' results as one, each table concatenated in turn and the batches' copy
+    of it dropped at once (the peak holds one table twice, not every table); the worklist
+    is built over the whole cohort (most urgent patients first), not batch by batch."""
+    import pandas as pd
+
+    tables: dict[str, pd.DataFrame] = {}
+    for name in CohortResult.TABLES:
+        if name == "worklist":
+            continue
+        tables[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        for part in parts:
+            setattr(part, name, None)
+    parts.clear()
     tables["worklist"] = conform("worklist", worklist(tables["status"], tables["alerts"]))
     return CohortResult(**tables)
 
 
-#: The batches a forked worker process monitors (set in the parent before forking, so the
-#: workers read their batch from the memory they share with it instead of a pickled copy).
-_FORKED: list[CohortTables] = []
+#: The batch plan forked worker processes read (set in the parent before forking, so the
+#: workers cut their batch from the memory they share with it instead of a pickled copy).
+_FORKED: list[_Batches] = []
 
 
 def _in_processes(
-    batches: list[CohortTables], opts: EvaluationOptions, workers: int, bar: Any
+    plan: _Batches, opts: EvaluationOptions, workers: int, bar: Any
 ) -> list[CohortResult]:
     """Each batch monitored in a pool of ``workers`` processes, results in batch order.
 
-    Where the platform forks (Linux), the workers inherit the batches; elsewhere each batch
-    is sent to its worker."""
+    Where the platform forks (Linux), the workers inherit the tables and cut their batch;
+    elsewhere each batch is cut here and sent to its worker."""
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
@@ -185,32 +203,30 @@ def _in_processes(
     context = multiprocessing.get_context("fork" if forking else None)
     results: dict[int, CohortResult] = {}
     if forking:
-        _FORKED[:] = batches
+        _FORKED[:] = [plan]
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(batches)), mp_context=context
-        ) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, plan.count), mp_context=context) as pool:
             futures: dict[Future[CohortResult], int] = {
                 (
                     pool.submit(_monitor_forked, number, opts)
                     if forking
-                    else pool.submit(_monitor, batch, opts)
+                    else pool.submit(_monitor, plan.batch(number), opts)
                 ): number
-                for number, batch in enumerate(batches)
+                for number in range(plan.count)
             }
             for future in as_completed(futures):
                 number = futures[future]
-                results[number] = future.result()
+                results[number] = _without_worklist(future.result())
                 if bar is not None:
-                    bar.update(len(batches[number].patients))
+                    bar.update(plan.size(number))
     finally:
         _FORKED.clear()
-    return [results[number] for number in range(len(batches))]
+    return [results[number] for number in range(plan.count)]
 
 
 def _monitor_forked(number: int, opts: EvaluationOptions) -> CohortResult:
-    """In a forked worker: monitor batch ``number`` of :data:`_FORKED`."""
-    return _monitor(_FORKED[number], opts)
+    """In a forked worker: monitor batch ``number`` of the plan in :data:`_FORKED`."""
+    return _monitor(_FORKED[0].batch(number), opts)
 
 
 def _progress_bar(total: int) -> Any:
@@ -221,33 +237,39 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, unit="patients", disable=not sys.stderr.isatty())
 
 
-def _batches(data: CohortTables) -> list[CohortTables]:
+class _Batches:
     """The tables cut into batches of BATCH_PATIENTS patients (in the patients' order), each
-    table's rows keeping their order."""
-    import pandas as pd
+    table's rows keeping their order; a batch is cut when asked for."""
 
-    ids = pd.Index(data.patients["patient_id"].astype(str))
-    batch_of_patient = np.arange(len(ids)) // BATCH_PATIENTS
-    count = int(batch_of_patient.max()) + 1 if len(ids) else 0
-    numbers = {}
-    for name in ("conditions", "medications", "observations"):
-        values = pd.Categorical(data.table(name)["patient_id"])
-        where = ids.get_indexer(pd.Index(values.categories).astype(str))
-        row_patient = np.where(values.codes >= 0, where[values.codes], -1)
-        # rows of patients missing from the patients table go with the first batch (reported)
-        numbers[name] = np.where(row_patient >= 0, batch_of_patient[row_patient], 0)
-    out = []
-    for batch in range(count):
-        out.append(
-            CohortTables(
-                patients=data.patients[batch_of_patient == batch].reset_index(drop=True),
-                **{
-                    name: data.table(name)[numbers[name] == batch].reset_index(drop=True)
-                    for name in ("conditions", "medications", "observations")
-                },
-            )
+    def __init__(self, data: CohortTables) -> None:
+        import pandas as pd
+
+        self.data = data
+        ids = pd.Index(data.patients["patient_id"].astype(str))
+        self.of_patient = np.arange(len(ids)) // BATCH_PATIENTS
+        self.count = int(self.of_patient.max()) + 1 if len(ids) else 0
+        self.of_row: dict[str, np.ndarray] = {}
+        for name in ("conditions", "medications", "observations"):
+            values = pd.Categorical(data.table(name)["patient_id"])
+            where = ids.get_indexer(pd.Index(values.categories).astype(str))
+            row_patient = np.where(values.codes >= 0, where[values.codes], -1)
+            # rows of patients missing from the patients table go with the first batch
+            # (reported there)
+            self.of_row[name] = np.where(row_patient >= 0, self.of_patient[row_patient], 0)
+
+    def size(self, number: int) -> int:
+        """Patients in batch ``number``."""
+        return int((self.of_patient == number).sum())
+
+    def batch(self, number: int) -> CohortTables:
+        data = self.data
+        return CohortTables(
+            patients=data.patients[self.of_patient == number].reset_index(drop=True),
+            **{
+                name: data.table(name)[self.of_row[name] == number].reset_index(drop=True)
+                for name in ("conditions", "medications", "observations")
+            },
         )
-    return out
 
 
 def age_years(birth: np.ndarray, as_of: dt.date) -> np.ndarray:
