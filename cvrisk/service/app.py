@@ -43,7 +43,12 @@ from cvrisk.cdshooks import CdsResponse
 from cvrisk.errors import RecordError
 from cvrisk.service import logs
 from cvrisk.service.drafts import DraftOrderError
-from cvrisk.service.extensions import EXTENSIONS, ServiceExtension, load_extensions
+from cvrisk.service.extensions import (
+    EXTENSIONS,
+    ServiceExtension,
+    link_provider,
+    load_extensions,
+)
 from cvrisk.service.hooks import HookRequest, RequestError, language, parse_request
 from cvrisk.service.prefetch import FhirAccess, FhirFetcher, PrefetchError, gather
 from cvrisk.service.security import AuthError, JwtVerifier, KeySets, ReplayStore
@@ -157,6 +162,9 @@ class CdsApp:
     def __init__(self, settings: ServiceSettings, extensions: Sequence[ServiceExtension]):
         self.settings = settings
         self.extensions = list(extensions)
+        #: each extension's patient-view links, checked once (an unusable signature is
+        #: refused here, not on every call)
+        self.link_providers = [link_provider(e) for e in self.extensions]
         self.http: httpx.AsyncClient | None = None
         self.verifier: JwtVerifier | None = None
         self.fetcher: FhirFetcher | None = None
@@ -270,7 +278,7 @@ class CdsApp:
                     hook_request, request.headers.get("accept-language"), settings.default_lang
                 ),
                 today=dt.datetime.now(settings.zone).date(),
-                link_providers=[e.patient_view_links for e in self.extensions],
+                link_providers=self.link_providers,
             )
             cards = await anyio.to_thread.run_sync(service.handler, call)
         except BodyTooLargeError:

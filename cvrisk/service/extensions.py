@@ -22,7 +22,9 @@ patient-view links).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
@@ -49,6 +51,52 @@ class ServiceExtension(Protocol):
         resources: Sequence[dict[str, Any]],
         record: PatientRecord,
     ) -> Sequence[Link]: ...
+
+
+def link_provider(
+    extension: ServiceExtension,
+) -> Callable[[Report, HookRequest, Sequence[dict[str, Any]], PatientRecord], Sequence[Link]]:
+    """The extension's ``patient_view_links`` as the service calls it (four arguments).
+
+    An extension written for the earlier three-argument form ``(report, request,
+    resources)`` keeps working: it is called without the record, and a warning at start-up
+    says how to update it. Any other signature is refused when the app is created, naming
+    the expected one, rather than failing every call.
+    """
+    method = extension.patient_view_links
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (a builtin): called as documented
+        return method
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters) or len(positional) >= 4:
+        return method
+    if len(positional) == 3:
+        warnings.warn(
+            f"{type(extension).__name__}.patient_view_links(report, request, resources) is the "
+            "earlier form: add a fourth parameter, record (the PatientRecord read from the "
+            "resources), as docs/integrators.md says; it is called without it meanwhile",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+        def without_record(
+            report: Report,
+            request: HookRequest,
+            resources: Sequence[dict[str, Any]],
+            record: PatientRecord,
+        ) -> Sequence[Link]:
+            return method(report, request, resources)  # type: ignore[call-arg]
+
+        return without_record
+    raise TypeError(
+        f"{type(extension).__name__}.patient_view_links must take (report, request, resources, "
+        f"record); it takes {len(positional)} positional argument(s) (docs/integrators.md)"
+    )
 
 
 def load_extensions(paths: Sequence[str]) -> list[ServiceExtension]:
