@@ -493,7 +493,8 @@ class Observation(_Model):
     @cached_property
     def time_of_day(self) -> dt.time:
         """Wall-clock time of the result (as recorded, offset ignored); a date without a time
-        counts as the start of its day."""
+        sorts as the start of its day, but is never taken as earlier than a result of that
+        day with a time: it is simultaneous with each (:func:`cvrisk.rules.facts._with_last`)."""
         return self.date.time() if isinstance(self.date, dt.datetime) else dt.time.min
 
     def value_in(self, unit: str | None = None) -> float:

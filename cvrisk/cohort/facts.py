@@ -237,8 +237,9 @@ def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
-    """Each patient's last results at one time (same day and ``tod``), one per distinct
-    reading, in order: the core's ``latest_candidates`` and ``baseline_candidates``
+    """Each patient's results that may be as late as the last one (of its day: at its time,
+    or without a time), one per distinct reading, in order: the core's
+    ``latest_candidates`` and ``baseline_candidates``
     (:func:`cvrisk.rules.facts._distinct`: the canonical value to 9 digits, or the code).
     ``frame``: one analyte's results sorted by patient, in the core's order; ``coded``: the
     coded value of each observation row."""
@@ -250,7 +251,10 @@ def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
     tod = frame["tod"].to_numpy()
     ends = np.flatnonzero(np.r_[pidx[1:] != pidx[:-1], True])
     end = ends[np.searchsorted(ends, np.arange(n))]
-    last = frame[(day == day[end]) & (tod == tod[end])]
+    # of the last result's day: those at its time and those without a time of day (tod 0:
+    # a date, or a derived result), which the core cannot order against the others
+    # (rules.facts._with_last); a tod-0 last result is last of its day only if all are
+    last = frame[(day == day[end]) & ((tod == tod[end]) | (tod == 0))]
     lp = last["pidx"].to_numpy()
     shared = np.zeros(len(last), dtype=bool)
     same = lp[1:] == lp[:-1]

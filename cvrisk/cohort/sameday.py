@@ -5,7 +5,10 @@ unit and id (:func:`cvrisk.rules.facts._order`), so the answer never depends on 
 the input; simultaneous results that disagree *conflict*: a ``conflict`` warning names them
 (:func:`cvrisk.rules.facts.conflict_issues`), and every rule about the latest or baseline
 result is checked against each distinct one, the first that fires speaking for the rule.
-The cohort path follows the same steps:
+A result with a date only (in the cohort tables: a time of day of 00:00, which the record a
+patient's rows stand for gives as a date) cannot be ordered against the others of its day,
+so it is simultaneous with each of them (:func:`cvrisk.rules.facts._with_last`). The cohort
+path follows the same steps:
 
 - :func:`order_same_day` puts each day's results of an analyte in the core's order (the
   core's own key, on the core's own ``Result`` objects built for those rows only);
@@ -121,7 +124,9 @@ def add_conflict_issues(
     rows = kept["row"].to_numpy()
     pidx = kept["pidx"].to_numpy()
     codes = kept["analyte"].cat.codes.to_numpy()
-    member = _runs(pidx, codes, kept["day"].to_numpy(), time_of_day(obs)[rows])
+    # every day with two results or more: the core's _groups decides which conflict (one
+    # time of day, or a whole day where some results have no time)
+    member = _runs(pidx, codes, kept["day"].to_numpy())
     if not member.any():
         return
     at = np.flatnonzero(member)

@@ -346,26 +346,59 @@ class Results:
         results = self.by_analyte.get(analyte)
         if not results:
             return []
-        when = _order(results[-1])[:2]
-        first = len(results) - 1
-        while first > 0 and _order(results[first - 1])[:2] == when:
-            first -= 1
-        return _distinct(results[first:])
+        return _distinct(_with_last(results))
+
+
+def _time(result: Result) -> dt.time | None:
+    """A result's time of day; None for a date without a time (and for a derived result,
+    dated by day): such a result cannot be ordered against the others of its day."""
+    obs = result.observation
+    if obs is None or not isinstance(obs.date, dt.datetime):
+        return None
+    return obs.time_of_day
+
+
+def _with_last(results: list[Result]) -> list[Result]:
+    """The results that may be as late as the last one (``results`` in :func:`_order`): of
+    its day, those at its time of day and those without a time, which cannot be ordered
+    against any result of that day (all of the day when the last one has no time). A value
+    recorded with a date only is never hidden by another recorded with a time that day."""
+    last = results[-1]
+    first = len(results) - 1
+    while first > 0 and results[first - 1].day == last.day:
+        first -= 1
+    day = results[first:]
+    time = _time(last)
+    if time is None:
+        return day
+    return [r for r in day if (t := _time(r)) is None or t == time]
 
 
 def _groups(results: list[Result]) -> list[list[Result]]:
-    """Runs of simultaneous results (same day and time) that disagree, in order."""
-    when = [
-        (r.day, r.observation.time_of_day if r.observation is not None else dt.time.min)
-        for r in results
-    ]
+    """Groups of results that cannot be ordered (simultaneous) and disagree, in order: the
+    results of one day and time; or a whole day's results when some of that day have no
+    time of day and others do (:func:`_with_last`)."""
     groups: list[list[Result]] = []
     first = 0
     for index in range(1, len(results) + 1):
-        if index == len(results) or when[index] != when[first]:
-            if index - first > 1 and len(run := _distinct(results[first:index])) > 1:
-                groups.append(run)
-            first = index
+        if index < len(results) and results[index].day == results[first].day:
+            continue
+        day = results[first:index]
+        first = index
+        if len(day) < 2:
+            continue
+        times = [_time(r) for r in day]
+        if None in times and any(t is not None for t in times):
+            runs = [day]  # a result without a time is unordered against every other
+        else:
+            runs, start = [], 0
+            for at in range(1, len(day) + 1):
+                if at == len(day) or times[at] != times[start]:
+                    runs.append(day[start:at])
+                    start = at
+        for run in runs:
+            if len(run) > 1 and len(distinct := _distinct(run)) > 1:
+                groups.append(distinct)
     return groups
 
 
@@ -377,18 +410,21 @@ def conflict_issues(results: Results, lang: str) -> list[DataIssue]:
         latest = groups[-1]
         first = latest[0]
         assert first.observation is not None
-        when = first.observation.date.isoformat()
+        times = [_time(r) for r in latest]
+        unordered = None in times and any(t is not None for t in times)  # a day, not a time
+        when = first.day.isoformat() if unordered else first.observation.date.isoformat()
         values = ", ".join(_as_reported(r) for r in latest)
         if len(groups) > 1:
             values += phrase("issue.conflict_more", lang, count=len(groups) - 1)
         ids = [r.observation.id for r in latest if r.observation is not None and r.observation.id]
+        key = "issue.conflict_day" if unordered else "issue.conflict"
         issues.append(
             DataIssue(
                 kind="conflict",
                 severity="warning",
                 field=analyte,
                 resource=", ".join(ids) or None,
-                message=phrase("issue.conflict", lang, analyte=analyte, when=when, values=values),
+                message=phrase(key, lang, analyte=analyte, when=when, values=values),
             )
         )
     return issues
@@ -527,8 +563,7 @@ def baseline_candidates(results: Results, analyte: str, anchor: dt.date) -> list
     inside = [r for r in results.between(analyte, start, end) if r.value is not None]
     if not inside:
         return []
-    when = _order(inside[-1])[:2]
-    return _distinct([r for r in inside if _order(r)[:2] == when])
+    return _distinct(_with_last(inside))
 
 
 def _rise(latest: float, reference: float) -> dict[str, float]:

@@ -64,13 +64,48 @@ def test_duplicates_and_different_times_are_not_conflicts() -> None:
         "patient": PATIENT,
         "medications": [OLANZAPINE],
         "observations": [
-            _weight(80, "2025-05-01"),
-            _weight(80, "2025-05-01"),  # the same result sent twice
+            _weight(79, "2025-04-01"),
+            _weight(79, "2025-04-01"),  # the same result sent twice
+            _weight(80, "2025-05-01T07:00:00"),
+            _weight(80, "2025-05-01T07:00:00"),  # the same, with its time
             _weight(82, "2025-05-01T08:00:00"),
             _weight(83, "2025-05-01T18:00:00"),  # later the same day: the latest, no conflict
         ],
     }
     assert _conflicts(cvrisk.evaluate(rec, as_of=AS_OF, scores=[])) == []
+
+
+def test_a_result_without_a_time_is_not_hidden_by_one_with_a_time() -> None:
+    """A QTc of 520 ms given with a date only and one of 430 ms at 09:00 the same day: the
+    date alone does not say it came first, so both are the latest (the 520 ms alerts) and
+    the day is reported as a conflict. Before, the date-only value counted as 00:00 and
+    vanished without an alert or an issue (QA)."""
+    rec = {
+        "patient": PATIENT,
+        "medications": [OLANZAPINE],
+        "observations": [
+            {"analyte": "qtc", "value": 400, "unit": "ms", "date": "2023-12-20"},
+            {"analyte": "qtc", "value": 430, "unit": "ms", "date": "2025-04-01T09:00:00"},
+            {"analyte": "qtc", "value": 520, "unit": "ms", "date": "2025-04-01"},
+        ],
+    }
+    for order in (rec["observations"], rec["observations"][::-1]):
+        report = cvrisk.evaluate({**rec, "observations": order}, as_of=AS_OF, scores=[])
+        assert "ecg-qtc/qtc-over-500" in {a.code for a in report.alerts}
+        (issue,) = _conflicts(report)
+        assert "cannot be ordered (2025-04-01" in issue.message
+        assert "520 ms" in issue.message and "430 ms" in issue.message
+    # at the baseline too: a date-only baseline value is checked beside a timed one
+    with_baseline = {
+        **rec,
+        "observations": [
+            {"analyte": "qtc", "value": 380, "unit": "ms", "date": "2023-12-20"},
+            {"analyte": "qtc", "value": 440, "unit": "ms", "date": "2023-12-20T10:00:00"},
+            {"analyte": "qtc", "value": 450, "unit": "ms", "date": "2025-04-01T09:00:00"},
+        ],
+    }
+    report = cvrisk.evaluate(with_baseline, as_of=AS_OF, scores=[])
+    assert "ecg-qtc/qtc-increase-over-60" in {a.code for a in report.alerts}
 
 
 def test_the_later_time_of_one_day_is_the_latest() -> None:
