@@ -181,6 +181,9 @@ def run(n: int, workers: int = 1) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     workers = "1"
     if argv[:1] == ["--workers"]:
         workers, argv = argv[1], argv[2:]

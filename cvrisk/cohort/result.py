@@ -207,13 +207,26 @@ class CohortResult:
 
     def write(self, folder: str | Path, format: str = "parquet") -> list[Path]:
         """Write each table to ``folder/<table>.parquet`` (or ``.csv``); returns the paths.
-        Dask tables are written partition by partition (a folder per table)."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        if format not in ("parquet", "csv"):
-            from cvrisk.errors import OptionError
+        Dask tables are written partition by partition (a folder per table).
 
+        Raises:
+            OptionError: an unknown ``format``, or ``folder`` is a file or cannot be made.
+        """
+        from cvrisk.errors import OptionError
+
+        if format not in ("parquet", "csv"):
             raise OptionError(f"format={format!r}: use 'parquet' or 'csv'")
+        out = Path(folder)
+        if out.exists() and not out.is_dir():
+            raise OptionError(
+                f"output {str(out)!r} is a file: give a folder (it is made if missing)"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OptionError(
+                f"cannot make the output folder {str(out)!r}: {exc.strerror or exc}"
+            ) from None
         paths = []
         for name in self.TABLES:
             frame = getattr(self, name)

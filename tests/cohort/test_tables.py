@@ -218,6 +218,18 @@ def test_command_reports_table_errors(tmp_path: Path, capsys: Any) -> None:
     assert "neither a folder" in capsys.readouterr().err
 
 
+def test_command_refuses_a_file_as_output_folder(tmp_path: Path, capsys: Any) -> None:
+    """-o naming an existing file: one line saying so, not 'File exists' (QA)."""
+    from cvrisk.cohort.synth import synthesize
+    from cvrisk.cohort.synth_write import write_native
+
+    write_native(synthesize(5), tmp_path / "native")
+    (tmp_path / "afile").write_text("x")
+    code = main(["cohort", str(tmp_path / "native"), "-o", str(tmp_path / "afile")])
+    assert code == 2
+    assert "is a file: give a folder" in capsys.readouterr().err
+
+
 def test_synth_output_is_a_cohort_input(tmp_path: Path) -> None:
     """`cvrisk synth` writes sites.parquet beside the four tables: `cvrisk cohort` on that
     folder refused it as 'not a cohort table' (QA); another stray table still is."""
