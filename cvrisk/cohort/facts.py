@@ -20,7 +20,7 @@ import numpy as np
 
 from cvrisk import vocab
 from cvrisk.cohort import sameday, sorting
-from cvrisk.rules.facts import _affine, _unit_name
+from cvrisk.rules.facts import _affine, _unit_name, reading
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,8 +239,8 @@ def last_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
     """Each patient's results that may be as late as the last one (of its day: at its time,
     or without a time), one per distinct reading, in order: the core's
-    ``latest_candidates`` and ``baseline_candidates``
-    (:func:`cvrisk.rules.facts._distinct`: the canonical value to 9 digits, or the code).
+    ``latest_candidates`` and ``baseline_candidates`` (distinct by
+    :func:`cvrisk.rules.facts.reading`).
     ``frame``: one analyte's results sorted by patient, in the core's order; ``coded``: the
     coded value of each observation row."""
     n = len(frame)
@@ -256,10 +256,7 @@ def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
     # (rules.facts._with_last); a tod-0 last result is last of its day only if all are
     last = frame[(day == day[end]) & ((tod == tod[end]) | (tod == 0))]
     lp = last["pidx"].to_numpy()
-    shared = np.zeros(len(last), dtype=bool)
-    same = lp[1:] == lp[:-1]
-    shared[1:] |= same
-    shared[:-1] |= same
+    shared = sameday.in_runs(lp)
     if not shared.any():
         return last
     values = last["value"].to_numpy()
@@ -269,12 +266,11 @@ def last_candidates(frame: pd.DataFrame, coded: np.ndarray) -> pd.DataFrame:
     seen: set[tuple[int, str]] = set()
     for at in np.flatnonzero(shared).tolist():
         value = values[at]
-        if value == value:
-            reading = f"{float(value):.9g}"
-        else:
-            code = coded[rows[at]] if kinds[at] == 0 else None
-            reading = code if isinstance(code, str) else ""
-        key = (int(lp[at]), reading)
+        code = coded[rows[at]] if kinds[at] == 0 else None
+        said = reading(
+            None if value != value else float(value), code if isinstance(code, str) else None
+        )
+        key = (int(lp[at]), said)
         if key in seen:
             keep[at] = False
         seen.add(key)

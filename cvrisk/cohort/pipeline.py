@@ -398,19 +398,11 @@ def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.
     ages = plausible.ages_on(birth, res["day"].to_numpy())
     suspect = np.zeros(len(res), dtype=bool)
     kept_pos = cohort.kept_positions(obs)
-    # each (analyte, unit) pair's quantities, rows in order (integer keys, no object hashing)
+    # each (analyte, unit) pair's quantities, rows in order (integer codes, no object hashing)
     quantity = np.flatnonzero(~np.isnan(values) & (unit_code >= 0))
-    width = len(units.categories)
-    key = analyte_code[quantity] * width + unit_code[quantity]
-    by_key = np.argsort(key, kind="stable")
-    ordered = key[by_key]
-    starts: list[int] = (
-        np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if len(key) else []
-    )
-    for first, last in zip(starts, [*starts[1:], len(key)], strict=True):
-        index = quantity[by_key[first:last]]
-        pair = int(ordered[first])
-        analyte, unit = names[pair // width], units.categories[pair % width]
+    for (a, u), group in _groups(analyte_code[quantity], unit_code[quantity]):
+        index = quantity[group]
+        analyte, unit = names[a], units.categories[u]
         for row, verdict in plausible.suspects(str(analyte), str(unit), values[index], ages[index]):
             at = index[row]
             suspect[at] = True
@@ -876,7 +868,6 @@ def _alerts(
     res = cohort_facts.with_non_hdl(res, lambda derived: _judge_non_hdl(cohort, derived, obs))
     if "height_row" not in res.columns:
         res = res.assign(height_row=-1)
-    pass
     facts = _Facts(cohort, res, obs)
     conditions = cohort.checked.entries["conditions"]
     condition_sets = _condition_sets(cohort, conditions)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 _CONFLICT_POSITION = 1
 
 
-def _runs(*keys: np.ndarray) -> np.ndarray:
+def in_runs(*keys: np.ndarray) -> np.ndarray:
     """Rows (of rows sorted by ``keys``) in a run of two or more rows equal on every key."""
     n = len(keys[0])
     if n < 2:
@@ -96,7 +96,7 @@ def order_same_day(
     each day's results of an analyte in the core's order instead (:func:`_order`, ties in
     record order as the core's stable sort leaves them). ``built``: see
     :func:`core_results`."""
-    member = _runs(pidx[order], analyte[order], day[order])
+    member = in_runs(pidx[order], analyte[order], day[order])
     if not member.any():
         return order
     at = np.flatnonzero(member)
@@ -126,7 +126,7 @@ def add_conflict_issues(
     codes = kept["analyte"].cat.codes.to_numpy()
     # every day with two results or more: the core's _groups decides which conflict (one
     # time of day, or a whole day where some results have no time)
-    member = _runs(pidx, codes, kept["day"].to_numpy())
+    member = in_runs(pidx, codes, kept["day"].to_numpy())
     if not member.any():
         return
     at = np.flatnonzero(member)

@@ -149,10 +149,14 @@ def _order(result: Result) -> tuple[Any, ...]:
     )
 
 
-def _reading(result: Result) -> str:
+def reading(value: float | None, code: str | None) -> str:
     """What a result says (its canonical value to 9 digits, or its code): equal readings at
     one time are duplicates, different ones conflict."""
-    return (result.code or "") if result.value is None else f"{result.value:.9g}"
+    return (code or "") if value is None else f"{value:.9g}"
+
+
+def _reading(result: Result) -> str:
+    return reading(result.value, result.code)
 
 
 def _distinct(results: list[Result]) -> list[Result]:

@@ -1,6 +1,6 @@
 """Real parts for the service tests: signing keys and JWTs as an EHR makes them, a small FHIR
 server on loopback (search Bundles with paging, a JWK Set for ``jku``), and ``cvrisk serve``
-started in a subprocess on a free loopback port."""
+started in a subprocess on a free loopback port, or an app served by uvicorn in a thread."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +34,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(app: Any, timeout: float = 30.0) -> Iterator[str]:
+    """``app`` served by a real uvicorn server in a thread on a free loopback port; yields
+    its base URL once ``/health`` answers, and stops the server on exit."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @dataclass

@@ -5,20 +5,17 @@ created. On a real uvicorn server started in a thread on loopback."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from cvrisk.cdshooks.model import Link
 from cvrisk.service.app import create_app
 from cvrisk.service.settings import load_settings
-from tests.service.support import free_port
+from tests.service.support import serve_in_thread
 
 REQUEST = (
     Path(__file__).parents[2] / "docs" / "examples" / "cds-hooks" / "patient-view.request.json"
@@ -57,21 +54,8 @@ def served() -> Iterator[str]:
     settings = load_settings(auth=False, log_level="warning")
     with pytest.warns(DeprecationWarning, match="add a fourth parameter, record"):
         app = create_app(settings, extensions=[Current(), Earlier()])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_both_forms_of_links_reach_the_cards(served: str) -> None:

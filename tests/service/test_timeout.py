@@ -3,18 +3,16 @@ uvicorn server started in a thread on loopback."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from cvrisk.service.app import create_app
 from cvrisk.service.settings import load_settings
-from tests.service.support import FhirServer, free_port
+from tests.service.support import FhirServer, serve_in_thread
 
 
 @pytest.fixture()
@@ -23,23 +21,8 @@ def slow_service() -> Iterator[tuple[str, FhirServer]]:
     settings = load_settings(
         auth=False, request_timeout_seconds=0.5, fhir_timeout_seconds=5, log_level="warning"
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield url, fhir
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings)) as url:
+        yield url, fhir
     fhir.stop()
 
 
