@@ -42,6 +42,7 @@ def _partitioned(name: str, frame: Any) -> Any:
 def monitor_dask(tables: Mapping[str, Any], opts: EvaluationOptions) -> CohortResult:
     """:func:`cvrisk.cohort.monitor` over Dask tables (see the module docstring)."""
     import dask.dataframe as dd
+    from dask.dataframe.utils import clear_known_categories
     from dask.delayed import delayed
 
     from cvrisk.cohort.pipeline import monitor_tables
@@ -74,7 +75,8 @@ def monitor_dask(tables: Mapping[str, Any], opts: EvaluationOptions) -> CohortRe
     ]
     out = {}
     for table in CohortResult.TABLES:
-        meta = conform(table, None)
+        # the categories of each partition's text columns are its own: unknown to Dask
+        meta = clear_known_categories(conform(table, None))  # type: ignore[no-untyped-call]
         pieces = [delayed(getattr)(r, table) for r in results]
         out[table] = dd.from_delayed(pieces, meta=meta, verify_meta=False)
     return CohortResult(**out)

@@ -235,15 +235,34 @@ def reasons(
             last=keys["last"].where(recurring, 0),
         )
         keys.loc[baseline, "last"] = 0
-    codes, first = distinct_rows(keys)
-    uniques = keys.iloc[first].itertuples(index=False)
-    texts = [
-        _reason(item, label, lbl, bool(rec), int(anc), drugs_text(int(drugs)), int(last), lang)
-        for lbl, rec, anc, drugs, last in uniques
+    # worded once per distinct key without its date, the date (anchor, or last result)
+    # put in afterwards: each distinct (wording, date) pair is one text
+    by_last = keys["recurring"].to_numpy().astype(bool) & (keys["label"] != "baseline").to_numpy()
+    last = keys["last"].to_numpy().astype(np.int64)
+    day = np.where(by_last, last, keys["anchor"].to_numpy().astype(np.int64))
+    dated = ~by_last | (last != NONE)
+    if item.each_administration:
+        dated = np.zeros(len(keys), dtype=bool)
+    wording = keys[["label", "recurring", "drugs"]].assign(dated=dated)
+    codes, first = distinct_rows(wording)
+    templates = [
+        _reason(item, label, lbl, bool(rec), drugs_text(int(drugs)), has_date, lang)
+        for lbl, rec, drugs, has_date in wording.iloc[first].itertuples(index=False)
     ]
-    text_index = pd.Index(texts)
+    pairs, pair_first = distinct_rows(pd.DataFrame({"w": codes, "day": np.where(dated, day, 0)}))
+    pair_days = np.datetime_as_string(
+        day[pair_first].astype("datetime64[D]"), unit="D"
+    ).tolist()  # as str(datetime.date): YYYY-MM-DD
+    texts = [
+        templates[w].replace(_DATE, d) for w, d in zip(codes[pair_first], pair_days, strict=True)
+    ]
+    text_index = pd.Index(texts, dtype=object)
     distinct = text_index.unique()
-    return pd.Categorical.from_codes(distinct.get_indexer(text_index)[codes], categories=distinct)
+    return pd.Categorical.from_codes(distinct.get_indexer(text_index)[pairs], categories=distinct)
+
+
+#: Stands for the date in a reason worded without it (a character no phrase holds).
+_DATE = "\x00"
 
 
 def _reason(
@@ -251,24 +270,23 @@ def _reason(
     test: str,
     occurrence: str,
     recurring: bool,
-    anchor: int,
     drugs: str,
-    last: int,
+    dated: bool,
     lang: str,
 ) -> str:
+    """The reason (the texts of :func:`cvrisk.rules.due.test_entry`), with :data:`_DATE`
+    where its date goes (``dated``: a recurring test has a last result)."""
     if item.each_administration:
         return phrase("reason.each_administration", lang, test=test, drugs=drugs)
     if occurrence == "baseline":
-        return phrase("reason.baseline", lang, test=test, drugs=drugs, anchor=to_date(anchor))
+        return phrase("reason.baseline", lang, test=test, drugs=drugs, anchor=_DATE)
     if recurring:
         every = every_text(occurrence, lang)
-        if last != NONE:
-            return phrase("reason.recurring", lang, test=test, every=every, last=to_date(last))
+        if dated:
+            return phrase("reason.recurring", lang, test=test, every=every, last=_DATE)
         return phrase("reason.recurring_no_result", lang, test=test, every=every)
     offset = duration_text(occurrence, lang)
-    return phrase(
-        "reason.followup", lang, test=test, offset=offset, drugs=drugs, anchor=to_date(anchor)
-    )
+    return phrase("reason.followup", lang, test=test, offset=offset, drugs=drugs, anchor=_DATE)
 
 
 def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

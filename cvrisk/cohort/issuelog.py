@@ -101,15 +101,18 @@ class IssueLog:
         )
         order = sorting.lexsort((keys, pidx))
         table = pd.DataFrame([i.model_dump() for i in self._issues], columns=columns[1:])
-        out: dict[str, Any] = {"patient_id": ids[pidx[order]]}
+        from cvrisk.cohort.result import coded, objects, patient_column
+
+        out: dict[str, Any] = {"patient_id": patient_column(ids, pidx[order])}
         for name in columns[1:]:
             values = table[name].to_numpy(dtype=object) if len(table) else np.array([], object)
-            column = values[which] if len(which) else np.array([], dtype=object)
-            if name in ("field", "resource"):
-                column = self._overridden(column, name)
-            out[name] = column[order]
-        from cvrisk.cohort.result import objects
-
+            if name in ("field", "resource") and any(
+                o[0 if name == "field" else 1] is not None for o in self._overrides
+            ):
+                column = values[which] if len(which) else np.array([], dtype=object)
+                out[name] = self._overridden(column, name)[order]
+            else:  # coded by distinct issue, not one object a row
+                out[name] = coded(values, which[order])
         return objects({name: out[name] for name in columns}, len(order))
 
     def _overridden(self, column: np.ndarray, name: str) -> np.ndarray:

@@ -42,9 +42,15 @@ from cvrisk.cohort.result import (
     REQUEST_COLUMNS,
     STATUS_COLUMNS,
     CohortResult,
+    categories_in_order,
+    coded,
+    concat_frames,
+    concat_tables,
     conform,
     empty_result,
     objects,
+    patient_column,
+    with_patients,
 )
 from cvrisk.cohort.tables import CohortTables, read_tables
 from cvrisk.cohort.validate import Checked, check, keyed, observation_analyte, per_key
@@ -52,7 +58,7 @@ from cvrisk.errors import OptionError
 from cvrisk.issues import DataIssue
 from cvrisk.record import Patient, PatientRecord
 from cvrisk.rules import engine
-from cvrisk.rules.alerts import SEVERITY_ORDER, alert_of
+from cvrisk.rules.alerts import MESSAGE_INPUTS, SEVERITY_ORDER, alert_message
 from cvrisk.rules.courses import formulation_coverage
 from cvrisk.rules.coverage import after_stop_issues, coverage_issues, ended_issues
 from cvrisk.rules.due import STATUS_ORDER, period_missed_issue
@@ -170,13 +176,12 @@ def _combine(parts: list[CohortResult]) -> CohortResult:
     """The batches' results as one, each table concatenated in turn and the batches' copy
     of it dropped at once (the peak holds one table twice, not every table); the worklist
     is built over the whole cohort (most urgent patients first), not batch by batch."""
-    import pandas as pd
 
     tables: dict[str, pd.DataFrame] = {}
     for name in CohortResult.TABLES:
         if name == "worklist":
             continue
-        tables[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        tables[name] = concat_tables(name, [getattr(p, name) for p in parts])
         for part in parts:
             setattr(part, name, None)
     parts.clear()
@@ -1417,6 +1422,23 @@ def _iso_days(days: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
 
 
+def _message_inputs(template: str) -> set[str]:
+    """The fired facts' values a message template is worded from
+    (:data:`cvrisk.rules.alerts.MESSAGE_INPUTS`; every value for a placeholder it does not
+    know)."""
+    import string
+
+    used: set[str] = set()
+    everything = {k for inputs in MESSAGE_INPUTS.values() for k in inputs}
+    try:
+        fields = [f for _text, f, _spec, _conv in string.Formatter().parse(template) if f]
+    except ValueError:
+        return everything
+    for name in fields:
+        used.update(MESSAGE_INPUTS.get(name, everything))
+    return used
+
+
 def _alert_table(
     protocol: Protocol,
     rule: AlertRule,
@@ -1426,7 +1448,7 @@ def _alert_table(
     rank: int,
 ) -> pd.DataFrame:
     """The alerts one rule raises (its facts where ``mask``), as table rows: messages worded
-    once per distinct shown value by :func:`cvrisk.rules.alerts.alert_of`."""
+    once per distinct value they are worded from by :func:`cvrisk.rules.alerts.alert_message`."""
     import pandas as pd
 
     facts: _Facts = fired["facts"]
@@ -1441,43 +1463,42 @@ def _alert_table(
         if k in chosen and not (k == "value" and fired["t"] == "coded")
     ]
     day = chosen["day"]
-    template = rule.message.get(lang)
-    key_columns: dict[str, Any] = {k: chosen[k] for k in shown_names}
-    if "{date" in template:
+    # keyed by the values the message is worded from only (a message without {value} is
+    # the same for every value)
+    used = _message_inputs(rule.message.get(lang))
+    key_columns: dict[str, Any] = {k: chosen[k] for k in shown_names if k in used}
+    if "date" in used:
         key_columns["day"] = day
     n = int(mask.sum())
     if key_columns:
-        keys = pd.DataFrame(key_columns)
-        codes, first = cohort_due.distinct_rows(keys)
-        names = list(keys.columns)
-        picked = {name: keys[name].to_numpy()[first] for name in names}
-        rows = [{name: picked[name][i] for name in names} for i in range(len(first))]
+        codes, first = cohort_due.distinct_rows(pd.DataFrame(key_columns))
     else:
-        codes, rows = np.zeros(n, dtype=np.int64), [{}]
+        codes, first = np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=np.int64)
     texts = []
-    for row in rows:
+    for row in first:
         shown: dict[str, Any] = {
-            k: (v if isinstance(v, str) else float(v)) for k, v in row.items() if k != "day"
+            k: (chosen[k][row] if isinstance(chosen[k][row], str) else float(chosen[k][row]))
+            for k in shown_names
         }
-        shown["date"] = cohort_due.to_date(int(row.get("day", day[0] if n else 0)))
-        fact_set = FactSet(patient={})
-        fact_set.values["f"] = shown
-        fact_set.evidence["f"] = []
-        texts.append(alert_of(protocol, rule, fact_set, "f", lang).message)
+        shown["date"] = cohort_due.to_date(int(day[row]))
+        texts.append(alert_message(rule, shown, lang))
     parts = [(role, {k: v[mask] for k, v in refs.items()}) for role, refs in fired["results"]]
+    zeros = np.zeros(n, dtype=np.int64)
     return objects(
         {
             "pidx": chosen["pidx"],
             "_order": SEVERITY_ORDER[rule.severity] * _SEQ_STEP**2 + rank,
-            "code": f"{protocol.id}/{rule.id}",
-            "severity": rule.severity,
-            "message": np.array(texts, dtype=object)[codes],
-            "protocol": protocol.id,
-            "rule": rule.id,
-            "source": rule.source,
-            "evidence_status": rule.status,
-            "lead": json.dumps([{"role": x.role, "leads": x.leads} for x in rule.lead]),
-            "analyte": fired["analyte"],
+            "code": coded([f"{protocol.id}/{rule.id}"], zeros),
+            "severity": coded([rule.severity], zeros),
+            "message": coded(texts, codes),
+            "protocol": coded([protocol.id], zeros),
+            "rule": coded([rule.id], zeros),
+            "source": coded([rule.source], zeros),
+            "evidence_status": coded([rule.status], zeros),
+            "lead": coded(
+                [json.dumps([{"role": x.role, "leads": x.leads} for x in rule.lead])], zeros
+            ),
+            "analyte": coded([fired["analyte"]], zeros),
             "date": day,
             "evidence": _evidence_json(facts, fired["analyte"], parts),
         }
@@ -1559,13 +1580,14 @@ def _assemble(
             pd.concat(test_frames, ignore_index=True), ids, items, book
         )
     if alerts:
-        frame = pd.concat(alerts, ignore_index=True)
+        frame = concat_frames(alerts, list(alerts[0].columns))
         order = sorting.lexsort((frame["_order"].to_numpy(), frame["pidx"].to_numpy()))
         result.alerts = _finish(frame.iloc[order].drop(columns=["_order"]), ids, ["date"])
     result.issues = _issues(cohort)
-    result.worklist = worklist(result.status, result.alerts)
     for table in CohortResult.TABLES:
-        setattr(result, table, conform(table, getattr(result, table)))
+        if table != "worklist":
+            setattr(result, table, with_patients(conform(table, getattr(result, table)), ids))
+    result.worklist = conform("worklist", worklist(result.status, result.alerts))
     return result
 
 
@@ -1575,6 +1597,7 @@ def _status_tables(
     """(status, requests) from the integer-coded requests: one entry per (patient, test),
     the most urgent request shown (:func:`cvrisk.rules.due.merge_requests`), in report order
     (:func:`cvrisk.rules.due.ordered`)."""
+    import pandas as pd
 
     test_rank, pair_rank = items.ranks()
     item = tests["item"].to_numpy()
@@ -1602,16 +1625,19 @@ def _status_tables(
         joined[begins] = texts[which.ravel()]
     texts = book.array()
     statuses = np.array(_STATUSES, dtype=object)
+    joined_codes, joined_texts = pd.factorize(pd.Series(joined, dtype=object))
 
     def table(rows: np.ndarray, names: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"pidx": tests["pidx"].to_numpy()[rows]}
         for name in names:
-            if name in _Items.COLUMNS:
+            if name in ("protocol", "rule", "source", "evidence_status", "note", "label", "test"):
+                out[name] = coded(items.column(name), item[rows])
+            elif name in _Items.COLUMNS:
                 out[name] = items.column(name)[item[rows]]
             elif name == "status":
-                out[name] = statuses[tests["status"].to_numpy()[rows]]
+                out[name] = coded(statuses, tests["status"].to_numpy()[rows])
             elif name in ("occurrence", "reason"):
-                out[name] = texts[tests[name].to_numpy()[rows]]
+                out[name] = coded(texts, tests[name].to_numpy()[rows])
             else:
                 out[name] = tests[name].to_numpy()[rows]
         return out
@@ -1632,7 +1658,7 @@ def _status_tables(
         )
     ]
     shown = table(lead, [c for c in STATUS_COLUMNS[1:] if c not in ("requested_by", "requests")])
-    shown["requested_by"] = joined[lead]
+    shown["requested_by"] = coded(np.asarray(joined_texts, dtype=object), joined_codes[lead])
     shown["requests"] = sizes[group[lead]]
     dates = ["due_date", "window_start", "window_end"]
     return (
@@ -1642,15 +1668,13 @@ def _status_tables(
 
 
 def _finish(frame: pd.DataFrame, ids: np.ndarray, dates: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
     out = frame.reset_index(drop=True)
-    out.insert(0, "patient_id", pd.Series(ids[out["pidx"].to_numpy()], dtype=object))
+    out.insert(0, "patient_id", patient_column(ids, out["pidx"].to_numpy()))
     for name in dates:
         values = out[name].to_numpy().astype(np.int64)
         stamps = values.astype("datetime64[D]").astype("datetime64[ns]")
         stamps[values == NONE] = np.datetime64("NaT")
-        out[name] = pd.Series(stamps, index=out.index)
+        out[name] = stamps
     return out.drop(columns=["pidx"])
 
 
@@ -1662,53 +1686,72 @@ def _issues(cohort: _Cohort) -> pd.DataFrame:
         [{"patient_id": pid, **issue.model_dump()} for pid, issue in cohort.checked.skipped],
         columns=ISSUE_COLUMNS,
     )
-    return pd.concat([frame, skipped], ignore_index=True) if len(skipped) else frame
+    if not len(skipped):
+        return frame
+    # the skipped patients' ids after the cohort's
+    skipped["patient_id"] = categories_in_order(skipped["patient_id"], appearance=False)
+    return concat_frames([frame, skipped], ISSUE_COLUMNS)
 
 
 def worklist(status: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
     """What to do, by patient: overdue tests and critical alerts first, then due tests and
     other alerts. One row per action (``kind`` test or alert); patients ordered by their most
-    urgent action, then by id; within a patient, by priority, alerts before tests, due date."""
-    import pandas as pd
-
+    urgent action, then by id; within a patient, by priority, alerts before tests, due date.
+    ``status`` and ``alerts``: conformed tables (text columns categorical)."""
     tests = status[status["status"].isin(["overdue", "due"])]
-    rows = objects(
-        {
-            "patient_id": tests["patient_id"].to_numpy(dtype=object),
-            "priority": np.where(tests["status"].to_numpy() == "overdue", 0, 1),
-            "kind": "test",
-            "what": tests["label"].to_numpy(dtype=object),
-            "status": tests["status"].to_numpy(dtype=object),
-            "due_date": tests["due_date"].to_numpy(),
-            "action": tests["reason"].to_numpy(dtype=object),
-            "protocol": tests["protocol"].to_numpy(dtype=object),
-            "rule": tests["rule"].to_numpy(dtype=object),
-        },
-        len(tests),
+    rows = conform(
+        "worklist",
+        objects(
+            {
+                "patient_id": tests["patient_id"].array,
+                "priority": np.where((tests["status"] == "overdue").to_numpy(), 0, 1),
+                "kind": "test",
+                "what": tests["label"].array,
+                "status": tests["status"].array,
+                "due_date": tests["due_date"].to_numpy(),
+                "action": tests["reason"].array,
+                "protocol": tests["protocol"].array,
+                "rule": tests["rule"].array,
+            },
+            len(tests),
+        ),
     )
-    severity = alerts["severity"].to_numpy(dtype=object)
-    found = objects(
-        {
-            "patient_id": alerts["patient_id"].to_numpy(dtype=object),
-            "priority": np.select([severity == "critical", severity == "warning"], [0, 1], 2),
-            "kind": "alert",
-            "what": alerts["code"].to_numpy(dtype=object),
-            "status": severity,
-            "due_date": np.full(len(alerts), np.datetime64("NaT"), dtype="datetime64[ns]"),
-            "action": alerts["message"].to_numpy(dtype=object),
-            "protocol": alerts["protocol"].to_numpy(dtype=object),
-            "rule": alerts["rule"].to_numpy(dtype=object),
-        },
-        len(alerts),
+    severity = alerts["severity"]
+    found = conform(
+        "worklist",
+        objects(
+            {
+                "patient_id": alerts["patient_id"].array,
+                "priority": np.select(
+                    [(severity == "critical").to_numpy(), (severity == "warning").to_numpy()],
+                    [0, 1],
+                    2,
+                ),
+                "kind": "alert",
+                "what": alerts["code"].array,
+                "status": alerts["severity"].array,
+                "due_date": np.full(len(alerts), np.datetime64("NaT"), dtype="datetime64[ns]"),
+                "action": alerts["message"].array,
+                "protocol": alerts["protocol"].array,
+                "rule": alerts["rule"].array,
+            },
+            len(alerts),
+        ),
     )
-    both = pd.concat([found, rows], ignore_index=True)
+    both = concat_tables("worklist", [found, rows])
     if not len(both):
         return both
-    patient, _ = pd.factorize(both["patient_id"].to_numpy(dtype=object), sort=True)
+    patients = both["patient_id"].array
+    # patients by id (as text), whatever the order of the categories
+    rank = np.empty(len(patients.categories), dtype=np.int64)
+    rank[np.argsort(np.asarray(patients.categories, dtype=object), kind="stable")] = np.arange(
+        len(rank)
+    )
+    patient = rank[np.asarray(patients.codes, dtype=np.int64)]
     priority = both["priority"].to_numpy()
-    best = np.full(patient.max() + 1, 9, dtype=np.int64)
+    best = np.full(int(patient.max()) + 1, 9, dtype=np.int64)
     np.minimum.at(best, patient, priority)
-    kind = (both["kind"].to_numpy(dtype=object) == "test").astype(np.int64)
+    kind = (both["kind"] == "test").to_numpy().astype(np.int64)
     due = both["due_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     order = sorting.lexsort((due, kind, priority, patient, best[patient]))
     return both.iloc[order].reset_index(drop=True)

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
-#: The columns of each result table and their kinds: text, date, int or bool.
+#: The columns of each result table and their kinds: text (a pandas Categorical: the texts
+#: repeat, and each is held once), json (JSON text, one Python string a row), date, int or
+#: bool.
 SCHEMAS: dict[str, dict[str, str]] = {
     "status": {
         "patient_id": "text",
@@ -58,7 +61,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "lead": "text",
         "analyte": "text",
         "date": "date",
-        "evidence": "text",
+        "evidence": "json",
     },
     "issues": {
         "patient_id": "text",
@@ -107,6 +110,8 @@ def objects(columns: dict[str, Any], n: int | None = None) -> pd.DataFrame:
             filled = np.empty(n, dtype=object)
             filled[:] = value
             out[name] = pd.Series(filled, dtype=object, copy=False)
+        elif isinstance(value, pd.Categorical):
+            out[name] = pd.Series(value, copy=False)
         elif isinstance(value, np.ndarray) and value.dtype == object:
             out[name] = pd.Series(value, dtype=object, copy=False)
         elif isinstance(value, list):
@@ -122,7 +127,10 @@ def objects(columns: dict[str, Any], n: int | None = None) -> pd.DataFrame:
 
 def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     """``frame`` (None: an empty one) with exactly the table's columns and kinds, so every
-    partition and every output file has one schema."""
+    partition and every output file has one schema. Text columns are categoricals with
+    only the texts they hold, in their order of first appearance (``patient_id``: every
+    patient, in the cohort's order), so the same rows give the same table whether they were
+    monitored at once or in batches."""
     import numpy as np
     import pandas as pd
 
@@ -146,6 +154,8 @@ def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
             out[name] = column.astype(np.int64)
         elif kind == "bool":
             out[name] = column.astype(bool)
+        elif kind == "text":
+            out[name] = categories_in_order(column, appearance=name != "patient_id")
         else:
             values = (
                 column.to_numpy(dtype=object, na_value=None)
@@ -159,10 +169,137 @@ def conform(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     return objects(out, len(frame))
 
 
+def categories_in_order(column: Any, *, appearance: bool = True) -> pd.Categorical:
+    """``column`` as a categorical with object categories. ``appearance``: only the texts
+    it uses, in their order of first appearance in the rows (so the tables of batches unite
+    into the table of the whole); otherwise the categories as given (a categorical's, or
+    the texts in their order of first appearance), e.g. every patient of the cohort in its
+    order. Missing values stay missing."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        values = column.array if isinstance(column, pd.Series) else column
+    else:
+        array = np.asarray(column, dtype=object)
+        found, uniques = pd.factorize(pd.Series(array, dtype=object), use_na_sentinel=True)
+        return pd.Categorical.from_codes(
+            found, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+        )
+    codes = np.asarray(values.codes, dtype=np.int64)
+    categories = np.asarray(values.categories, dtype=object)
+    keep = np.arange(len(categories))
+    if appearance:  # pandas.unique keeps the order of first appearance (hashing, no sort)
+        keep = np.asarray(pd.unique(codes[codes >= 0]), dtype=np.int64)
+    if len(keep) == len(categories) and (keep == np.arange(len(keep))).all():
+        if values.categories.dtype == object:
+            return values
+        return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+    remap = np.full(len(categories) + 1, -1, dtype=np.int64)
+    remap[keep] = np.arange(len(keep))
+    return pd.Categorical.from_codes(
+        remap[codes], categories=pd.Index(categories[keep], dtype=object)
+    )
+
+
+def patient_column(ids: np.ndarray, pidx: np.ndarray) -> pd.Categorical:
+    """The patient ids ``ids[pidx]`` as a categorical whose categories are every patient of
+    ``ids`` in its order (the cohort's), so each table of a batch has the same ones."""
+    import numpy as np
+    import pandas as pd
+
+    index = pd.Index(np.asarray(ids, dtype=object), dtype=object)
+    if index.is_unique:
+        return pd.Categorical.from_codes(np.asarray(pidx, dtype=np.int64), categories=index)
+    return categories_in_order(np.asarray(ids, dtype=object)[pidx], appearance=False)
+
+
+def with_patients(frame: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """``frame`` whose ``patient_id`` categories are every patient of ``ids`` in its order
+    (then any other id the table holds), so every table of a batch, even an empty one, has
+    the same categories and batches unite into the cohort's order."""
+    import numpy as np
+    import pandas as pd
+
+    index = pd.Index(np.asarray(ids, dtype=object), dtype=object)
+    values = frame["patient_id"].array
+    if not index.is_unique or values.categories.equals(index):
+        return frame
+    extra = values.categories[~values.categories.isin(index)]
+    categories = pd.Index(
+        np.concatenate([index.to_numpy(), np.asarray(extra, dtype=object)]), dtype=object
+    )
+    where = np.append(categories.get_indexer(values.categories), -1)
+    codes = where[np.asarray(values.codes, dtype=np.int64)]
+    out = frame.copy(deep=False)
+    out["patient_id"] = pd.Categorical.from_codes(codes, categories=categories)
+    return out
+
+
+def coded(per_code: Any, codes: np.ndarray) -> pd.Categorical:
+    """The texts ``per_code[codes]`` as a categorical, without building the object array
+    (``per_code``: a small table of texts, None for missing; ``codes``: integers into it)."""
+    import numpy as np
+    import pandas as pd
+
+    table_codes, texts = pd.factorize(
+        pd.Series(np.asarray(per_code, dtype=object), dtype=object), use_na_sentinel=True
+    )
+    return pd.Categorical.from_codes(
+        table_codes[np.asarray(codes, dtype=np.int64)],
+        categories=pd.Index(np.asarray(texts, dtype=object), dtype=object),
+    )
+
+
+def concat_tables(table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of one result table (each conformed) as one, categoricals united."""
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return conform(table, None)
+    return conform(table, concat_frames(frames, list(SCHEMAS[table])))
+
+
+def concat_frames(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The frames' ``columns`` one after the other: categoricals united (categories in
+    order of first appearance), other columns concatenated."""
+    import numpy as np
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    out: dict[str, Any] = {}
+    for name in columns:
+        pieces = [f[name] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            out[name] = union_categoricals([_object_categories(p.array) for p in pieces])
+        else:
+            out[name] = np.concatenate(
+                [
+                    p.to_numpy(dtype=object)
+                    if isinstance(p.dtype, pd.CategoricalDtype)
+                    else p.to_numpy()
+                    for p in pieces
+                ]
+            )
+    return objects(out, sum(len(f) for f in frames))
+
+
+def _object_categories(values: pd.Categorical) -> pd.Categorical:
+    import numpy as np
+    import pandas as pd
+
+    if values.categories.dtype == object:
+        return values
+    return pd.Categorical.from_codes(
+        values.codes, categories=pd.Index(np.asarray(values.categories, dtype=object), dtype=object)
+    )
+
+
 @dataclass
 class CohortResult:
     """The cohort's monitoring, as tables (pandas DataFrames; Dask DataFrames when the input
-    was Dask).
+    was Dask). Text columns are pandas categoricals (``table["status"] == "overdue"`` and
+    the ``.str`` methods work as on text; :data:`SCHEMAS` gives each column's kind);
+    ``evidence`` is JSON text.
 
     - ``status``: one row per patient and required test, as ``Report.tests``: the most
       urgent request shown, ``requested_by`` the codes (``protocol/rule``) of every request
@@ -233,7 +370,7 @@ class CohortResult:
             path = out / f"{name}.{format}"
             if self.is_dask():  # one file per partition
                 if format == "parquet":
-                    frame.to_parquet(str(path), write_index=False)
+                    frame.to_parquet(str(path), write_index=False, schema=arrow_schema(name))
                 else:
                     path.mkdir(exist_ok=True)
                     frame.to_csv(str(path / "part-*.csv"), index=False)
@@ -243,6 +380,20 @@ class CohortResult:
                 frame.to_csv(path, index=False)
             paths.append(path)
         return paths
+
+
+def arrow_schema(table: str) -> Any:
+    """The Arrow schema of a result table's Parquet files (text: dictionary-encoded)."""
+    import pyarrow as pa
+
+    kinds = {
+        "text": pa.dictionary(pa.int32(), pa.string()),
+        "json": pa.string(),
+        "date": pa.timestamp("ns"),
+        "int": pa.int64(),
+        "bool": pa.bool_(),
+    }
+    return pa.schema([(name, kinds[kind]) for name, kind in SCHEMAS[table].items()])
 
 
 def empty_result() -> CohortResult:

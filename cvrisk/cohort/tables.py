@@ -322,11 +322,23 @@ def _patient_ids(series: pd.Series, where: str) -> pd.Categorical:
         raise TableError(f"{where}: patient ids are {series.dtype}; give text or integer ids")
     if not isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype("category")
-    categories = pd.Index([str(c).strip() for c in series.cat.categories], dtype=object)
+    categories = _stripped(series.cat.categories)
     codes = series.cat.codes.to_numpy()
     if categories.is_unique:
         return pd.Categorical.from_codes(codes, categories=categories)
     return pd.Categorical(categories.take(codes))
+
+
+def _stripped(categories: pd.Index) -> pd.Index:
+    """Categories as stripped texts (object dtype); non-text categories (integer ids)
+    become their text."""
+    import numpy as np
+    import pandas as pd
+
+    values = np.asarray(categories, dtype=object)  # Python strings, converted in bulk
+    if len(values) and not all(isinstance(c, str) for c in values):
+        values = np.array([str(c) for c in values], dtype=object)
+    return pd.Index(pd.Series(values, dtype=object).str.strip().to_numpy(), dtype=object)
 
 
 def _text(series: pd.Series, where: str) -> pd.Categorical:
@@ -334,10 +346,7 @@ def _text(series: pd.Series, where: str) -> pd.Categorical:
     import pandas as pd
 
     if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = series.cat.categories
-        if len(categories) and not all(isinstance(c, str) for c in categories):
-            categories = categories.astype(str)
-        stripped = pd.Index([str(c).strip() for c in categories], dtype=object)
+        stripped = _stripped(series.cat.categories)
         codes = series.cat.codes.to_numpy()
         if stripped.is_unique:
             return pd.Categorical.from_codes(codes, categories=stripped)

@@ -13,6 +13,7 @@ the model accepts it after all, kept. Nothing is dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -309,21 +310,33 @@ def _observation_key_ok(row: Any) -> bool:
     return True
 
 
+def _key_groups(keys: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """(first row of each distinct key, the rows of key number k): hashed, not sorted,
+    when the keys are few (the usual case: a few analytes and units)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(keys)
+    first = np.full(len(uniques), len(keys), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(keys)))
+    if len(uniques) <= 64:  # a pass per key beats a sort of every row
+        return first, lambda k: np.flatnonzero(codes == k)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return first, lambda k: order[bounds[k] : bounds[k + 1]]
+
+
 def _screen_observations(frame: pd.DataFrame, born: np.ndarray) -> np.ndarray:
     values = frame["value"].to_numpy(dtype=np.float64)
     has_value = ~np.isnan(values)
     keys = _codes(frame, OBSERVATION_KEY) * 2 + has_value
-    _unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    first, rows_of = _key_groups(keys)
     flagged = np.zeros(len(frame), dtype=bool)
     if "value_text" in frame.columns:
         flagged |= frame["value_text"].notna().to_numpy()
     flagged |= np.isinf(values)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
     for number, index in enumerate(first):
         row = frame.iloc[int(index)]
-        rows = order[bounds[number] : bounds[number + 1]]
+        rows = rows_of(number)
         if not _observation_key_ok(row):
             flagged[rows] = True
             continue

@@ -108,8 +108,20 @@ def _fmt(value: float, lang: str = "en") -> str:
     return text.replace(".", ",") if lang == "fr" else text
 
 
-def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, lang: str) -> Alert:
-    shown = facts.values[fact_id]
+#: The values of a fired fact each message placeholder is worded from (``threshold``: the
+#: rule's own): a message without ``{value}`` or ``{unit}`` does not depend on the value.
+MESSAGE_INPUTS = {
+    "value": ("value", "u", "orig"),
+    "unit": ("value", "u", "orig"),
+    "change": ("rise_abs", "rise_pct"),
+    "date": ("date",),
+    "threshold": (),
+}
+
+
+def alert_message(rule: AlertRule, shown: Mapping[str, Any], lang: str) -> str:
+    """The rule's message in ``lang`` worded with a fired fact's values (``shown``: value,
+    u, orig, rise_abs, rise_pct, date, as the facts carry them; see MESSAGE_INPUTS)."""
     value = shown.get("value")
     is_change = rule.measure in ("change_from_baseline", "change_within")
     change_key = "rise_pct" if rule.change == "percent" else "rise_abs"
@@ -147,9 +159,13 @@ def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, 
         else "",
     }
     try:
-        message = rule.message.get(lang).format(**fields)
+        return rule.message.get(lang).format(**fields)
     except (KeyError, IndexError, ValueError):
-        message = rule.message.get(lang)
+        return rule.message.get(lang)
+
+
+def alert_of(protocol: Protocol, rule: AlertRule, facts: FactSet, fact_id: str, lang: str) -> Alert:
+    message = alert_message(rule, facts.values[fact_id], lang)
     return Alert(
         code=f"{protocol.id}/{rule.id}",
         severity=rule.severity,
