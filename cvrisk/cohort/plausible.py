@@ -21,7 +21,14 @@ from cvrisk import plausibility
 from cvrisk.issues import DataIssue
 from cvrisk.plausibility import ChangeVerdict, Verdict
 from cvrisk.record import Observation
-from cvrisk.rules.facts import FactSet, ImplausibleDerived, Result, Results, Suspect
+from cvrisk.rules.facts import (
+    FactSet,
+    ImplausibleDerived,
+    Result,
+    Results,
+    Suspect,
+    implausible_change_issue,
+)
 from cvrisk.rules.facts import implausible_issues as _implausible_issues
 from cvrisk.rules.report import Evidence
 from cvrisk.units import converter
@@ -165,6 +172,4 @@ def derived_issue(
 
 def change_issue(verdict: ChangeVerdict, lang: str) -> DataIssue:
     """The core's ``implausible`` issue for a change left out."""
-    facts = FactSet(patient={})
-    facts.implausible_changes.append(verdict)
-    return _implausible_issues(Results({}, 0), facts, lang)[0]
+    return implausible_change_issue(verdict, lang)

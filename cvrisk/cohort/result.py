@@ -252,11 +252,13 @@ def coded(per_code: Any, codes: np.ndarray) -> pd.Categorical:
 
 
 def concat_tables(table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames of one result table (each conformed) as one, categoricals united."""
+    """Frames of one result table (each conformed) as one, categoricals united: each
+    frame's categories are its texts in order of first appearance, so the union's are the
+    whole table's (no pass over the rows)."""
     frames = [f for f in frames if f is not None]
     if not frames:
         return conform(table, None)
-    return conform(table, concat_frames(frames, list(SCHEMAS[table])))
+    return concat_frames(frames, list(SCHEMAS[table]))
 
 
 def concat_frames(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -270,7 +272,9 @@ def concat_frames(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFram
     for name in columns:
         pieces = [f[name] for f in frames]
         if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
-            out[name] = union_categoricals([_object_categories(p.array) for p in pieces])
+            out[name] = _object_categories(
+                union_categoricals([_object_categories(p.array) for p in pieces])
+            )
         else:
             out[name] = np.concatenate(
                 [

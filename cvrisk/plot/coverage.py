@@ -90,6 +90,8 @@ def coverage_by_month(
         for (test, label), row in grouped.iterrows():
             rows.append((month, test, label, int(row["required"]), int(row["covered"])))
     out = pd.DataFrame(rows, columns=COVERAGE_COLUMNS[:-1])
+    # by month, then test as text (the status table's categories are in order of appearance)
+    out = out.sort_values(["month", "test", "label"], kind="stable").reset_index(drop=True)
     out["share"] = out["covered"] / out["required"]
     out["month"] = pd.to_datetime(out["month"])
     return out

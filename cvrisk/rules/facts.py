@@ -747,28 +747,29 @@ def implausible_issues(results: Results, facts: FactSet, lang: str) -> list[Data
                 ),
             )
         )
-    for change in facts.implausible_changes:
-        unit = display_unit(change.unit)
-        issues.append(
-            DataIssue(
-                kind="implausible",
-                severity="warning",
-                field=change.analyte,
-                message=phrase(
-                    "issue.implausible_change",
-                    lang,
-                    analyte=_label(change.analyte, lang),
-                    change=f"{change.change:+.3g}",
-                    unit=unit,
-                    start=change.earlier[0],
-                    end=change.later[0],
-                    first=f"{change.earlier[1]:.3g}",
-                    last=f"{change.later[1]:.3g}",
-                    allowed=f"{change.allowed:.0f}",
-                ),
-            )
-        )
+    issues.extend(implausible_change_issue(c, lang) for c in facts.implausible_changes)
     return issues
+
+
+def implausible_change_issue(change: ChangeVerdict, lang: str) -> DataIssue:
+    """The ``implausible`` warning for a change left out."""
+    return DataIssue(
+        kind="implausible",
+        severity="warning",
+        field=change.analyte,
+        message=phrase(
+            "issue.implausible_change",
+            lang,
+            analyte=_label(change.analyte, lang),
+            change=f"{change.change:+.3g}",
+            unit=display_unit(change.unit),
+            start=change.earlier[0],
+            end=change.later[0],
+            first=f"{change.earlier[1]:.3g}",
+            last=f"{change.later[1]:.3g}",
+            allowed=f"{change.allowed:.0f}",
+        ),
+    )
 
 
 def _label(analyte: str, lang: str) -> str:
