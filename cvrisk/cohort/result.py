@@ -192,9 +192,7 @@ def categories_in_order(column: Any, *, appearance: bool = True) -> pd.Categoric
     if appearance:  # pandas.unique keeps the order of first appearance (hashing, no sort)
         keep = np.asarray(pd.unique(codes[codes >= 0]), dtype=np.int64)
     if len(keep) == len(categories) and (keep == np.arange(len(keep))).all():
-        if values.categories.dtype == object:
-            return values
-        return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+        return _object_categories(values)
     remap = np.full(len(categories) + 1, -1, dtype=np.int64)
     remap[keep] = np.arange(len(keep))
     return pd.Categorical.from_codes(
@@ -242,12 +240,10 @@ def coded(per_code: Any, codes: np.ndarray) -> pd.Categorical:
     import numpy as np
     import pandas as pd
 
-    table_codes, texts = pd.factorize(
-        pd.Series(np.asarray(per_code, dtype=object), dtype=object), use_na_sentinel=True
-    )
+    table = categories_in_order(per_code, appearance=False)
     return pd.Categorical.from_codes(
-        table_codes[np.asarray(codes, dtype=np.int64)],
-        categories=pd.Index(np.asarray(texts, dtype=object), dtype=object),
+        np.asarray(table.codes, dtype=np.int64)[np.asarray(codes, dtype=np.int64)],
+        categories=table.categories,
     )
 
 
