@@ -155,7 +155,7 @@ def monitor_tables(
         parts = []
         for number in range(plan.count):
             batch = plan.batch(number)
-            parts.append(_without_worklist(_monitor(batch, opts)))
+            parts.append(_monitor(batch, opts, with_worklist=False))
             if bar is not None:
                 bar.update(len(batch.patients))
             del batch
@@ -164,12 +164,6 @@ def monitor_tables(
     if bar is not None:
         bar.close()
     return _combine(parts)
-
-
-def _without_worklist(part: CohortResult) -> CohortResult:
-    """A batch's result without its worklist (the cohort's is built over all batches)."""
-    part.worklist = None
-    return part
 
 
 def _combine(parts: list[CohortResult]) -> CohortResult:
@@ -215,13 +209,13 @@ def _in_processes(
                 (
                     pool.submit(_monitor_forked, number, opts)
                     if forking
-                    else pool.submit(_monitor, plan.batch(number), opts)
+                    else pool.submit(_monitor, plan.batch(number), opts, with_worklist=False)
                 ): number
                 for number in range(plan.count)
             }
             for future in as_completed(futures):
                 number = futures[future]
-                results[number] = _without_worklist(future.result())
+                results[number] = future.result()
                 if bar is not None:
                     bar.update(plan.size(number))
     finally:
@@ -231,7 +225,7 @@ def _in_processes(
 
 def _monitor_forked(number: int, opts: EvaluationOptions) -> CohortResult:
     """In a forked worker: monitor batch ``number`` of the plan in :data:`_FORKED`."""
-    return _monitor(_FORKED[0].batch(number), opts)
+    return _monitor(_FORKED[0].batch(number), opts, with_worklist=False)
 
 
 def _progress_bar(total: int) -> Any:
@@ -324,7 +318,11 @@ class _Cohort:
         return self._kept
 
 
-def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
+def _monitor(
+    data: CohortTables, opts: EvaluationOptions, *, with_worklist: bool = True
+) -> CohortResult:
+    """The cohort's monitoring (``with_worklist=False``: a batch's, whose worklist is
+    built over every batch by :func:`_combine`, so left None)."""
     checked = check(data, opts.as_of)
     cohort = _Cohort(checked, opts)
     lang, as_of = cohort.lang, cohort.as_of
@@ -382,8 +380,7 @@ def _monitor(data: CohortTables, opts: EvaluationOptions) -> CohortResult:
     alerts, rechecks = _alerts(cohort, selected, episodes, res, obs, starts, items, book)
     _change_issues(cohort)
     _score_issues(cohort, selected, applied)
-    result = _assemble(cohort, [*tests, *rechecks], alerts, items, book)
-    return result
+    return _assemble(cohort, [*tests, *rechecks], alerts, items, book, with_worklist)
 
 
 def _mark_suspects(cohort: _Cohort, res: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
@@ -1570,6 +1567,7 @@ def _assemble(
     alerts: list[pd.DataFrame],
     items: _Items,
     book: _Book,
+    with_worklist: bool,
 ) -> CohortResult:
     import pandas as pd
 
@@ -1587,7 +1585,9 @@ def _assemble(
     for table in CohortResult.TABLES:
         if table != "worklist":
             setattr(result, table, with_patients(conform(table, getattr(result, table)), ids))
-    result.worklist = conform("worklist", worklist(result.status, result.alerts))
+    result.worklist = (
+        conform("worklist", worklist(result.status, result.alerts)) if with_worklist else None
+    )
     return result
 
 

