@@ -79,7 +79,8 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
     import pandas as pd
 
     patients = tables.patients.reset_index(drop=True)
-    ids = patients["patient_id"].astype(str)
+    # object, not pandas' Arrow strings: the sets below iterate over every id
+    ids = patients["patient_id"].astype(object)
     skipped: list[tuple[str, DataIssue]] = []
     birth, birth_ok = day_numbers(patients["birth_date"])
     as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
@@ -107,8 +108,8 @@ def check(tables: CohortTables, as_of: dt.date) -> Checked:
         else:
             skipped.append((pid, _patient_issue(problem)))
     kept = patients[good].reset_index(drop=True)
-    kept_ids = kept["patient_id"].astype(str)
-    index_of = pd.Index(kept_ids)
+    kept_ids = kept["patient_id"].astype(object)
+    index_of = pd.Index(kept_ids, dtype=object)
     kept["pidx"] = np.arange(len(kept), dtype=np.int64)
     kept["birth"] = birth[good]
     issues = IssueLog()
