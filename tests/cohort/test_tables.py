@@ -421,39 +421,3 @@ def test_stripped_categories_are_texts() -> None:
     assert list(_stripped(pd.Index([12, 3]))) == ["12", "3"]
     assert list(_stripped(pd.Index(["x", 5], dtype=object))) == ["x", "5"]
     assert _stripped(pd.Index([], dtype=object)).dtype == object
-
-
-def test_insertion_equals_numpy_insert() -> None:
-    """The derived results' merge (cvrisk.cohort.facts._Insertion) puts rows where
-    numpy.insert does, for every column dtype the results hold, ties kept in order."""
-    import numpy as np
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from cvrisk.cohort.facts import _Insertion
-
-    @settings(max_examples=300, deadline=None)
-    @given(st.integers(0, 40), st.integers(0, 15), st.integers(0, 2**32 - 1))
-    def check(old_rows: int, new_rows: int, seed: int) -> None:
-        rng = np.random.default_rng(seed)
-        at = np.sort(rng.integers(0, old_rows + 1, new_rows))
-        insert = _Insertion(at, old_rows)
-        for old, new in [
-            (rng.random(old_rows), rng.random(new_rows)),
-            (rng.integers(-5, 5, old_rows), rng.integers(-5, 5, new_rows)),
-            (
-                np.datetime64("2020-01-01") + rng.integers(0, 900, old_rows).astype("m8[D]"),
-                np.datetime64("2020-01-01") + rng.integers(0, 900, new_rows).astype("m8[D]"),
-            ),
-            (
-                np.array([f"o{i}" for i in range(old_rows)], dtype=object),
-                np.array([f"n{i}" for i in range(new_rows)], dtype=object),
-            ),
-        ]:
-            got, want = insert(old, new), np.insert(old, at, new)
-            assert got.dtype == want.dtype
-            assert np.array_equal(got, want)
-
-    check()
-    with pytest.raises(ValueError):
-        _Insertion(np.array([3, 1]), 5)
