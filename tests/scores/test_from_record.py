@@ -714,6 +714,8 @@ def test_a_recorded_bmi_wins_over_a_computed_one_on_the_same_day() -> None:
         (dt.date(2023, 3, 31), 0, 1, dt.date(2023, 2, 28)),
         (dt.date(2024, 1, 15), 0, 13, dt.date(2022, 12, 15)),
         (dt.date(3, 1, 1), 5, 0, dt.date.min),
+        (dt.date(100, 1, 1), 0, 1189, dt.date.min),  # found by the property below
+        (dt.date(101, 1, 1), 0, 1200, dt.date(1, 1, 1)),
     ],
 )
 def test_look_back_is_calendar_arithmetic(
@@ -722,7 +724,9 @@ def test_look_back_is_calendar_arithmetic(
     assert tables.shift_back(day, years=years, months=months) == expected
 
 
-@given(day=st.dates(min_value=dt.date(100, 1, 1)), months=st.integers(0, 1200))
+# from 101-01-01, 1,200 months back stays within year 1; before it, shift_back clamps to
+# date.min (the parametrized case above), which this property does not describe
+@given(day=st.dates(min_value=dt.date(101, 1, 1)), months=st.integers(0, 1200))
 def test_look_back_keeps_the_day_of_month_when_it_exists(day: dt.date, months: int) -> None:
     start = tables.shift_back(day, months=months)
     assert start <= day
