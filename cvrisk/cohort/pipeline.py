@@ -821,9 +821,11 @@ class _Facts:
         self._latest: dict[str, pd.DataFrame] = {}
         self.units = cohort_facts.reported_unit(obs["unit"].astype(object))
         self.orig = obs["value"].to_numpy(dtype=np.float64)
-        self.unit = obs["unit"].astype(object).where(obs["unit"].notna(), None).to_numpy()
         self.coded = obs["coded"].astype(object).where(obs["coded"].notna(), None).to_numpy()
-        self.ids = obs["id"].astype(object).where(obs["id"].notna(), None).to_numpy()
+        # the evidence's JSON texts of each result's unit, code and id, held once per text
+        self.unit_json = _JsonTexts(obs["unit"])
+        self.coded_json = _JsonTexts(obs["coded"])
+        self.ids_json = _JsonTexts(obs["id"])
         from cvrisk.cohort.validate import day_numbers
 
         self.days = day_numbers(obs["date"])[0]
@@ -1307,24 +1309,6 @@ def _refs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _json_of(values: np.ndarray) -> np.ndarray:
-    """Each value as JSON text (computed once per distinct value)."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    texts = np.array([json.dumps(_plain(u)) for u in uniques] + ["null"], dtype=object)
-    result: np.ndarray = texts[codes]
-    return result
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _evidence_json(
     facts: _Facts, analyte: str, parts: list[tuple[str, dict[str, np.ndarray]]]
 ) -> np.ndarray:
@@ -1333,21 +1317,21 @@ def _evidence_json(
     items: list[np.ndarray] = []
     for role, refs in parts:
         derived = refs["kind"] == 1
-        dates = _json_of(_iso_days(refs["day"]))
+        dates = _json_days(refs["day"])
         rows = refs["row"]
         recorded = _items(
             json.dumps(analyte),
             dates,
-            _json_of(_none_nan(facts.orig[rows])),
-            _json_of(facts.unit[rows]),
-            _json_of(facts.coded[rows]),
+            _json_numbers(facts.orig[rows]),
+            facts.unit_json.at(rows),
+            facts.coded_json.at(rows),
             json.dumps(role),
-            _json_of(facts.ids[rows]),
+            facts.ids_json.at(rows),
         )
         if not derived.any():
             items.append(recorded)
             continue
-        bmi_value = _json_of(np.round(refs["value"], 2))
+        bmi_value = _json_numbers(np.round(refs["value"], 2))
         derived_item = _items(
             json.dumps(analyte),
             dates,
@@ -1365,12 +1349,12 @@ def _evidence_json(
             sources.append(
                 _items(
                     json.dumps(name),
-                    _json_of(_iso_days(facts.days[safe])),
-                    _json_of(_none_nan(facts.orig[safe])),
-                    _json_of(facts.unit[safe]),
-                    _json_of(facts.coded[safe]),
+                    _json_days(facts.days[safe]),
+                    _json_numbers(facts.orig[safe]),
+                    facts.unit_json.at(safe),
+                    facts.coded_json.at(safe),
                     json.dumps("source"),
-                    _json_of(facts.ids[safe]),
+                    facts.ids_json.at(safe),
                 )
             )
         joined = [f"{a}, {b}, {c}" for a, b, c in zip(derived_item, *sources, strict=True)]
@@ -1409,14 +1393,47 @@ def _items(
     return out
 
 
-def _none_nan(values: np.ndarray) -> np.ndarray:
-    out = values.astype(object)
-    out[np.isnan(values)] = None
-    return out
+def _json_numbers(values: np.ndarray) -> np.ndarray:
+    """Each number (float64; NaN: missing) as JSON text, written once per distinct value
+    (factorized as numbers, not as Python objects)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=np.float64), use_na_sentinel=True)
+    texts = np.array([json.dumps(float(u)) for u in uniques] + ["null"], dtype=object)
+    result: np.ndarray = texts[codes]
+    return result
 
 
-def _iso_days(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+def _json_days(days: np.ndarray) -> np.ndarray:
+    """Each day number as the JSON text of its ISO date, written once per distinct day."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(days, dtype=np.int64))
+    dates = np.datetime_as_string(uniques.astype("datetime64[D]"), unit="D")
+    texts = np.array([json.dumps(str(d)) for d in dates], dtype=object)
+    result: np.ndarray = texts[codes]
+    return result
+
+
+class _JsonTexts:
+    """A text column's values as JSON texts (missing: ``null``), one text per category and
+    the rows' codes into them: :meth:`at` gives some rows' texts without a pass over the
+    column's Python objects."""
+
+    def __init__(self, column: pd.Series) -> None:
+        import pandas as pd
+
+        values = column.array if isinstance(column.dtype, pd.CategoricalDtype) else None
+        if values is None:
+            values = pd.Categorical(column.astype(object).where(column.notna(), None))
+        self.codes = np.asarray(values.codes, dtype=np.int64)
+        self.texts = np.array(
+            [json.dumps(str(c)) for c in values.categories] + ["null"], dtype=object
+        )
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        result: np.ndarray = self.texts[self.codes[rows]]
+        return result
 
 
 def _message_inputs(template: str) -> set[str]:
