@@ -282,9 +282,17 @@ def reported_unit(units: pd.Series) -> np.ndarray:
     equivalents compare it."""
     import pandas as pd
 
-    values = pd.Categorical(units)
-    names = np.array([_unit_name(str(u)) for u in values.categories] + [None], dtype=object)
-    result: np.ndarray = names[values.codes]
+    values = units.array if isinstance(units.dtype, pd.CategoricalDtype) else pd.Categorical(units)
+    codes = np.asarray(values.codes, dtype=np.int64)
+    # only the units the rows use: a categorical keeps those of rows screened out as invalid
+    # (an unknown unit is one reason), which must not be parsed here
+    used = np.zeros(len(values.categories) + 1, dtype=bool)
+    used[codes] = True
+    names = np.array(
+        [_unit_name(str(u)) if used[i] else None for i, u in enumerate(values.categories)] + [None],
+        dtype=object,
+    )
+    result: np.ndarray = names[codes]
     return result
 
 

@@ -819,9 +819,9 @@ class _Facts:
             str(a): g for a, g in res.groupby("analyte", observed=True, sort=False)
         }
         self._latest: dict[str, pd.DataFrame] = {}
-        self.units = cohort_facts.reported_unit(obs["unit"].astype(object))
+        self.units = cohort_facts.reported_unit(obs["unit"])
         self.orig = obs["value"].to_numpy(dtype=np.float64)
-        self.coded = obs["coded"].astype(object).where(obs["coded"].notna(), None).to_numpy()
+        self.coded = _objects(obs["coded"])
         # the evidence's JSON texts of each result's unit, code and id, held once per text
         self.unit_json = _JsonTexts(obs["unit"])
         self.coded_json = _JsonTexts(obs["coded"])
@@ -1413,6 +1413,21 @@ def _json_days(days: np.ndarray) -> np.ndarray:
     texts = np.array([json.dumps(str(d)) for d in dates], dtype=object)
     result: np.ndarray = texts[codes]
     return result
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A text column as Python objects, None where missing (a categorical's by its codes,
+    without an intermediate object column and mask)."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = column.array
+        texts = np.empty(len(values.categories) + 1, dtype=object)  # the last: None
+        texts[:-1] = np.asarray(values.categories, dtype=object)
+        result: np.ndarray = texts[np.asarray(values.codes, dtype=np.int64)]
+        return result
+    as_objects: np.ndarray = column.astype(object).where(column.notna(), None).to_numpy()
+    return as_objects
 
 
 class _JsonTexts:
