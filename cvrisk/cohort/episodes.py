@@ -117,10 +117,17 @@ def courses(meds: pd.DataFrame, as_of: dt.date, lang: str, log: IssueLog) -> pd.
         for sub, issue in enumerate(kind.issues):
             keys = order_key(DRUGS, 0, sub) + (kept_pos[rows] << 25)
             log.add_many(pidx[rows], keys, issue, field=fields[rows], resource=ids[rows])
-    for index in np.nonzero(future)[0]:
-        for sub, issue in enumerate(_future(meds.iloc[index], as_of, lang)):
-            moved = issue.model_copy(update={"field": fields[index], "resource": ids[index]})
-            log.add(int(pidx[index]), order_key(DRUGS, int(kept_pos[index]), sub), moved)
+    # a future prescription's issues are worded from its drug (the key) and start only: the
+    # core's reading of one row per distinct pair, not of every row (synthetic cohorts
+    # prescribe up to the end of the year: 2 rows a patient)
+    future_rows = np.nonzero(future)[0]
+    pairs = pd.DataFrame({"kind": which[future_rows], "start": start[future_rows]})
+    groups = [future_rows[p] for p in pairs.groupby(["kind", "start"], sort=False).indices.values()]
+    firsts = meds.iloc[[int(rows[0]) for rows in groups]].itertuples(index=False)
+    for rows, first in zip(groups, firsts, strict=True):
+        for sub, issue in enumerate(_future(first, as_of, lang)):
+            keys = order_key(DRUGS, 0, sub) + (kept_pos[rows] << 25)
+            log.add_many(pidx[rows], keys, issue, field=fields[rows], resource=ids[rows])
     keep = is_course & ~future
     drugs = np.array([k.drug for k in distinct], dtype=object)[which]
     forms = np.array([k.formulation for k in distinct], dtype=object)[which]

@@ -1431,9 +1431,9 @@ def _objects(column: pd.Series) -> np.ndarray:
 
 
 class _JsonTexts:
-    """A text column's values as JSON texts (missing: ``null``), one text per category and
-    the rows' codes into them: :meth:`at` gives some rows' texts without a pass over the
-    column's Python objects."""
+    """A text column's values as JSON texts (missing: ``null``): :meth:`at` writes the JSON
+    of the categories some rows use, once each, without a pass over the column's Python
+    objects (nor over every category: an id column has one a row)."""
 
     def __init__(self, column: pd.Series) -> None:
         import pandas as pd
@@ -1442,12 +1442,17 @@ class _JsonTexts:
         if values is None:
             values = pd.Categorical(column.astype(object).where(column.notna(), None))
         self.codes = np.asarray(values.codes, dtype=np.int64)
-        self.texts = np.array(
-            [json.dumps(str(c)) for c in values.categories] + ["null"], dtype=object
-        )
+        self.categories = np.asarray(values.categories, dtype=object)
 
     def at(self, rows: np.ndarray) -> np.ndarray:
-        result: np.ndarray = self.texts[self.codes[rows]]
+        import pandas as pd
+
+        found, uniques = pd.factorize(self.codes[rows])
+        texts = np.array(
+            ["null" if c < 0 else json.dumps(str(self.categories[c])) for c in uniques],
+            dtype=object,
+        )
+        result: np.ndarray = texts[found] if len(found) else np.empty(0, dtype=object)
         return result
 
 
