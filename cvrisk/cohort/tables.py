@@ -196,6 +196,22 @@ def _read_folder(folder: Path) -> dict[str, Any]:
             found[stem] = _CsvText(
                 pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
             )
+    if "patients" not in found:
+        nested = sorted(
+            str(p.parent)
+            for p in folder.glob("*/patients.*")
+            if p.suffix.lower() in (".parquet", ".csv")
+        )
+        hint = (
+            f"; {' and '.join(nested)} {'holds' if len(nested) == 1 else 'hold'} one: give that "
+            "folder (cvrisk synth writes its native tables under native/)"
+            if nested
+            else ""
+        )
+        raise TableError(
+            f"{folder}: no patients.parquet or patients.csv, and every cohort needs one row per "
+            f"patient{hint}"
+        )
     return found
 
 

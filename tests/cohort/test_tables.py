@@ -421,3 +421,20 @@ def test_stripped_categories_are_texts() -> None:
     assert list(_stripped(pd.Index([12, 3]))) == ["12", "3"]
     assert list(_stripped(pd.Index(["x", 5], dtype=object))) == ["x", "5"]
     assert _stripped(pd.Index([], dtype=object)).dtype == object
+
+
+def test_a_folder_without_patients_names_the_folder_and_the_one_below(tmp_path: Path) -> None:
+    """cvrisk synth writes native/, fhir/ and omop/ folders: given their parent, the error
+    names the folder searched and the one holding the patients table."""
+    native = tmp_path / "native"
+    native.mkdir()
+    pd.DataFrame({"patient_id": ["a"], "birth_date": ["1980-01-01"], "sex": ["male"]}).to_csv(
+        native / "patients.csv", index=False
+    )
+    with pytest.raises(TableError, match=r"no patients\.parquet or patients\.csv") as caught:
+        read_tables(tmp_path)
+    assert str(tmp_path) in str(caught.value) and str(native) in str(caught.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(TableError, match=r"every cohort needs one row per patient$"):
+        read_tables(empty)
