@@ -282,7 +282,7 @@ def reported_unit(units: pd.Series) -> np.ndarray:
     equivalents compare it."""
     import pandas as pd
 
-    values = units.array if isinstance(units.dtype, pd.CategoricalDtype) else pd.Categorical(units)
+    values = pd.Categorical(units)  # a categorical's own codes and categories, not re-hashed
     codes = np.asarray(values.codes, dtype=np.int64)
     # only the units the rows use: a categorical keeps those of rows screened out as invalid
     # (an unknown unit is one reason), which must not be parsed here

@@ -1416,18 +1416,13 @@ def _json_days(days: np.ndarray) -> np.ndarray:
 
 
 def _objects(column: pd.Series) -> np.ndarray:
-    """A text column as Python objects, None where missing (a categorical's by its codes,
-    without an intermediate object column and mask)."""
-    import pandas as pd
-
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        values = column.array
-        texts = np.empty(len(values.categories) + 1, dtype=object)  # the last: None
-        texts[:-1] = np.asarray(values.categories, dtype=object)
-        result: np.ndarray = texts[np.asarray(values.codes, dtype=np.int64)]
-        return result
-    as_objects: np.ndarray = column.astype(object).where(column.notna(), None).to_numpy()
-    return as_objects
+    """A text column as Python objects, None where missing (picked by the categorical's
+    codes, without an intermediate object column and mask)."""
+    values = categories_in_order(column, appearance=False)
+    texts = np.empty(len(values.categories) + 1, dtype=object)  # the last: None
+    texts[:-1] = np.asarray(values.categories, dtype=object)
+    result: np.ndarray = texts[np.asarray(values.codes, dtype=np.int64)]
+    return result
 
 
 class _JsonTexts:
@@ -1436,11 +1431,7 @@ class _JsonTexts:
     objects (nor over every category: an id column has one a row)."""
 
     def __init__(self, column: pd.Series) -> None:
-        import pandas as pd
-
-        values = column.array if isinstance(column.dtype, pd.CategoricalDtype) else None
-        if values is None:
-            values = pd.Categorical(column.astype(object).where(column.notna(), None))
+        values = categories_in_order(column, appearance=False)
         self.codes = np.asarray(values.codes, dtype=np.int64)
         self.categories = np.asarray(values.categories, dtype=object)
 
@@ -1452,7 +1443,7 @@ class _JsonTexts:
             ["null" if c < 0 else json.dumps(str(self.categories[c])) for c in uniques],
             dtype=object,
         )
-        result: np.ndarray = texts[found] if len(found) else np.empty(0, dtype=object)
+        result: np.ndarray = texts[found]
         return result
 
 

@@ -303,7 +303,7 @@ def united(pieces: list[pd.Categorical]) -> pd.Categorical:
         codes.append(remap[np.asarray(piece.codes, dtype=np.int64)])
         offset += size
     return pd.Categorical.from_codes(
-        np.concatenate(codes) if codes else np.empty(0, dtype=np.int64),
+        np.concatenate(codes),
         dtype=pd.CategoricalDtype(pd.Index(np.asarray(categories, dtype=object), dtype=object)),
     )
 
