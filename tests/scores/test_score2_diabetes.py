@@ -107,8 +107,12 @@ def reference(row: dict[str, Any], precision: str = "published") -> float:
         + b[15] * a1c * age
         + b[16] * egfr * age
     )
-    risk0 = 1 - b[17] ** math.exp(lp)
-    return 1 - math.exp(-math.exp(scale1 + scale2 * math.log(-math.log(1 - risk0))))
+    # the published steps are risk0 = 1 - S0 ** exp(lp), then
+    # 1 - exp(-exp(scale1 + scale2 * ln(-ln(1 - risk0)))); ln(-ln(1 - risk0)) is exactly
+    # lp + ln(-ln(S0)), written so here: through 1 - (1 - S0 ** exp(lp)) in floating point
+    # the reference itself lost digits near risk 1 (1.4e-10 at 0.98) and hit ln(0) beyond
+    log_cumulative_hazard = lp + math.log(-math.log(b[17]))
+    return -math.expm1(-math.exp(scale1 + scale2 * log_cumulative_hazard))
 
 
 def _load() -> dict[str, Any]:
