@@ -7,9 +7,12 @@ results (about 30 observations a patient), generated here with a fixed seed.
 
 Each size runs in a fresh process. Peak memory is the process's maximum resident size; with
 ``--workers``, the largest sum over the process and its worker processes of their
-proportional set sizes (``/proc/PID/smaps_rollup`` Pss, sampled every 0.1 s: pages a forked
-worker shares with its parent are counted once), which is what the machine must hold. CPU
-time counts the workers too.
+proportional set sizes (``/proc/PID/smaps_rollup`` Pss, sampled every ``--memory-every``
+seconds, 1 by default: pages a forked worker shares with its parent are counted once), which
+is what the machine must hold, and ``peak_hwm_sum_gb``, the sum of each process's own peak
+resident size (exact, and an upper bound of the total). Sampling Pss is not free (see
+``_TreeMemory``): ``--memory-every 0`` times the run without it. CPU time counts the workers
+too.
 Not a test: the lead reruns it on a quiet machine.
 """
 
@@ -101,23 +104,32 @@ def cohort(n: int, seed: int = 20250601) -> dict[str, object]:
 
 
 class _TreeMemory:
-    """The largest total proportional set size (bytes) of this process and its children,
-    sampled in a thread (Linux)."""
+    """Memory of this process and its children (Linux), sampled in a thread every
+    ``interval`` seconds: the largest total proportional set size (``peak``, bytes: pages a
+    forked worker shares with its parent counted once), and the sum over the processes of
+    each one's own peak resident size (``hwm_sum``: ``VmHWM``, which the kernel keeps exactly
+    between samples; an upper bound of the total, counting a shared page once per process).
 
-    def __init__(self) -> None:
+    Pss costs the kernel a walk of every page of each process, under the lock its page
+    faults take: sampled every 0.1 s it made the 1 M, two-worker run 14 s slower (63.5 ->
+    77.5 s, 2026-12-03), so it is sampled every second by default. VmHWM costs nothing."""
+
+    def __init__(self, interval: float) -> None:
         import threading
 
+        self.interval = interval
         self.peak = 0
+        self.hwm: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     @staticmethod
-    def _pss(pid: int) -> int:
+    def _field(pid: int, path: str, name: str) -> int:
         try:
-            with open(f"/proc/{pid}/smaps_rollup") as handle:
+            with open(f"/proc/{pid}/{path}") as handle:
                 for line in handle:
-                    if line.startswith("Pss:"):
+                    if line.startswith(name):
                         return int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -138,17 +150,21 @@ class _TreeMemory:
     def _sample(self) -> None:
         import os
 
-        while not self._stop.wait(0.1):
-            total = self._pss(os.getpid()) + sum(self._pss(c) for c in self._children())
+        while not self._stop.wait(self.interval):
+            pids = [os.getpid(), *self._children()]
+            for pid in pids:
+                self.hwm[pid] = max(self.hwm.get(pid, 0), self._field(pid, "status", "VmHWM:"))
+            total = sum(self._field(pid, "smaps_rollup", "Pss:") for pid in pids)
             self.peak = max(self.peak, total)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
+        """(largest total Pss, sum of the processes' peak resident sizes), bytes."""
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, sum(self.hwm.values())
 
 
-def run(n: int, workers: int = 1) -> dict[str, float]:
+def run(n: int, workers: int = 1, every: float = 1.0) -> dict[str, float]:
     from cvrisk.cohort import monitor
 
     began = time.perf_counter()
@@ -156,15 +172,17 @@ def run(n: int, workers: int = 1) -> dict[str, float]:
     made = time.perf_counter() - began
     rows = len(tables["observations"])  # type: ignore[arg-type]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    tree = _TreeMemory() if workers > 1 else None
+    tree = _TreeMemory(every) if workers > 1 and every > 0 else None
     began, cpu = time.perf_counter(), time.process_time()
     result = monitor(tables, as_of=AS_OF, jurisdiction="GB", workers=workers)
     took, cpu = time.perf_counter() - began, time.process_time() - cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm_kb = peak_kb
     if tree is not None:
-        peak_kb = max(peak_kb, tree.stop() // 1024)
+        pss, hwm = tree.stop()
+        peak_kb, hwm_kb = max(peak_kb, pss // 1024), max(peak_kb, hwm // 1024)
     return {
         "patients": n,
         "workers": workers,
@@ -174,6 +192,8 @@ def run(n: int, workers: int = 1) -> dict[str, float]:
         "monitor_cpu_s": round(cpu, 1),  # on a shared machine, closer to a quiet machine's time
         "patients_per_s": round(n / took),
         "peak_gb": round(peak_kb / 1024**2, 2),
+        "peak_hwm_sum_gb": round(hwm_kb / 1024**2, 2),
+        "memory_every_s": every if tree is not None else None,
         "status_rows": len(result.status),
         "alerts": len(result.alerts),
         "worklist_rows": len(result.worklist),
@@ -181,17 +201,37 @@ def run(n: int, workers: int = 1) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> None:
-    if argv[:1] in (["-h"], ["--help"]):
-        print(__doc__)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10000], help="patients")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--memory-every",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between memory samples with --workers (0: none, time only)",
+    )
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:  # one size, in this process
+        print(json.dumps(run(args.sizes[0], args.workers, args.memory_every)), flush=True)
         return
-    workers = "1"
-    if argv[:1] == ["--workers"]:
-        workers, argv = argv[1], argv[2:]
-    if argv[:1] == ["--one"]:  # one size, in this process
-        print(json.dumps(run(int(argv[1]), int(argv[2]))), flush=True)
-        return
-    for size in argv or ["10000"]:  # each size in a fresh process
-        subprocess.run([sys.executable, __file__, "--one", size, workers], check=True)
+    for size in args.sizes:  # each size in a fresh process
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(size),
+                "--workers",
+                str(args.workers),
+                "--memory-every",
+                str(args.memory_every),
+            ],
+            check=True,
+        )
 
 
 if __name__ == "__main__":
