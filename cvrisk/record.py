@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from cvrisk import plausibility, vocab
+from cvrisk.cached import cached_value
 from cvrisk.codes import code_problem
 from cvrisk.errors import CvriskError, Problem, RecordError, quoted
 from cvrisk.issues import DataIssue
@@ -130,6 +130,7 @@ class _Model(BaseModel):
         str_strip_whitespace=True,
         allow_inf_nan=False,
         str_max_length=limits().max_field_length,  # docs/limits.md
+        ignored_types=(cached_value,),
     )
 
 
@@ -477,7 +478,7 @@ class Observation(_Model):
             raise ValueError("give 'analyte' or both 'code' and 'system'")
         return vocab.analyte(from_code)
 
-    @cached_property
+    @cached_value
     def analyte_id(self) -> str:
         """Canonical analyte id (from `analyte`, or the LOINC code; computed once)."""
         if self.analyte is not None:
@@ -485,12 +486,12 @@ class Observation(_Model):
         assert self.code is not None and self.system is not None  # checked on validation
         return vocab.analyte_for_code(self.code, self.system)
 
-    @cached_property
+    @cached_value
     def day(self) -> dt.date:
         """Calendar day of the result (computed once: every stage orders results by it)."""
         return day_of(self.date)
 
-    @cached_property
+    @cached_value
     def time_of_day(self) -> dt.time:
         """Wall-clock time of the result (as recorded, offset ignored); a date without a time
         sorts as the start of its day, but is never taken as earlier than a result of that
@@ -540,7 +541,7 @@ class PatientRecord(_Model):
                 )
         return self
 
-    @cached_property
+    @cached_value
     def verdicts(self) -> tuple[Verdict | None, ...]:
         """The plausibility verdict of each observation, in order (None for coded results),
         judged at the patient's age on the result's date (:func:`cvrisk.plausibility.check`).

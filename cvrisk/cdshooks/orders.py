@@ -11,6 +11,7 @@ are never ordered.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 from cvrisk import vocab
@@ -24,10 +25,18 @@ LOINC = "http://loinc.org"
 
 def orderable(test_id: str) -> bool:
     """True when a test can be ordered (it is observable and has LOINC-coded analytes)."""
+    return bool(_orders(test_id))
+
+
+@cache
+def _orders(test_id: str) -> tuple[str, ...]:
+    """The analytes an order of ``test_id`` drafts a ServiceRequest for (those with a LOINC
+    code; none when the test is not observable or unknown). Computed once per test: every
+    due test of every card asks."""
     entry = vocab.tests().get(test_id)
     if entry is None or not entry.get("observable", True):
-        return False
-    return any(vocab.analyte(a).loinc for a in entry.get("analytes", ()))
+        return ()
+    return tuple(a for a in vocab.test_analytes(test_id) if vocab.analyte(a).loinc)
 
 
 def service_request(
@@ -77,13 +86,12 @@ def order_suggestion(
     title: str | None = None,
 ) -> Suggestion | None:
     """The suggestion ordering a test (None when it cannot be ordered, or no patient)."""
-    if options.patient is None or not orderable(test_id):
+    analytes = _orders(test_id)
+    if options.patient is None or not analytes:
         return None
     actions = []
-    for analyte_id in vocab.test_analytes(test_id):
+    for analyte_id in analytes:
         analyte = vocab.analyte(analyte_id)
-        if not analyte.loinc:
-            continue
         resource = service_request(
             analyte_id, options=options, due=due, reason=reason, rule=rule, source=source
         )
@@ -95,7 +103,8 @@ def order_suggestion(
         )
         actions.append(Action(type="create", description=description, resource=resource))
     suggestion_label = title or text("order.label", options.lang, test=label)
-    content = [suggestion_label, [a.to_json() for a in actions]]
+    # what the actions' JSON holds (each is a "create" of its resource), without writing it
+    content = [suggestion_label, [[a.description, a.resource] for a in actions]]
     return Suggestion(
         label=suggestion_label,
         uuid=derived_uuid(options.seed, content),

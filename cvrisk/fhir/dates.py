@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 _DATE_TIME = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
-    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?",
+    re.ASCII,  # FHIR's digits are [0-9]: not the other scripts' digits str's \d matches
 )
 #: Day of the month and month assumed for partial dates (the middle of the period).
 MID_MONTH_DAY = 15
@@ -71,6 +72,11 @@ def parse(text: str, *, allow_time: bool = True) -> FhirDate:
         raise DateError(f"{text!r} is not a FHIR date text")
     if allow_time and (common := full_date_time(text)) is not None:
         return FhirDate(common)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        try:  # the common full date (YYYY-MM-DD), read by the C parser
+            return FhirDate(dt.date.fromisoformat(text))
+        except ValueError:
+            pass  # the general path says what is wrong
     match = _DATE_TIME.fullmatch(text.strip())
     if match is None:
         raise DateError(f"{text!r} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD) or dateTime")

@@ -33,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from cvrisk import plausibility, vocab
 from cvrisk.issues import DataIssue
@@ -66,12 +66,14 @@ def _affine(unit: str, analyte: str) -> tuple[float, float]:
     return float(convert(1.0, unit, entry.unit, entry.substance)) - offset, offset
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """One usable result: day, value in the analyte's canonical unit (or code), source.
 
     ``observation`` is the recorded result; a derived result (BMI from weight and height)
     has none and lists the results it was derived from in ``derived_from``.
+
+    A named tuple, immutable as a frozen dataclass would be, and made in a third of its time:
+    an evaluation makes one per result of the record.
     """
 
     day: dt.date

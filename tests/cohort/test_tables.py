@@ -352,6 +352,25 @@ def test_ages_on_count_completed_years() -> None:
     check()
 
 
+@pytest.mark.parametrize("failing", ["a", "b", "c"])
+def test_a_failing_batch_fails_the_run(
+    tables: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """With workers, an error in any batch's worker process is raised to the caller, never
+    a result with that batch's patients missing."""
+    monkeypatch.setattr(cohort_pipeline, "BATCH_PATIENTS", 1)
+    real = cohort_pipeline._monitor
+
+    def failing_on(data: Any, *args: Any, **kwargs: Any) -> Any:
+        if failing in set(data.patients["patient_id"].astype(str)):
+            raise RuntimeError(f"batch of {failing} failed")
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(cohort_pipeline, "_monitor", failing_on)  # inherited by the fork
+    with pytest.raises(RuntimeError, match=f"batch of {failing} failed"):
+        monitor(tables, as_of=AS_OF, workers=2)
+
+
 def test_batched_worklist_orders_the_whole_cohort(monkeypatch: pytest.MonkeyPatch) -> None:
     """In batches (here one patient each, in one or two processes) the worklist still puts
     the patient with overdue tests first, as one pass does, not batch after batch."""

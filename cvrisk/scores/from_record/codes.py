@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from functools import cached_property
 
 from cvrisk import vocab
+from cvrisk.cached import cached_value
 from cvrisk.errors import CvriskError
 from cvrisk.record import Medication, PatientRecord
 from cvrisk.scores.from_record.results import Evidence
@@ -53,7 +53,7 @@ class Codes:
         self.record = record
         self.as_of = as_of
 
-    @cached_property
+    @cached_value
     def _diagnoses(self) -> list[tuple[str, Evidence]]:
         """(condition set id, evidence) of every recorded diagnosis, in record order."""
         sets = vocab.condition_sets()
@@ -76,12 +76,12 @@ class Codes:
                 out.setdefault(set_id, []).append(evidence)
         return out
 
-    @cached_property
+    @cached_value
     def active_medications(self) -> list[tuple[int, Medication]]:
         """Prescriptions active on as_of, with their index in ``record.medications``."""
         return [(i, m) for i, m in enumerate(self.record.medications) if m.active_on(self.as_of)]
 
-    @cached_property
+    @cached_value
     def unclassified(self) -> int:
         """Active prescriptions neither coded in ATC nor in the antipsychotic catalogue."""
         return sum(
