@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -131,6 +133,28 @@ class _Model(BaseModel):
         allow_inf_nan=False,
         str_max_length=limits().max_field_length,  # docs/limits.md
         ignored_types=(cached_value,),
+    )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (pydantic's), without the values cached from this instance's fields when
+        ``update`` changes any: pydantic copies the instance's ``__dict__``, cached values
+        included, and a record given other observations would keep the first one's
+        plausibility verdicts, an observation given another date its day."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _cached_names(type(self)):
+                copied.__dict__.pop(name, None)
+        return copied
+
+
+@cache
+def _cached_names(model: type) -> tuple[str, ...]:
+    """The names of a model's :class:`cached_value` s, its bases' included."""
+    return tuple(
+        name
+        for klass in model.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, cached_value)
     )
 
 

@@ -663,3 +663,20 @@ def test_schema_accepts_the_documented_example() -> None:
     assert set(schema["properties"]) == {"patient", "conditions", "medications", "observations"}
     assert schema["additionalProperties"] is False
     assert dumps_schema(schema).endswith("}\n")
+
+
+def test_a_copy_with_other_fields_does_not_keep_the_values_cached_from_the_first() -> None:
+    """The day of an observation and the record's plausibility verdicts are computed once
+    and kept on the instance; a copy given other fields computes them again (pydantic's own
+    copy would carry them over)."""
+    record = PatientRecord.from_json(
+        json.loads((Path(__file__).parent.parent / "examples" / "patient.json").read_text())
+    )
+    assert len(record.verdicts) == len(record.observations) > 1
+    fewer = record.model_copy(update={"observations": record.observations[:1]})
+    assert len(fewer.verdicts) == 1
+    observation = record.observations[0]
+    assert observation.day != dt.date(1999, 1, 1)
+    assert observation.model_copy(update={"date": dt.date(1999, 1, 1)}).day == dt.date(1999, 1, 1)
+    # a plain copy keeps them: the fields are the same
+    assert record.model_copy().verdicts is record.verdicts

@@ -47,19 +47,39 @@ class FhirDate:
 
 
 def full_date_time(text: str) -> dt.datetime | None:
-    """The common full date-time (``YYYY-MM-DDThh:mm:ss``, optional fraction and offset),
-    read by the C parser (FHIR's form is a subset of ISO 8601); None for any other text,
-    which :func:`parse` reads by the general path (or says what is wrong with it).
+    """The common full date-time (``YYYY-MM-DDThh:mm:ss``, then optionally a fraction of 3
+    or 6 digits, then optionally ``Z`` or ``+hh:mm``/``-hh:mm``), read by the C parser;
+    None for any other text, which :func:`parse` reads by the general path (or says what is
+    wrong with it).
 
-    A full date-time is never partial, so it needs no ``assumed`` issue: readers of many
-    resources call this first and skip building a :class:`FhirDate`.
+    Only FHIR's own shapes take this path: ``datetime.fromisoformat`` also reads ISO 8601
+    forms FHIR does not allow (``+0100``, ``10:00:00,5``, an offset with seconds), which the
+    general path refuses. A full date-time is never partial, so it needs no ``assumed``
+    issue: readers of many resources call this first and skip building a
+    :class:`FhirDate`.
     """
-    if len(text) >= 19 and text[10] == "T" and text[4] == "-" and text[7] == "-":
-        try:
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None  # the general path says what is wrong
-    return None
+    if not (
+        len(text) >= 19
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.isascii()
+    ):
+        return None
+    tail = text[19:]
+    if tail[:1] == ".":
+        digits = len(tail) - len(tail[1:].lstrip("0123456789")) - 1
+        if digits not in (3, 6):
+            return None  # other precisions: the general path (which keeps 6 digits)
+        tail = tail[1 + digits :]
+    if tail and tail != "Z" and not (len(tail) == 6 and tail[0] in "+-" and tail[3] == ":"):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None  # the general path says what is wrong
 
 
 def parse(text: str, *, allow_time: bool = True) -> FhirDate:

@@ -1,5 +1,6 @@
 """FHIR date texts: the fast paths (full dates and date-times, read by the C parser) give
-what the general reading gives, and refuse what it refuses."""
+what the general reading gives, and refuse what it refuses (``datetime.fromisoformat``
+alone reads ISO 8601 forms FHIR does not allow)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,39 @@ def test_partial_dates_still_take_the_middle_of_the_period() -> None:
     assert parse("1980-05").value == dt.date(1980, 5, 15)
     assert parse("1980-05").assumed is not None
     assert parse("1980-05-09").assumed is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-06-15T10:20:30",
+        "2024-06-15T10:20:30Z",
+        "2024-06-15T10:20:30+01:00",
+        "2024-06-15T10:20:30-05:30",
+        "2024-06-15T10:20:30.123Z",
+        "2024-06-15T10:20:30.123456+02:00",
+        "2024-06-15T10:20:30.1234567Z",  # 7 digits: the general path keeps 6
+        "2024-06-15T10:20:30.1+01:00",
+        "2024-06-15T10:20",
+    ],
+)
+def test_a_fhir_date_time_reads_as_the_general_path_reads_it(text: str) -> None:
+    assert parse(text) == _general(text)
+    assert parse(text).value == _general(text).value
+    assert parse(text).value.utcoffset() == _general(text).value.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-06-15T10:20:30+0100",  # ISO 8601 basic offset: FHIR writes +01:00
+        "2024-06-15T10:20:30,5Z",  # decimal comma
+        "2024-06-15T10:20:30+01:00:30",  # an offset with seconds
+        "2024-06-15T10:20:30z",
+        "2024-06-15T24:00:00Z",
+        "2024-02-30T10:20:30Z",
+    ],
+)
+def test_a_date_time_fhir_does_not_allow_is_refused(text: str) -> None:
+    with pytest.raises(DateError):
+        parse(text)
