@@ -23,16 +23,11 @@ from cvrisk.cdshooks.texts import localised, text
 LOINC = "http://loinc.org"
 
 
-def orderable(test_id: str) -> bool:
-    """True when a test can be ordered (it is observable and has LOINC-coded analytes)."""
-    return bool(_orders(test_id))
-
-
 @cache
 def _orders(test_id: str) -> tuple[str, ...]:
     """The analytes an order of ``test_id`` drafts a ServiceRequest for (those with a LOINC
-    code; none when the test is not observable or unknown). Computed once per test: every
-    due test of every card asks."""
+    code); none when the test cannot be ordered (not observable, unknown, or no analyte
+    LOINC-coded). Computed once per test: every due test of every card asks."""
     entry = vocab.tests().get(test_id)
     if entry is None or not entry.get("observable", True):
         return ()
