@@ -7,7 +7,8 @@ output's suffix).
 
 Fast path (``pip install 'cvrisk[cohort]'``: pyarrow): CSV through pyarrow's streaming
 reader (parsed in C++, numbers as float64, flags as booleans, categories dictionary-encoded
-so that decoding costs one lookup per distinct value), Parquet by row groups. Without
+so that decoding costs one lookup per distinct value), Parquet by row groups; a background
+thread reads up to :data:`READ_AHEAD` chunks ahead, so reading overlaps scoring. Without
 pyarrow, CSV is read with the standard library, cell by cell (the same rules, slower).
 
 How a CSV cell is read (both paths; text columns of a Parquet file too), by the kind of
@@ -32,8 +33,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import queue
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +64,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 BLOCK_BYTES = 1 << 22
 #: Rows per Parquet batch (Parquet is read a row group at a time).
 CHUNK_ROWS = 1 << 18
+#: Chunks the fast path reads ahead of its consumer, in a background thread (pyarrow parses
+#: with the GIL released, so the next chunk is read while this one is scored and written).
+READ_AHEAD = 2
 #: Rows per chunk of the standard-library CSV reader (cells are Python strings: about 60
 #: bytes each, so 32 768 rows of 20 columns hold about 40 MB).
 TEXT_CHUNK_ROWS = 1 << 15
@@ -544,7 +550,7 @@ def _arrow_csv(
         path,
         "csv",
         [n for n in wanted if n in kinds and n != id_column],
-        chunks(),
+        _read_ahead(chunks()),
         os.path.getsize(path),
         "B",
         lambda: state.position,
@@ -594,12 +600,60 @@ def _parquet(
         path,
         "parquet",
         [n for n in wanted if n in kinds and n != id_column],
-        chunks(),
+        _read_ahead(chunks()),
         file.metadata.num_rows,
         "rows",
         lambda: state.done,
         fast=True,
     )
+
+
+def _read_ahead(chunks: Iterator[Chunk], depth: int = READ_AHEAD) -> Iterator[Chunk]:
+    """The chunks of ``chunks``, read by a background thread up to ``depth`` chunks ahead of
+    the consumer (so memory stays bounded by ``depth`` chunks more than before).
+
+    pyarrow parses and converts with the GIL released, so on two cores the next chunk is
+    read while the consumer scores and writes this one. Nothing else changes: the chunks
+    come in order, an error of the reader is raised to the consumer in its place (after the
+    chunks read before it), and a consumer that stops early (an error while scoring) stops
+    the thread, which then closes the reader.
+    """
+    handoff: queue.Queue[tuple[Chunk | None, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def give(item: tuple[Chunk | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                handoff.put(item, timeout=0.05)
+                return True
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not give((chunk, None)):
+                    return
+            give((None, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            give((None, exc))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=read, name="cvrisk-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk, error = handoff.get()
+            if error is not None:
+                raise error
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        thread.join()
 
 
 # -- output -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,50 @@ def _child(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd
     )
+
+
+def _chunks(count: int, fail_at: int | None = None, closed: list[bool] | None = None) -> Any:
+    """``count`` one-row chunks, raising at chunk ``fail_at``; ``closed`` records a close."""
+    try:
+        for start in range(count):
+            if start == fail_at:
+                raise scorefiles.InputFileError(f"broken at {start}")
+            yield scorefiles.Chunk(start, 1, {"age": np.array([float(start)])})
+    finally:
+        if closed is not None:
+            closed.append(True)
+
+
+def test_read_ahead_keeps_the_order_and_raises_an_error_in_its_place() -> None:
+    assert [c.start for c in scorefiles._read_ahead(_chunks(50))] == list(range(50))
+    given: list[int] = []
+    with pytest.raises(scorefiles.InputFileError, match="broken at 7"):
+        for chunk in scorefiles._read_ahead(_chunks(20, fail_at=7), depth=3):
+            given.append(chunk.start)
+    assert given == list(range(7))  # every chunk read before the error, none after
+
+
+def test_read_ahead_stops_and_closes_the_reader_when_the_consumer_stops() -> None:
+    closed: list[bool] = []
+    source = _chunks(10**9, closed=closed)  # held here: only an explicit close() closes it
+    ahead = scorefiles._read_ahead(source, depth=2)
+    assert next(ahead).start == 0
+    ahead.close()  # what a scoring error does to the loop over the chunks
+    assert closed == [True]
+
+
+def test_a_scoring_error_mid_file_stops_the_reader_and_leaves_no_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _cohort(3000)
+    frame.loc[2500, "sex"] = "M"
+    path, target = tmp_path / "c.csv", tmp_path / "out.csv"
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(scorefiles, "BLOCK_BYTES", 1 << 14)
+    code, _ = _run("score", "qrisk3", str(path), "--id", "pid", "-o", str(target))
+    assert code == 2 and "row 'P2500', sex='M'" in capsys.readouterr().err
+    assert not target.exists() and not Path(f"{target}.partial").exists()
+    assert not [t for t in threading.enumerate() if t.name == "cvrisk-read-ahead"]
 
 
 def test_without_pyarrow_the_standard_library_reader_writes_the_same(tmp_path: Path) -> None:
