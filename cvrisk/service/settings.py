@@ -122,6 +122,12 @@ class ServiceSettings(BaseSettings):
     # -- limits ---------------------------------------------------------------------------
     max_body_bytes: int = Field(5_000_000, ge=1024)
     request_timeout_seconds: float = Field(10.0, gt=0)
+    handler_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Hook calls a worker evaluates at once; more wait their turn, in order.",
+    )
     fhir_timeout_seconds: float = Field(5.0, gt=0)
     fhir_max_pages: int = Field(20, ge=1)
     fhir_max_bytes: int = Field(20_000_000, ge=1024)
