@@ -67,8 +67,6 @@ def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-
-
 class BodyTooLargeError(Exception):
     pass
 
