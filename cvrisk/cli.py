@@ -357,6 +357,7 @@ def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
         reasons=args.reasons,
         delimiter=args.delimiter,
         decimal=args.decimal,
+        id_type=cohort.id_type,
     )
     bar = _progress(cohort, sys.stderr)
     rows = invalid = 0
@@ -705,6 +706,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: a file being written is removed (Output.close)
+        sys.stderr.write("cvrisk: interrupted\n")
+        return 130
     except (CvriskError, OSError) as exc:
         message = str(exc)
         if args.command == "score":  # the library's advice, in command-line words

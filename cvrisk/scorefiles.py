@@ -126,6 +126,7 @@ class Cohort:
     unit: Literal["B", "rows"]
     position: Callable[[], int]
     fast: bool
+    id_type: Any = None  # the id column's pyarrow type, when the file says (Parquet)
 
     def __iter__(self) -> Iterator[Chunk]:
         return self.chunks
@@ -221,6 +222,25 @@ def _csv_header(path: str, start: bytes, delimiter: str) -> list[str]:
     return header
 
 
+def shell_word(delimiter: str) -> str:
+    """A delimiter as typed in a shell: ``$'\\t'`` for a tab (``'\\t'`` would be two
+    characters), quoted otherwise."""
+    return "$'\\t'" if delimiter == "\t" else repr(delimiter)
+
+
+def _row_advice(header: Sequence[str], delimiter: str) -> str:
+    """Why a row can have another number of fields than the header: with a one-column
+    header, probably another delimiter; otherwise the delimiter splits the header, and the
+    row is broken (a file cut short, an extra separator, a quote never closed)."""
+    if len(header) == 1:
+        now = shell_word(delimiter)
+        return f"is the file separated by another character? Use --delimiter (now {now})"
+    return (
+        f"the header has {len(header)} fields; is the file cut short, or does the row hold an "
+        "extra separator or a quote that is never closed?"
+    )
+
+
 def _check_header(
     path: str,
     header: Sequence[str],
@@ -233,15 +253,15 @@ def _check_header(
         if name in seen:
             raise InputFileError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name)
-    if id_column is not None and id_column not in seen:
-        raise InputFileError(f"{path}: no id column {id_column!r}; the columns are {list(header)}")
-    if len(header) == 1 and not (seen & set(kinds)):
+    if len(header) == 1 and not (seen & set(kinds)):  # first: it explains a missing id too
         other = next((d for d in (";", "\t", ",", "|") if d != delimiter and d in header[0]), None)
         if other is not None:
             raise InputFileError(
                 f"{path}: the header is one column {header[0][:60]!r}; is the file separated "
-                f"by {other!r}? Use --delimiter {other!r} (now {delimiter!r})"
+                f"by {other!r}? Use --delimiter {shell_word(other)} (now {shell_word(delimiter)})"
             )
+    if id_column is not None and id_column not in seen:
+        raise InputFileError(f"{path}: no id column {id_column!r}; the columns are {list(header)}")
 
 
 # -- text cells ---------------------------------------------------------------------------------
@@ -318,9 +338,8 @@ def _stdlib_csv(
                     for row in reader:
                         if len(row) != len(header):
                             raise InputFileError(
-                                f"{path}, line {reader.line_num}: {len(row)} fields, the header "
-                                f"has {len(header)}; is the file separated by another "
-                                f"character? Use --delimiter (now {delimiter!r})"
+                                f"{path}, line {reader.line_num}: {len(row)} fields; "
+                                + _row_advice(header, delimiter)
                             )
                         rows.append(row)
                         if len(rows) == chunk_rows:
@@ -364,13 +383,15 @@ def _tell(handle: IO[Any]) -> int:
 # -- pyarrow ------------------------------------------------------------------------------------
 
 
-def _arrow_error(path: str, exc: Exception, delimiter: str) -> InputFileError:
+def _arrow_error(
+    path: str, exc: Exception, header: Sequence[str], delimiter: str
+) -> InputFileError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "straddling" in text or "block size" in text:
         text = "a field (or a row) larger than the reader's block: a binary file, or a quote "
         text += "that is never closed?"
     if "Expected" in text and "columns, got" in text:
-        text += f"; is the file separated by another character? Use --delimiter (now {delimiter!r})"
+        text += "; " + _row_advice(header, delimiter)
     if "UTF8" in text or "utf8" in text or "UTF-8" in text:
         text = "not UTF-8 text (a binary file, or another encoding): " + text
     return InputFileError(f"{path}: {text}")
@@ -528,9 +549,9 @@ def _arrow_csv(
                 if typed and "conversion error" in str(exc):
                     typed, skip = False, state.done  # a cell that is not a number/flag:
                     continue  # read those columns as text and report the rows
-                raise _arrow_error(path, exc, delimiter) from None
+                raise _arrow_error(path, exc, header, delimiter) from None
             except pa.ArrowException as exc:
-                raise _arrow_error(path, exc, delimiter) from None
+                raise _arrow_error(path, exc, header, delimiter) from None
 
     def chunks() -> Iterator[Chunk]:
         for batch in batches():
@@ -568,8 +589,11 @@ def _parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    categories = [name for name, kind in kinds.items() if kind == "category"]
-    try:  # text categories read as dictionaries (as Parquet stores them): no re-encoding
+    try:
+        present = set(pq.read_schema(path).names)
+        # text categories read as dictionaries (as Parquet stores them): no re-encoding; only
+        # the columns the file has (pyarrow raises a bare KeyError for another)
+        categories = [n for n, kind in kinds.items() if kind == "category" and n in present]
         file = pq.ParquetFile(path, read_dictionary=categories)
     except (pa.ArrowException, OSError) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
@@ -605,6 +629,7 @@ def _parquet(
         "rows",
         lambda: state.done,
         fast=True,
+        id_type=None if id_column is None else file.schema_arrow.field(id_column).type,
     )
 
 
@@ -732,9 +757,12 @@ class Output:
         reasons: bool,
         delimiter: str,
         decimal: str,
+        id_type: Any = None,
     ) -> None:
         self.path = path
         self.parquet = path is not None and _is_parquet(path)
+        self.id_type = id_type  # the id column's pyarrow type, for a file without rows
+        self.id_given = id_column is not None
         self.id_column = id_column or "row"
         self.risk_column = risk_column
         self.reasons = reasons
@@ -746,6 +774,11 @@ class Output:
         self._stream = stream
         if self.parquet and not has_pyarrow():
             raise InputFileError(f"{path}: writing Parquet needs pyarrow; {FAST_PATH_HINT}")
+        if path is not None and (path.endswith(("/", os.sep)) or Path(path).is_dir()):
+            raise InputFileError(
+                f"{path}: a directory; give the output file's name, such as "
+                f"{os.path.join(path, 'risks.csv')!r}"
+            )
         if self.partial is not None:
             if not Path(self.partial).parent.is_dir():
                 folder = str(Path(self.partial).parent)
@@ -824,8 +857,11 @@ class Output:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
+            ids = self.id_type  # CSV ids are text; without an id column, row numbers
+            if ids is None:
+                ids = pa.string() if self.id_given else pa.int64()
             schema = pa.schema(
-                [(self.id_column, pa.int64()), (self.risk_column, pa.float64())]
+                [(self.id_column, ids), (self.risk_column, pa.float64())]
                 + ([("problems", pa.string())] if self.reasons else [])
             )
             pq.write_table(schema.empty_table(), self.partial)
@@ -836,7 +872,14 @@ class Output:
         if self.partial is None:
             return
         if success:
-            os.replace(self.partial, str(self.path))
+            try:
+                os.replace(self.partial, str(self.path))
+            except OSError as exc:  # e.g. the path became a directory meanwhile
+                with contextlib.suppress(OSError):
+                    os.unlink(self.partial)
+                raise InputFileError(
+                    f"{self.path}: cannot be written ({exc.strerror or exc})"
+                ) from None
         else:
             with contextlib.suppress(OSError):
                 os.unlink(self.partial)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import cvrisk
@@ -199,6 +201,16 @@ def test_a_header_without_rows_writes_a_header(tmp_path: Path) -> None:
     target = tmp_path / "r.parquet"
     assert _run("score", "pce", str(path), "-o", str(target))[0] == 0
     assert len(pd.read_parquet(target)) == 0
+    # the id column keeps the type it has with rows: text from a CSV, the file's from Parquet
+    assert _run("score", "pce", str(path), "--id", "pid", "-o", str(target))[0] == 0
+    assert pq.read_schema(target).field("pid").type == pa.string()
+    source = tmp_path / "c.parquet"
+    pd.DataFrame({"pid": pd.Series([], dtype="int32")}).to_parquet(source)
+    assert _run("score", "pce", str(source), "--id", "pid", "-o", str(target))[0] == 2  # columns
+    frame = pd.read_csv(path).astype({"pid": "int32"})
+    frame.to_parquet(source)
+    assert _run("score", "pce", str(source), "--id", "pid", "-o", str(target))[0] == 0
+    assert pq.read_schema(target).field("pid").type == pa.int32()
 
 
 # -- chunks and the two readers ---------------------------------------------------------------
@@ -314,6 +326,29 @@ def test_a_scoring_error_mid_file_stops_the_reader_and_leaves_no_output(
     assert not [t for t in threading.enumerate() if t.name == "cvrisk-read-ahead"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_is_one_line_exit_130_and_no_output_file(tmp_path: Path) -> None:
+    """A real SIGINT to a real ``cvrisk score`` process while it reads a large file."""
+    import signal
+    import time
+
+    path, target = tmp_path / "big.csv", tmp_path / "out.csv"
+    lines = _cohort(1000).to_csv(index=False).splitlines(keepends=True)
+    path.write_text(lines[0] + "".join(lines[1:]) * 400)  # 400,000 rows
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "cvrisk", "score", "qrisk3", str(path), "-o", str(target)]
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    partial = Path(f"{target}.partial")
+    deadline = time.monotonic() + 60
+    while not partial.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child.send_signal(signal.SIGINT)  # the output is open: the rows are being read
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert err == "cvrisk: interrupted\n"
+    assert not partial.exists() and not target.exists()
+
+
 def test_without_pyarrow_the_standard_library_reader_writes_the_same(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text(ODD_CELLS)
@@ -355,6 +390,8 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     paths["semicolons.csv"].write_text(PCE_HEADER.replace(",", ";") + "\n")
     paths["ragged.csv"] = tmp_path / "ragged.csv"
     paths["ragged.csv"].write_text(f"{PCE_HEADER}\nP1,55,female\n")
+    paths["tabs.csv"] = tmp_path / "tabs.csv"
+    paths["tabs.csv"].write_text(PCE_HEADER.replace(",", "\t") + "\n")
     paths["twice.csv"] = tmp_path / "twice.csv"
     paths["twice.csv"].write_text("age,age\n1,2\n")
     paths["field.csv"] = tmp_path / "field.csv"
@@ -373,7 +410,9 @@ def _files(tmp_path: Path) -> dict[str, Path]:
         ("parquet_named.csv", [], "a Parquet file; name it .parquet"),
         ("fake.parquet", [], "not a Parquet file"),
         ("semicolons.csv", [], "is the file separated by ';'? Use --delimiter ';'"),
-        ("ragged.csv", [], "is the file separated by another character?"),
+        ("ragged.csv", [], "the header has 10 fields; is the file cut short, or does the row"),
+        ("semicolons.csv", ["--id", "pid"], "is the file separated by ';'? Use --delimiter ';'"),
+        ("tabs.csv", [], "separated by '\\t'? Use --delimiter $'\\t' (now ',')"),
         ("twice.csv", [], "column 'age' appears twice"),
         ("directory", [], "is a directory"),
         ("missing.csv", [], "no such file"),
@@ -381,17 +420,22 @@ def _files(tmp_path: Path) -> dict[str, Path]:
         ("semicolons.csv", ["--delimiter", ",", "--decimal", ","], "both ','"),
         ("ragged.csv", ["--id", "patient"], "no id column 'patient'"),
         ("ragged.csv", ["-o", "/nonexistent-dir/out.csv"], "no such directory"),
+        ("ragged.csv", ["-o", "OUT_DIR"], "a directory; give the output file's name"),
+        ("ragged.csv", ["-o", "OUT_DIR/sub/"], "a directory; give the output file's name"),
     ],
 )
 def test_file_errors_are_one_clean_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, extra: list[str], message: str
 ) -> None:
     path = _files(tmp_path)[name]
+    (tmp_path / "out").mkdir()
+    extra = [e.replace("OUT_DIR", str(tmp_path / "out")) for e in extra]
     code, text = _run("score", "pce", str(path), *extra)
     err = capsys.readouterr().err
     assert code == 2 and text == ""
     assert err.startswith("cvrisk: error: ") and err.count("\n") == 1 and message in err
     assert not Path("/nonexistent-dir").exists()
+    assert not list(tmp_path.rglob("*.partial")) and not list(tmp_path.rglob(".partial"))
 
 
 @pytest.mark.parametrize(
