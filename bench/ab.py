@@ -84,7 +84,18 @@ def setup():
     async def inline(function, *args, **kwargs):
         return function(*args)
 
-    appmod.anyio.to_thread.run_sync = inline
+    if hasattr(appmod, "anyio"):  # trees before 3be7692+: handlers through anyio's pool
+        appmod.anyio.to_thread.run_sync = inline
+    else:  # later trees: a handler pool of their own, replaced by a call in this thread
+        class Inline:
+            def submit(self, function, *args):
+                import concurrent.futures
+                done = concurrent.futures.Future()
+                done.set_result(function(*args))
+                return done
+            def shutdown(self, wait=True, cancel_futures=False):
+                pass
+        appmod.ThreadPoolExecutor = lambda *args, **kwargs: Inline()
     served = workload.endswith("_served")
     hook = workload.removesuffix("_served").replace("_", "-")
     service = {"patient-view": "cvrisk-patient-view", "order-select": "cvrisk-order-select"}

@@ -359,12 +359,14 @@ def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
         decimal=args.decimal,
         id_type=cohort.id_type,
     )
-    bar = _progress(cohort, sys.stderr)
     rows = invalid = 0
     by_column: dict[str, list[Any]] = {}
     unusual: dict[tuple[str, str, str], list[Any]] = {}
     success = False
-    try:
+    bar = None
+    try:  # the output file is created inside: the finally removes it after any failure
+        output.open()
+        bar = _progress(cohort, sys.stderr)
         for chunk in cohort:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ProbableUnitWarning)
@@ -384,6 +386,7 @@ def _cmd_score(args: argparse.Namespace, out: TextIO) -> int:
                 bar.update(cohort.position() - bar.n if cohort.unit == "B" else chunk.rows)
         success = True
     finally:
+        cohort.close()  # stops the read-ahead thread now, whatever ended the loop
         if bar is not None:
             bar.close()
         output.close(success)

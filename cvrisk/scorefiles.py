@@ -2,7 +2,7 @@
 
 :func:`open_cohort` reads the columns a model needs (and an id column) from a CSV or
 Parquet file as a stream of :class:`Chunk` s, so a file larger than memory is scored with
-bounded memory; :func:`open_output` writes the risks the same way (CSV, or Parquet by the
+bounded memory; :class:`Output` writes the risks the same way (CSV, or Parquet by the
 output's suffix).
 
 Fast path (``pip install 'cvrisk[cohort]'``: pyarrow): CSV through pyarrow's streaming
@@ -130,6 +130,12 @@ class Cohort:
 
     def __iter__(self) -> Iterator[Chunk]:
         return self.chunks
+
+    def close(self) -> None:
+        """Stop reading (and the read-ahead thread) now, not when the cohort is collected."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _is_parquet(path: str) -> bool:
@@ -635,7 +641,8 @@ def _parquet(
 
 def _read_ahead(chunks: Iterator[Chunk], depth: int = READ_AHEAD) -> Iterator[Chunk]:
     """The chunks of ``chunks``, read by a background thread up to ``depth`` chunks ahead of
-    the consumer (so memory stays bounded by ``depth`` chunks more than before).
+    the consumer: memory holds at most ``depth + 1`` chunks more than before (those queued,
+    and the one the thread holds while it waits for room).
 
     pyarrow parses and converts with the GIL released, so on two cores the next chunk is
     read while the consumer scores and writes this one. Nothing else changes: the chunks
@@ -643,6 +650,8 @@ def _read_ahead(chunks: Iterator[Chunk], depth: int = READ_AHEAD) -> Iterator[Ch
     chunks read before it), and a consumer that stops early (an error while scoring) stops
     the thread, which then closes the reader.
     """
+    if depth < 1:
+        raise ValueError(f"depth={depth}: read at least one chunk ahead")
     handoff: queue.Queue[tuple[Chunk | None, BaseException | None]] = queue.Queue(depth)
     stop = threading.Event()
 
@@ -774,24 +783,31 @@ class Output:
         self._stream = stream
         if self.parquet and not has_pyarrow():
             raise InputFileError(f"{path}: writing Parquet needs pyarrow; {FAST_PATH_HINT}")
+        if path is not None and not path.strip():
+            raise InputFileError("-o '': give the output file's name, such as 'risks.csv'")
         if path is not None and (path.endswith(("/", os.sep)) or Path(path).is_dir()):
             raise InputFileError(
                 f"{path}: a directory; give the output file's name, such as "
                 f"{os.path.join(path, 'risks.csv')!r}"
             )
-        if self.partial is not None:
-            if not Path(self.partial).parent.is_dir():
-                folder = str(Path(self.partial).parent)
-                raise InputFileError(f"{path}: no such directory {folder!r}")
+        if self.partial is not None and not Path(self.partial).parent.is_dir():
+            folder = str(Path(self.partial).parent)
+            raise InputFileError(f"{path}: no such directory {folder!r}")
+        self._header_written = False
+
+    def open(self) -> None:
+        """Create the output file (under its temporary name). Called inside the ``try`` whose
+        ``finally`` calls :meth:`close`, so that nothing, not even Ctrl-C, can leave it."""
+        if self.partial is not None and not self.parquet:
             try:
-                if not self.parquet:
-                    self._handle = open(self.partial, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                self._handle = open(self.partial, "w", encoding="utf-8", newline="")  # noqa: SIM115
             except OSError as exc:
-                raise InputFileError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+                raise InputFileError(
+                    f"{self.path}: cannot be written ({exc.strerror or exc})"
+                ) from None
         if not self.parquet:
             out = self._handle or self._stream or sys.stdout
-            self._csv = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self._header_written = False
+            self._csv = csv.writer(out, delimiter=self.delimiter, lineterminator="\n")
 
     def _header(self) -> None:
         """The CSV header, written with the first rows (a run failing on its first chunk

@@ -422,6 +422,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
         ("ragged.csv", ["-o", "/nonexistent-dir/out.csv"], "no such directory"),
         ("ragged.csv", ["-o", "OUT_DIR"], "a directory; give the output file's name"),
         ("ragged.csv", ["-o", "OUT_DIR/sub/"], "a directory; give the output file's name"),
+        ("ragged.csv", ["-o", ""], "-o '': give the output file's name"),
     ],
 )
 def test_file_errors_are_one_clean_line(

@@ -24,11 +24,10 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.applications import Starlette
@@ -169,7 +168,7 @@ class CdsApp:
         self.http: httpx.AsyncClient | None = None
         self.verifier: JwtVerifier | None = None
         self.fetcher: FhirFetcher | None = None
-        self.handlers: anyio.CapacityLimiter | None = None
+        self.handlers: ThreadPoolExecutor | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -205,14 +204,20 @@ class CdsApp:
         # time, in arrival order (the default), the first answers after its own time and the
         # fourth after four, so the mean and the tail latency fall at the same throughput;
         # the event loop keeps reading requests, checking tokens and answering meanwhile.
+        # A pool of handler_threads threads, not a limiter around a shared pool: a call that
+        # times out while queued is cancelled before it runs, and one that times out while
+        # running keeps its thread until it ends, so no more than handler_threads ever run
+        # (an anyio limiter gave its slot back on the timeout, with the thread still busy).
         # The cost: a call queues behind a long one in the same worker (settings.py).
-        self.handlers = anyio.CapacityLimiter(settings.handler_threads)
-        warm = asyncio.get_running_loop().run_in_executor(None, _warm_up, settings)
+        self.handlers = ThreadPoolExecutor(settings.handler_threads, "cvrisk-handler")
+        loop = asyncio.get_running_loop()
+        warm = loop.run_in_executor(self.handlers, _warm_up, settings)  # before any call
         logs.event("started", version=__version__, auth=settings.auth, services=len(SERVICES))
         try:
             yield
         finally:
             warm.cancel()
+            self.handlers.shutdown(wait=False, cancel_futures=True)
             await self.http.aclose()
             logs.event("stopped")
 
@@ -290,7 +295,8 @@ class CdsApp:
                 today=dt.datetime.now(settings.zone).date(),
                 link_providers=self.link_providers,
             )
-            cards = await anyio.to_thread.run_sync(service.handler, call, limiter=self.handlers)
+            loop = asyncio.get_running_loop()
+            cards = await loop.run_in_executor(self.handlers, service.handler, call)
         except BodyTooLargeError:
             return error(
                 413,
