@@ -58,10 +58,9 @@ _NUMBER = re.compile(NUMBER)
 #: Parquet's magic bytes (the first and last four bytes of every Parquet file).
 PARQUET_MAGIC = b"PAR1"
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Bytes of CSV read at a time: a slice of the file ending at a line end, parsed by
-#: pyarrow's multithreaded reader (in blocks of a quarter of it) into one chunk. Memory holds
-#: the slice being parsed and the chunks read ahead (:data:`READ_AHEAD`), not the file. A
-#: line longer than this is refused.
+#: Bytes per block of pyarrow's streaming CSV reader. The reader parses a few dozen blocks
+#: ahead of its consumer, so its memory is bounded by about 36 blocks (about 150 MB), not by
+#: the file's size.
 BLOCK_BYTES = 1 << 22
 #: Rows per Parquet batch (Parquet is read a row group at a time).
 CHUNK_ROWS = 1 << 18
@@ -490,65 +489,7 @@ class _ReadState:
 
     done: int = 0
     position: int = 0
-
-
-def _line_slices(path: str, size: int) -> Iterator[tuple[bytes, int]]:
-    """The data lines of a CSV file (after its header line) in slices of about ``size``
-    bytes, each ending at a line end, with the file's position after the slice.
-
-    A line ends at ``\\n``, ``\\r`` or ``\\r\\n``, as pyarrow's parser reads it (a
-    slice may end between the two bytes of ``\\r\\n``: the next then starts with an empty
-    line, which the parser skips). A line longer than ``size`` is refused.
-    """
-    with open(path, "rb") as handle:
-        pending = handle.read(size)
-        first = _first_line_end(pending)
-        # the header line, up to twice the slice; a \r ending the bytes read may be the
-        # first half of \r\n: read on to see
-        while len(pending) < 2 * size and (
-            first < 0 or (first == len(pending) and pending.endswith(b"\r"))
-        ):
-            more = handle.read(size)
-            if not more:
-                break
-            pending += more
-            first = _first_line_end(pending)
-        if first < 0 and len(pending) < 2 * size:
-            return  # the header alone, without a line end
-        if first < 0:
-            raise _long_line(path, size)
-        pending = pending[first:]
-        while True:
-            block = handle.read(size)
-            data = pending + block
-            if not block:  # the end: the last line, with or without its line end
-                if data.strip(b"\r\n"):
-                    yield data, handle.tell()
-                return
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            if cut == 0:
-                if len(data) >= 2 * size:
-                    raise _long_line(path, size)
-                pending = data
-                continue
-            yield data[:cut], handle.tell() - (len(data) - cut)
-            pending = data[cut:]
-
-
-def _first_line_end(data: bytes) -> int:
-    """Where the first line of ``data`` ends, past its line end; -1 if it does not."""
-    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-    if not ends:
-        return -1
-    end = min(ends)
-    return end + 2 if data[end : end + 2] == b"\r\n" else end + 1
-
-
-def _long_line(path: str, size: int) -> InputFileError:
-    return InputFileError(
-        f"{path}: a line longer than {size:,} bytes: a binary file, or a quote that is never "
-        "closed?"
-    )
+    stream: Any = None
 
 
 def _arrow_csv(
@@ -560,17 +501,13 @@ def _arrow_csv(
     decimal: str,
     block_bytes: int,
 ) -> Cohort:
-    """CSV through pyarrow: slices of ``block_bytes`` cut at line ends, each parsed by
-    pyarrow's multithreaded reader into one batch. Numbers and flags are parsed as float64
-    and booleans; at the first cell that is not one, that slice and the rest of the file are
-    read as text, so that the score reports the rows (no row lost or repeated)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     wanted = [n for n in header if n in kinds or n == id_column]
     state = _ReadState()
 
-    def convert(typed: bool) -> Any:
+    def reader(typed: bool) -> Any:
         column_types: dict[str, Any] = {}
         for name in wanted:
             kind = "text" if name == id_column else kinds[name]
@@ -582,7 +519,7 @@ def _arrow_csv(
                 column_types[name] = pa.bool_()
             else:
                 column_types[name] = pa.string()
-        return pacsv.ConvertOptions(
+        convert = pacsv.ConvertOptions(
             include_columns=wanted,
             column_types=column_types,
             null_values=["", *MISSING_TOKENS],
@@ -591,35 +528,36 @@ def _arrow_csv(
             false_values=[w for w, v in FLAG_WORDS.items() if not v] + ["False", "FALSE"],
             decimal_point=decimal,
         )
-
-    options = {True: convert(True), False: convert(False)}
-    read = pacsv.ReadOptions(
-        column_names=header, block_size=max(block_bytes // 4, 1 << 12), use_threads=True
-    )
-    parse = pacsv.ParseOptions(delimiter=delimiter)
+        stream = pa.input_stream(path)
+        state.stream = stream
+        return pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=convert,
+        )
 
     def batches() -> Iterator[Any]:
         typed = True
-        for data, position in _line_slices(path, block_bytes):
-            while True:
-                try:
-                    table = pacsv.read_csv(
-                        pa.py_buffer(data),
-                        read_options=read,
-                        parse_options=parse,
-                        convert_options=options[typed],
-                    )
-                    break
-                except pa.ArrowInvalid as exc:
-                    if typed and "conversion error" in str(exc):
-                        typed = False  # a cell that is not a number/flag: read those
-                        continue  # columns as text (this slice too) and report the rows
-                    raise _arrow_error(path, exc, header, delimiter) from None
-                except pa.ArrowException as exc:
-                    raise _arrow_error(path, exc, header, delimiter) from None
-            state.position = position
-            if table.num_rows:
-                yield from table.unify_dictionaries().combine_chunks().to_batches()
+        skip = 0
+        while True:
+            try:
+                for batch in reader(typed):
+                    if skip:  # rows already given before the switch to text columns
+                        if batch.num_rows <= skip:
+                            skip -= batch.num_rows
+                            continue
+                        batch = batch.slice(skip)
+                        skip = 0
+                    yield batch
+                return
+            except pa.ArrowInvalid as exc:
+                if typed and "conversion error" in str(exc):
+                    typed, skip = False, state.done  # a cell that is not a number/flag:
+                    continue  # read those columns as text and report the rows
+                raise _arrow_error(path, exc, header, delimiter) from None
+            except pa.ArrowException as exc:
+                raise _arrow_error(path, exc, header, delimiter) from None
 
     def chunks() -> Iterator[Chunk]:
         for batch in batches():
@@ -631,6 +569,8 @@ def _arrow_csv(
             ids = batch.column(id_column) if id_column is not None else None
             start = state.done
             state.done += batch.num_rows
+            with contextlib.suppress(Exception):  # a closed stream: keep the last position
+                state.position = state.stream.tell() if state.stream is not None else 0
             yield Chunk(start, batch.num_rows, columns, ids)
 
     return Cohort(

@@ -20,8 +20,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import cvrisk
 from cvrisk import scorefiles
@@ -349,59 +347,6 @@ def test_ctrl_c_is_one_line_exit_130_and_no_output_file(tmp_path: Path) -> None:
     assert child.returncode == 130, err
     assert err == "cvrisk: interrupted\n"
     assert not partial.exists() and not target.exists()
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    lines=st.lists(st.text(st.sampled_from('ab,;"x1 é'), max_size=40), max_size=30),
-    ends=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=31, max_size=31),
-    last_end=st.booleans(),
-    size=st.integers(8, 64),
-)
-def test_line_slices_cut_at_line_ends_and_lose_nothing(
-    tmp_path_factory: pytest.TempPathFactory,
-    lines: list[str],
-    ends: list[str],
-    last_end: bool,
-    size: int,
-) -> None:
-    rows = [line for line in lines if len(line.encode()) < size]  # longer lines: refused
-    text = "head,er" + ends[0] + "".join(r + e for r, e in zip(rows, ends[1:], strict=False))
-    if rows and not last_end:
-        text = text[: -len(ends[len(rows)])]  # the last line without its line end
-    path = tmp_path_factory.mktemp("slices") / "c.csv"
-    path.write_bytes(text.encode())
-    slices = list(scorefiles._line_slices(str(path), size))
-    raw = text.encode()
-    header_end = 9 if raw[7:9] == b"\r\n" else 8  # "head,er" and its line end (\r\n: one)
-    body = raw[header_end:]
-    joined = b"".join(data for data, _ in slices)
-    assert joined == body or (joined == b"" and not body.strip(b"\r\n"))
-    for index, (data, position) in enumerate(slices):
-        if index < len(slices) - 1:
-            assert data.endswith((b"\n", b"\r"))  # a slice ends at a line end
-        assert position == header_end + len(b"".join(d for d, _ in slices[: index + 1]))
-
-
-def test_a_line_longer_than_the_reader_slice_is_one_clean_error(tmp_path: Path) -> None:
-    path = tmp_path / "c.csv"
-    path.write_text(PCE_HEADER + "\n" + "P1," + "9" * 5000 + "\n")
-    with pytest.raises(scorefiles.InputFileError, match="a line longer than 1,024 bytes"):
-        list(scorefiles._line_slices(str(path), 1024))
-
-
-def test_old_mac_and_windows_line_ends_give_the_same_risks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    frame = _cohort(400)
-    monkeypatch.setattr(scorefiles, "BLOCK_BYTES", 1 << 12)  # many slices, cut anywhere
-    expected = _expected(frame).to_numpy()
-    for end in ("\n", "\r\n", "\r"):
-        path = tmp_path / "c.csv"
-        path.write_bytes(frame.to_csv(index=False, lineterminator=end).encode())
-        code, text = _run("score", "qrisk3", str(path), "--id", "pid")
-        assert code == 0
-        np.testing.assert_allclose(_risks(text).to_numpy(), expected, atol=5e-7)
 
 
 def test_without_pyarrow_the_standard_library_reader_writes_the_same(tmp_path: Path) -> None:
