@@ -492,6 +492,22 @@ class _ReadState:
     stream: Any = None
 
 
+def _float_words(batch: Any) -> bool:
+    """Whether pyarrow's number parser read a word as a number in ``batch``: ``inf``,
+    ``Infinity``, ``NAN``, ``-nan``... are floats to it, but not decimal numerals (and only
+    the listed :data:`MISSING_TOKENS` mean missing), so the batch is read again as text and
+    those cells are reported, as the standard-library reader does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return any(
+        pa.types.is_floating(column.type)
+        and column.null_count < len(column)
+        and pc.any(pc.invert(pc.is_finite(column))).as_py()
+        for column in batch.columns
+    )
+
+
 def _arrow_csv(
     path: str,
     header: list[str],
@@ -543,6 +559,8 @@ def _arrow_csv(
         while True:
             try:
                 for batch in reader(typed):
+                    if typed and _float_words(batch):
+                        raise pa.ArrowInvalid("conversion error: a number word (inf, NAN)")
                     if skip:  # rows already given before the switch to text columns
                         if batch.num_rows <= skip:
                             skip -= batch.num_rows

@@ -349,6 +349,70 @@ def test_ctrl_c_is_one_line_exit_130_and_no_output_file(tmp_path: Path) -> None:
     assert not partial.exists() and not target.exists()
 
 
+def test_old_mac_and_windows_line_ends_give_the_same_risks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = _cohort(400)
+    monkeypatch.setattr(scorefiles, "BLOCK_BYTES", 1 << 12)  # many blocks
+    expected = _expected(frame).to_numpy()
+    for end in ("\n", "\r\n", "\r"):
+        path = tmp_path / "c.csv"
+        path.write_bytes(frame.to_csv(index=False, lineterminator=end).encode())
+        code, text = _run("score", "qrisk3", str(path), "--id", "pid")
+        assert code == 0
+        np.testing.assert_allclose(_risks(text).to_numpy(), expected, atol=5e-7)
+
+
+@pytest.mark.parametrize("block", [344, 400, 1000, 1 << 22])
+def test_a_quoted_line_break_is_never_read_as_a_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """A note holding a line break and, after it, text shaped like a row: a reader cutting
+    the file at raw line ends (a version of this session did) scored that text as a
+    patient. Blocks of 344-1000 bytes put a block boundary inside the quoted field."""
+    frame = _cohort(6)
+    rows = frame.to_csv(index=False).splitlines()
+    frame["note"] = "plain"
+    frame.loc[2, "note"] = "x\nPHANTOM" + rows[2][5:] + ",zz"
+    path = tmp_path / "c.csv"
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(scorefiles, "BLOCK_BYTES", block)
+    code, text = _run("score", "qrisk3", str(path), "--id", "pid")
+    assert code == 0 and "PHANTOM" not in text
+    assert list(_risks(text).index) == list(frame["pid"])
+
+
+@pytest.mark.parametrize(
+    ("word", "problem"),
+    [
+        ("NAN", "townsend='NAN': not a number (str)"),
+        ("inf", "townsend='inf': not a number (str)"),
+        ("-Infinity", "townsend='-Infinity': not a number (str)"),
+        ("nan", None),  # one of MISSING_TOKENS: missing, as an empty cell
+        ("", None),
+    ],
+)
+def test_number_words_are_read_by_the_documented_rule_not_pyarrows(
+    tmp_path: Path, word: str, problem: str | None
+) -> None:
+    """pyarrow's number parser reads inf, Infinity and NAN as floats; cvrisk's rule (and
+    its standard-library reader) reads a decimal numeral or a listed missing token only."""
+    frame = _cohort(30).astype({"townsend": object})
+    frame.loc[20, "townsend"] = word
+    path = tmp_path / "c.csv"
+    frame.to_csv(path, index=False)
+    code, text = _run(
+        "score", "qrisk3", str(path), "--id", "pid", "--errors", "coerce", "--reasons"
+    )
+    table = pd.read_csv(io.StringIO(text), dtype={"pid": str}, keep_default_na=False)
+    row = table.set_index("pid").loc["P0020"]
+    assert code == 0
+    if problem is None:
+        assert row["problems"] == "" and row["qrisk3_risk"] != ""
+    else:
+        assert problem in row["problems"] and row["qrisk3_risk"] == ""
+
+
 def test_without_pyarrow_the_standard_library_reader_writes_the_same(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text(ODD_CELLS)
