@@ -342,6 +342,8 @@ def _stdlib_csv(
                 while True:
                     rows = []
                     for row in reader:
+                        if not row:  # a blank line: skipped, as pyarrow and pandas do
+                            continue
                         if len(row) != len(header):
                             raise InputFileError(
                                 f"{path}, line {reader.line_num}: {len(row)} fields; "

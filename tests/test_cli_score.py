@@ -262,11 +262,14 @@ ODD_CELLS = (
     "a,55,female,white,5.5,1.3,120,false,false,false\n"
     "b, 56 ,male,black, 5.2 ,1.1,130,TRUE,1,0\n"
     "c,57,male,other,NA,1.3,120,True,1.0,0.0\n"
+    "\n"  # a blank line: skipped by both readers
     "d,58,female,white,5.5,1.3,1e2,tRuE,false,false\n"
     "e,59,female,white,5.5,1.3,120,2,false,false\n"
     '"f,1",60,Female,white,5.5,1.3,12O,false,false,false\n'
     "g,61,female,white,²,1.3,120,false,false,false\n"
     ",62,female,white,5.5,,120,false,false,\n"
+    "h,63,female,white,5.5,NAN,inf,false,false,false\n"  # words pyarrow reads as floats
+    "\n"
 )
 
 
@@ -429,6 +432,8 @@ def test_without_pyarrow_the_standard_library_reader_writes_the_same(tmp_path: P
     assert "sex='Female': not one of" in table.loc["f,1", "problems"]
     assert "sbp='12O': not a number (str)" in table.loc["f,1", "problems"]
     assert "total_cholesterol='²': not a number (str)" in table.loc["g", "problems"]
+    assert "hdl_cholesterol='NAN': not a number" in table.loc["h", "problems"]
+    assert "sbp='inf': not a number" in table.loc["h", "problems"]
 
 
 def test_without_pyarrow_parquet_says_how_to_get_it(tmp_path: Path) -> None:
